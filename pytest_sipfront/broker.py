@@ -1,0 +1,201 @@
+"""pytest-xdist's better form (design.md 4.8): the controller triggers and polls every run and
+the workers only wait for their items' verdicts.
+
+The controller serves its :class:`~pytest_sipfront.runservice.RunService` on loopback with a
+random token; each worker gets the address in its ``workerinput`` and talks to it with
+:class:`BrokerClient`, which offers the same calls the gate uses in one process.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import secrets
+import threading
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from .outcome import RunOutcome, run_from_dict, run_to_dict
+from .runservice import RunService
+from .scheduler import Progress, RunJob
+
+TOKEN_HEADER = "X-Sipfront-Broker"
+LONG_POLL = 30.0
+
+
+def job_to_dict(job: RunJob) -> dict[str, Any]:
+    return {
+        "key": job.key,
+        "kind": job.kind,
+        "body": job.body,
+        "timeout": job.timeout,
+        "poll_interval": job.poll_interval,
+        "retries": job.retries,
+        "outcome": run_to_dict(job.outcome),
+    }
+
+
+def job_from_dict(data: dict[str, Any]) -> RunJob:
+    return RunJob(
+        key=str(data["key"]),
+        kind=str(data["kind"]),
+        body=dict(data["body"]),
+        timeout=float(data["timeout"]),
+        poll_interval=float(data["poll_interval"]),
+        retries=int(data["retries"]),
+        outcome=run_from_dict(data["outcome"]),
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _BrokerHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return
+
+    def _answer(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _allowed(self) -> bool:
+        if secrets.compare_digest(self.headers.get(TOKEN_HEADER, ""), self.server.token):
+            return True
+        self._answer(403, {"error": "forbidden"})
+        return False
+
+    def do_GET(self) -> None:
+        if not self._allowed():
+            return
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        service = self.server.service
+        if url.path == "/result":
+            key = query.get("key", [""])[0]
+            timeout = min(float(query.get("wait", [str(LONG_POLL)])[0]), LONG_POLL)
+            outcome = service.wait(key, timeout)
+            self._answer(
+                200,
+                {
+                    "outcome": run_to_dict(outcome) if outcome else None,
+                    "progress": asdict(service.progress()),
+                    "running_for": service.running_for(key),
+                },
+            )
+        elif url.path == "/knows":
+            self._answer(200, {"knows": service.knows(query.get("key", [""])[0])})
+        else:
+            self._answer(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        if not self._allowed():
+            return
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        service = self.server.service
+        if self.path == "/plan":
+            service.plan([job_from_dict(job) for job in body["jobs"]])
+            self._answer(200, {"ok": True})
+        elif self.path == "/run-now":
+            service.run_now(job_from_dict(body["job"]))
+            self._answer(200, {"ok": True})
+        elif self.path == "/stop-triggering":
+            service.stop_triggering()
+            self._answer(200, {"ok": True})
+        else:
+            self._answer(404, {"error": "not found"})
+
+
+class _BrokerHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, service: RunService, token: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.service = service
+        self.token = token
+
+
+class Broker:
+    """The controller's side: serves a run service to the workers."""
+
+    def __init__(self, service: RunService) -> None:
+        self.service = service
+        self._server = _BrokerHTTPServer(service, secrets.token_hex(16))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sipfront-broker", daemon=True
+        )
+
+    @property
+    def address(self) -> str:
+        """``host:port|token``, for the workers' ``workerinput``."""
+        host, port = str(self._server.server_address[0]), self._server.server_address[1]
+        return f"{host}:{port}|{self._server.token}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class BrokerClient:
+    """A worker's side: the same calls as :class:`RunService`, answered by the controller."""
+
+    def __init__(self, address: str) -> None:
+        hostport, self._token = address.split("|", 1)
+        host, port = hostport.rsplit(":", 1)
+        self._host = host
+        self._port = int(port)
+        self._local = threading.local()
+        self._last: dict[str, float] = {}
+        self._progress = Progress(0, 0, 0)
+
+    def _request(self, method: str, path: str, payload: Any = None, timeout: float = 10) -> Any:
+        # http.client, not requests: no proxy variables may route loopback traffic elsewhere.
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+        try:
+            body = json.dumps(payload).encode() if payload is not None else None
+            headers = {TOKEN_HEADER: self._token, "Content-Type": "application/json"}
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = json.loads(response.read() or b"null")
+            if response.status != 200:
+                raise RuntimeError(f"pytest-sipfront controller answered HTTP {response.status}")
+            return data
+        finally:
+            connection.close()
+
+    def plan(self, jobs: list[RunJob]) -> None:
+        self._request("POST", "/plan", {"jobs": [job_to_dict(job) for job in jobs]})
+
+    def run_now(self, job: RunJob) -> None:
+        self._request("POST", "/run-now", {"job": job_to_dict(job)})
+
+    def knows(self, key: str) -> bool:
+        return bool(self._request("GET", f"/knows?key={quote(key)}")["knows"])
+
+    def wait(self, key: str, timeout: float | None) -> RunOutcome | None:
+        wait = LONG_POLL if timeout is None else max(0.0, timeout)
+        data = self._request("GET", f"/result?key={quote(key)}&wait={wait}", timeout=wait + 30)
+        self._progress = Progress(**data["progress"])
+        self._last[key] = float(data["running_for"])
+        return run_from_dict(data["outcome"]) if data["outcome"] else None
+
+    def progress(self) -> Progress:
+        return self._progress
+
+    def running_for(self, key: str) -> float:
+        return self._last.get(key, 0.0)
+
+    def stop_triggering(self) -> None:
+        self._request("POST", "/stop-triggering", {})
+
+    def shutdown(self) -> list[RunOutcome]:
+        return []

@@ -1,0 +1,205 @@
+"""The ``sipfront`` command: ``sim``, ``tests``, ``validate``, ``schema``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .client import ApiError, SipfrontClient, check_base_url
+from .manifest import DEFAULT_PATTERNS, ManifestError, load_manifest, manifest_schema
+from .sandbox import Catalog, CatalogError, SandboxServer
+from .sanitize import clean_line
+from .settings import API_URL_VAR, DEFAULT_API_URL, credentials
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sipfront", description="Sipfront gate tools (the pytest plugin runs the gate)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    sim = commands.add_parser("sim", help="serve the Sipfront sandbox on loopback")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8000)
+    sim.add_argument("--catalog", default=None, help="sandbox catalog YAML")
+    tests = commands.add_parser("tests", help="list the tests the account can run")
+    tests.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    tests.add_argument(
+        "--api-url", default=None, help=f"default: ${API_URL_VAR} or {DEFAULT_API_URL}"
+    )
+    validate = commands.add_parser("validate", help="check manifests without running pytest")
+    validate.add_argument("manifests", nargs="*", help="default: manifests below this folder")
+    validate.add_argument(
+        "--online", action="store_true", help="also check that every named test and project exists"
+    )
+    validate.add_argument("--api-url", default=None)
+    commands.add_parser("schema", help="print the manifest's JSON Schema")
+    return parser
+
+
+def _api_client(api_url: str | None, err: TextIO) -> SipfrontClient | None:
+    keys = credentials(os.environ)
+    if keys is None:
+        err.write(
+            "sipfront: No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY\n"
+        )
+        return None
+    try:
+        base = check_base_url(api_url or os.environ.get(API_URL_VAR) or DEFAULT_API_URL)
+    except ValueError as error:
+        err.write(f"sipfront: {error}\n")
+        return None
+    return SipfrontClient(base, keys[0], keys[1])
+
+
+def _find_manifests(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for pattern in DEFAULT_PATTERNS:
+        found.extend(p for p in root.rglob(pattern) if ".git" not in p.parts)
+    return sorted(set(found))
+
+
+def _sim(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        catalog = Catalog.load(args.catalog) if args.catalog else Catalog.default()
+    except CatalogError as error:
+        err.write(f"sipfront: {error}\n")
+        return 2
+    server = SandboxServer(catalog, host=args.host, port=args.port)
+    url = server.start()
+    out.write(
+        f"Sipfront SANDBOX serving at {url}\n"
+        f"  export SIPFRONT_API_URL={url}\n"
+        f"  export SIPFRONT_PUBLIC_KEY={SandboxServer.PUBLIC_KEY}\n"
+        f"  export SIPFRONT_SECRET_KEY={SandboxServer.SECRET_KEY}\n"
+        "Stop it with Ctrl-C.\n"
+    )
+    out.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def _tests(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    client = _api_client(args.api_url, err)
+    if client is None:
+        return 2
+    try:
+        tests = client.list_tests()
+    except ApiError as error:
+        err.write(f"sipfront: {error.message}\n")
+        return 1
+    finally:
+        client.close()
+    if args.json:
+        out.write(json.dumps(tests, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    rows = [
+        (
+            clean_line(t.get("id", ""), 12),
+            clean_line(t.get("name", ""), 60),
+            clean_line(t.get("description", "") or "", 80),
+        )
+        for t in tests
+    ]
+    widths = [
+        max([len(h)] + [len(r[i]) for r in rows])
+        for i, h in enumerate(("id", "name", "description"))
+    ]
+    for row in [("id", "name", "description"), *rows]:
+        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+    return 0
+
+
+def _known(client: SipfrontClient) -> tuple[set[str], set[str], set[str], set[str]]:
+    tests = client.list_tests()
+    projects = client.list_projects()
+
+    def ids(rows: list[dict[str, Any]]) -> set[str]:
+        return {str(row.get("id")) for row in rows if row.get("id") is not None}
+
+    def names(rows: list[dict[str, Any]]) -> set[str]:
+        return {str(row.get("name")) for row in rows if row.get("name") is not None}
+
+    return names(tests), ids(tests), names(projects), ids(projects)
+
+
+def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    paths = [Path(p) for p in args.manifests] or _find_manifests(Path.cwd())
+    if not paths:
+        err.write("sipfront: no manifest found (sipfront.yml, *.sipfront.yml, ...)\n")
+        return 1
+    failed = False
+    loaded = []
+    for path in paths:
+        try:
+            loaded.append(load_manifest(path, display_path=str(path)))
+        except ManifestError as error:
+            err.write(f"{error}\n")
+            failed = True
+        except OSError as error:
+            err.write(f"{path}: cannot read the file: {error.strerror}\n")
+            failed = True
+    if args.online and not failed:
+        client = _api_client(args.api_url, err)
+        if client is None:
+            return 1
+        try:
+            test_names, test_ids, project_names, project_ids = _known(client)
+        except ApiError as error:
+            err.write(f"sipfront: {error.message}\n")
+            return 1
+        finally:
+            client.close()
+        for manifest in loaded:
+            for spec in manifest.specs:
+                request = spec.request
+                missing = (
+                    ("test.name" in request and str(request["test.name"]) not in test_names)
+                    or ("test.id" in request and str(request["test.id"]) not in test_ids)
+                    or (
+                        "project.name" in request
+                        and str(request["project.name"]) not in project_names
+                    )
+                    or ("id" in request and str(request["id"]) not in project_ids)
+                )
+                if missing:
+                    err.write(
+                        f"{manifest.path}:{spec.line}:{spec.column}: {spec.entry}: "
+                        f"Sipfront does not know {spec.target}: check the name or id in Sipfront\n"
+                    )
+                    failed = True
+    if not failed:
+        count = sum(len(m.specs) for m in loaded)
+        out.write(f"{len(loaded)} manifest(s) valid, {count} run(s)\n")
+    return 1 if failed else 0
+
+
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = _parser().parse_args(argv)
+    if args.command == "sim":
+        return _sim(args, out, err)
+    if args.command == "tests":
+        return _tests(args, out, err)
+    if args.command == "validate":
+        return _validate(args, out, err)
+    out.write(json.dumps(manifest_schema(), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""The words people read: first lines of failures and errors, and the detail block below them."""
+
+from __future__ import annotations
+
+from .durations import format_duration
+from .outcome import Attempt, RunOutcome, Verdict, parse_timestamp
+from .sanitize import clean_line
+
+NO_CREDENTIALS = "No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
+INTERRUPTED = "Interrupted; the run is still going at Sipfront"
+VANISHED = "Sipfront no longer knows this run (HTTP 404 on its status)"
+UNKNOWN_TRIGGER = (
+    "The trigger request failed after it was sent; a run may have started: "
+    "check Sipfront before re-running"
+)
+
+
+def run_failed(attempt: Attempt) -> str:
+    description = clean_line(attempt.result_description, 1000) or "no reason given"
+    return f"Sipfront run failed: {description} [status: {attempt.status or 'unknown'}]"
+
+
+def run_timed_out(timeout: float, last_status: str | None) -> str:
+    return (
+        f"Sipfront run did not finish within {format_duration(timeout)} "
+        f"(last status: {last_status or 'unknown'})"
+    )
+
+
+def too_many_runs(count: int, limit: int) -> str:
+    return f"This session would start {count} Sipfront runs; --sipfront-max-runs allows {limit}"
+
+
+def _times(attempt: Attempt) -> str:
+    start = parse_timestamp(attempt.run.get("started_at"))
+    stop = parse_timestamp(attempt.run.get("stopped_at"))
+    if start is None:
+        return ""
+    text = start.strftime("%H:%M:%S")
+    if stop is not None:
+        text += f" -> {stop.strftime('%H:%M:%S')} UTC"
+        duration = attempt.duration_s
+        if duration is not None:
+            text += f" ({format_duration(duration)})"
+    else:
+        text += " UTC"
+    return text
+
+
+def _what(outcome: RunOutcome, attempt: Attempt | None) -> str:
+    run = attempt.run if attempt else {}
+    if outcome.kind == "project":
+        label = clean_line(run.get("project_name") or outcome.target, 200)
+        project_id = run.get("project_id")
+        if project_id not in (None, "") and f"id {project_id}" not in label:
+            label += f" (id {clean_line(project_id, 40)})"
+        parts = [label]
+        for key, word in (("total_tests", "tests"), ("tests_started", "started")):
+            if run.get(key) not in (None, ""):
+                parts.append(f"{word} {clean_line(run[key], 20)}")
+        return " | ".join(parts)
+    label = clean_line(run.get("test_name") or outcome.target, 200)
+    test_id = run.get("test_id")
+    if test_id not in (None, "") and f"id {test_id}" not in label:
+        label += f" (id {clean_line(test_id, 40)})"
+    testcase = clean_line(run.get("testcase_name") or "", 200)
+    return f"{label} | {testcase}" if testcase else label
+
+
+def _status(attempt: Attempt) -> str:
+    parts = [attempt.status or "unknown"]
+    pool = clean_line(attempt.run.get("agentpool_name") or "", 100)
+    if pool:
+        parts.append(f"agent pool {pool}")
+    times = _times(attempt)
+    if times:
+        parts.append(times)
+    return " | ".join(parts)
+
+
+def detail_block(outcome: RunOutcome) -> str:
+    """The indented block shown under every failure and error (and in the ``sipfront`` section)."""
+    attempt = outcome.last
+    rows: list[tuple[str, str]] = [
+        ("project" if outcome.kind == "project" else "test", _what(outcome, attempt))
+    ]
+    if attempt is not None:
+        if attempt.session_id:
+            rows.append(("session", attempt.session_id))
+        rows.append(("status", _status(attempt)))
+        if attempt.report_url:
+            rows.append(("report", attempt.report_url))
+    if len(outcome.attempts) > 1:
+        for number, earlier in enumerate(outcome.attempts, start=1):
+            rows.append(
+                (
+                    f"attempt {number}",
+                    f"{earlier.status or 'unknown'} | {earlier.report_url or '-'}",
+                )
+            )
+    if outcome.manifest:
+        rows.append(("manifest", f"{outcome.manifest}:{outcome.line}"))
+    if outcome.sandbox:
+        rows.append(("sandbox", "SANDBOX run: nothing was tested at Sipfront"))
+    width = max(len(label) for label, _ in rows) + 2
+    return "\n".join(f"  {label.ljust(width)}{value}" for label, value in rows)
+
+
+def full_text(outcome: RunOutcome) -> str:
+    """First line and detail block, as pytest and the JUnit file show them."""
+    if outcome.verdict is Verdict.PASSED:
+        return detail_block(outcome)
+    return f"{outcome.message}\n{detail_block(outcome)}"

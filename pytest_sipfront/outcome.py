@@ -1,0 +1,208 @@
+"""What happened to a run: the one record every report (terminal, JUnit, GitHub) is a view of."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Verdict(str, enum.Enum):
+    """The gate's verdict on one item; ``junit_type`` and the pytest outcome derive from it."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    VANISHED = "vanished"
+    AUTH = "auth"
+    INTERRUPTED = "interrupted"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+    UNKNOWN = "unknown"
+    MAX_RUNS = "max_runs"
+    SKIPPED = "skipped"
+
+    @property
+    def is_error(self) -> bool:
+        """A gate problem: shown as a pytest error, ``<error>`` in JUnit."""
+        return self in _ERRORS
+
+    @property
+    def is_failure(self) -> bool:
+        """The run itself failed or did not finish: a pytest failure, ``<failure>`` in JUnit."""
+        return self in (Verdict.FAILED, Verdict.TIMEOUT)
+
+    @property
+    def junit_type(self) -> str:
+        return f"sipfront.{self.value}"
+
+
+_ERRORS = frozenset(
+    {
+        Verdict.VANISHED,
+        Verdict.AUTH,
+        Verdict.INTERRUPTED,
+        Verdict.REFUSED,
+        Verdict.UNREACHABLE,
+        Verdict.UNKNOWN,
+        Verdict.MAX_RUNS,
+    }
+)
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """Sipfront's ``2024-02-09 08:20:18`` (UTC); ``None`` when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace("T", " ").rstrip("Z")[:19]
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+@dataclass
+class Attempt:
+    """One triggered run at Sipfront, and what its last status said."""
+
+    session_id: str | None = None
+    report_url: str | None = None
+    status_url: str | None = None
+    status: str | None = None
+    passed: bool | None = None
+    finished: bool = False
+    run: dict[str, Any] = field(default_factory=dict)
+    """The sanitised ``run`` object of the last status body (strings cut, control chars gone)."""
+    trigger: dict[str, Any] = field(default_factory=dict)
+    """The sanitised ``data`` object of the trigger response."""
+
+    @property
+    def result_description(self) -> str:
+        value = self.run.get("result_description")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def duration_s(self) -> float | None:
+        """Remote duration from ``started_at`` to ``stopped_at``, when both are known."""
+        start = parse_timestamp(self.run.get("started_at"))
+        stop = parse_timestamp(self.run.get("stopped_at"))
+        if start is None or stop is None:
+            return None
+        return max(0.0, (stop - start).total_seconds())
+
+
+@dataclass
+class RunOutcome:
+    """The verdict on one pytest item that stands for a Sipfront run, with every attempt."""
+
+    name: str
+    """Item name as pytest shows it: ``basic-call`` or ``dtmf-matrix[431231234-4567]``."""
+    verdict: Verdict
+    message: str = ""
+    """First line of the failure or error message (empty for a pass)."""
+    attempts: list[Attempt] = field(default_factory=list)
+    target: str = ""
+    """What was asked of Sipfront: ``basic-call-a-b`` or ``id 123``, for the detail block."""
+    kind: str = "test"
+    """``test`` or ``project``."""
+    manifest: str = ""
+    """Manifest path relative to the rootdir."""
+    line: int = 0
+    sandbox: bool = False
+    local_duration_s: float = 0.0
+    """Wall time from first trigger to verdict, measured here."""
+    warnings: list[str] = field(default_factory=list)
+    """Things worth telling the user that did not decide the verdict (an unknown status word)."""
+
+    @property
+    def last(self) -> Attempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def duration_s(self) -> float:
+        """The remote run's duration (last attempt), else the local wall time."""
+        last = self.last
+        remote = last.duration_s if last is not None else None
+        return remote if remote is not None else self.local_duration_s
+
+    @property
+    def flaky(self) -> bool:
+        return self.verdict is Verdict.PASSED and len(self.attempts) > 1
+
+    @property
+    def report_url(self) -> str | None:
+        return self.last.report_url if self.last else None
+
+    @property
+    def session_id(self) -> str | None:
+        return self.last.session_id if self.last else None
+
+    @property
+    def status(self) -> str | None:
+        return self.last.status if self.last else None
+
+
+class PytestOutcome(str, enum.Enum):
+    """What pytest made of an item; counts in every report derive from it."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    XFAILED = "xfailed"
+    XPASSED = "xpassed"
+
+
+@dataclass
+class ItemRecord:
+    """One Sipfront item of the session, as the reports see it."""
+
+    nodeid: str
+    name: str
+    manifest: str
+    """Manifest path relative to the rootdir, ``/``-separated."""
+    line: int
+    outcome: PytestOutcome
+    run: RunOutcome | None = None
+    """``None`` when nothing was asked of Sipfront (skipped, dry run, not reached)."""
+    message: str = ""
+    """First line of the failure/error message, or the skip reason."""
+    longrepr: str = ""
+    """The whole text pytest shows (first line plus detail block), no traceback."""
+    flaky: bool = False
+    xfail_reason: str | None = None
+    """The manifest's ``xfail:`` reason when the item was expected to fail."""
+
+    @property
+    def report_url(self) -> str | None:
+        return self.run.report_url if self.run else None
+
+    @property
+    def duration_s(self) -> float:
+        return self.run.duration_s if self.run else 0.0
+
+
+@dataclass
+class SessionInfo:
+    """Facts about the session that reports print beside the items."""
+
+    api_url: str
+    sandbox: bool
+    rootdir: str
+    interrupted: bool = False
+    still_running: list[RunOutcome] = field(default_factory=list)
+
+
+def run_to_dict(outcome: RunOutcome) -> dict[str, Any]:
+    """A JSON-able copy, so a verdict can travel inside a pytest report (pytest-xdist)."""
+    data = asdict(outcome)
+    data["verdict"] = outcome.verdict.value
+    return data
+
+
+def run_from_dict(data: dict[str, Any]) -> RunOutcome:
+    fields = dict(data)
+    fields["verdict"] = Verdict(fields["verdict"])
+    fields["attempts"] = [Attempt(**attempt) for attempt in fields.get("attempts", [])]
+    return RunOutcome(**fields)

@@ -1,0 +1,141 @@
+"""pytest hooks for Sipfront manifests: thin, everything else lives in plain modules."""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import signal
+from collections.abc import Generator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from .gate import BROKER_INPUT, GATE_KEY, Gate
+from .items import ManifestFile, SipfrontItem
+from .manifest import DEFAULT_PATTERNS
+from .settings import SETTING_HELP, SettingsError, ini_name, option_name, resolve
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sipfront", "Sipfront runs from YAML manifests")
+    for setting, text in SETTING_HELP.items():
+        group.addoption(option_name(setting), dest=f"sipfront_{setting}", default=None, help=text)
+        parser.addini(ini_name(setting), help=text, default=None)
+    group.addoption(
+        "--sipfront-sandbox",
+        action="store_true",
+        default=False,
+        help="run against the built-in sandbox server, not Sipfront",
+    )
+    group.addoption(
+        "--sipfront-sandbox-catalog",
+        default=None,
+        metavar="FILE",
+        help="sandbox catalog YAML (implies --sipfront-sandbox)",
+    )
+    group.addoption(
+        "--sipfront-dry-run",
+        action="store_true",
+        default=False,
+        help="resolve every run request and report it as skipped; send nothing",
+    )
+    parser.addini(
+        "sipfront_files",
+        type="args",
+        default=list(DEFAULT_PATTERNS),
+        help="file name patterns of Sipfront manifests",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    cli = {s: config.getoption(f"sipfront_{s}") for s in SETTING_HELP}
+    ini = {s: config.getini(ini_name(s)) for s in SETTING_HELP}
+    try:
+        settings = resolve(
+            cli,
+            ini,
+            os.environ,
+            sandbox=config.getoption("sipfront_sandbox"),
+            sandbox_catalog=config.getoption("sipfront_sandbox_catalog"),
+            dry_run=config.getoption("sipfront_dry_run"),
+        )
+        gate = Gate(config, settings)
+    except (SettingsError, ValueError) as error:
+        raise pytest.UsageError(f"pytest-sipfront: {error}") from None
+    config.stash[GATE_KEY] = gate
+    config.pluginmanager.register(GateHooks(gate), "sipfront-gate")
+    if config.pluginmanager.hasplugin("xdist") and not gate.is_worker:
+        config.pluginmanager.register(XdistControllerHooks(gate), "sipfront-xdist")
+
+
+def _sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ManifestFile | None:
+    if file_path.suffix not in (".yml", ".yaml"):
+        return None
+    config = parent.config
+    patterns: list[str] = config.getini("sipfront_files")
+    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+        return ManifestFile.from_parent(parent, path=file_path)
+    named = {(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args}
+    if file_path.resolve() in named:
+        return ManifestFile.from_parent(parent, path=file_path)
+    return None
+
+
+class GateHooks:
+    """The session's hooks, bound to its gate (one per config, so pytester runs stay apart)."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.previous_sigterm: Any = None
+        if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            # pytest ignores SIGTERM; a CI job cancelled with it should stop like Ctrl-C.
+            with contextlib.suppress(ValueError):  # ValueError: not the main thread
+                self.previous_sigterm = signal.signal(signal.SIGTERM, _sigterm)
+
+    def pytest_unconfigure(self) -> None:
+        if self.previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self.previous_sigterm)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        if not session.config.option.collectonly:
+            self.gate.start(session)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, Any, None]:
+        result = yield
+        if isinstance(item, SipfrontItem):
+            self.gate.attach(item, result.get_result())
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.gate.logreport(report)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.gate.interrupted = True
+
+    def pytest_sessionfinish(self) -> None:
+        self.gate.finish()
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        title, lines = self.gate.summary_lines()
+        if lines:
+            terminalreporter.write_sep("=", title)
+            for line in lines:
+                terminalreporter.write_line(line)
+
+
+class XdistControllerHooks:
+    """pytest-xdist's controller: it triggers and polls every run, the workers only wait."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[BROKER_INPUT] = self.gate.serve_workers()

@@ -1,0 +1,96 @@
+"""One rate limit for every API request of the session, whichever thread sends it.
+
+The guarantee is a sliding log: never more than ``max(1, floor(rate))`` requests start in any
+window of 1.0 s, and below one request per second at least ``1 / rate`` seconds lie between two
+requests. The limiter counts with a small safety margin (:data:`SAFETY_WINDOW`) so that a
+server that timestamps requests a little later than we do never counts more either.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+SAFETY_WINDOW = 1.02
+"""The window the limiter counts in, in seconds: 1.0 s plus a margin for jitter."""
+
+_CANCEL_TICK = 0.05
+"""How often a queued thread looks at its cancel event while it waits for its turn."""
+
+
+class _Waiter:
+    __slots__ = ()
+
+
+class RateLimiter:
+    """Thread-safe sliding-log limiter; threads get their turn in the order they asked (FIFO)."""
+
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+            raise ValueError(f"the request rate must be a number, not {rate!r}")
+        if not math.isfinite(rate) or rate <= 0:
+            raise ValueError(f"the request rate must be greater than zero, not {rate!r}")
+        self.rate = float(rate)
+        self.burst = max(1, math.floor(rate))
+        """Requests allowed in one window."""
+        self.window = SAFETY_WINDOW if rate >= 1 else SAFETY_WINDOW / rate
+        """Length of the window in seconds (longer than 1 s below one request per second)."""
+        self._clock = clock
+        self._log: deque[float] = deque(maxlen=self.burst)
+        self._queue: deque[_Waiter] = deque()
+        self._cond = threading.Condition(threading.Lock())
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(rate={self.rate:g})"
+
+    def _delay(self, now: float) -> float:
+        """Seconds until the log allows one more request (0.0 when it does now). Lock held."""
+        if len(self._log) < self.burst:
+            return 0.0
+        return max(0.0, self._log[0] + self.window - now)
+
+    def try_acquire(self) -> float:
+        """Take a slot without waiting: ``0.0`` when a request may go now (and it is counted),
+        else the seconds to wait before asking again. Threads queued in :meth:`acquire` go first.
+        """
+        with self._cond:
+            now = self._clock()
+            delay = self._delay(now)
+            if self._queue:
+                return max(delay, _CANCEL_TICK)
+            if delay <= 0.0:
+                self._log.append(now)
+            return delay
+
+    def acquire(self, cancel: threading.Event | None = None) -> bool:
+        """Block until a request may go and count it; ``False`` when ``cancel`` was set first.
+
+        Waits are timed waits on a condition, never busy loops; a thread waiting with a cancel
+        event notices it within :data:`_CANCEL_TICK` seconds.
+        """
+        me = _Waiter()
+        with self._cond:
+            self._queue.append(me)
+            try:
+                while True:
+                    if cancel is not None and cancel.is_set():
+                        return False
+                    timeout: float | None
+                    if self._queue[0] is me:
+                        now = self._clock()
+                        delay = self._delay(now)
+                        if delay <= 0.0:
+                            self._log.append(now)
+                            return True
+                        timeout = delay
+                    else:
+                        timeout = None
+                    if cancel is not None:
+                        timeout = _CANCEL_TICK if timeout is None else min(timeout, _CANCEL_TICK)
+                    self._cond.wait(timeout)
+            finally:
+                self._queue.remove(me)
+                self._cond.notify_all()

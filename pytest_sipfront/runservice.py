@@ -1,0 +1,146 @@
+"""The one place that talks to Sipfront in a session: checks what must hold before the first
+trigger (run budget, credentials or sandbox), then owns the client and the scheduler.
+
+In one pytest process the gate uses it directly; under pytest-xdist it lives in the controller
+and the workers reach it through :mod:`pytest_sipfront.broker`, so every run of the session is
+triggered once, under one concurrency limit and one rate limit.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+
+from .client import SipfrontClient
+from .messages import NO_CREDENTIALS, too_many_runs
+from .outcome import RunOutcome, Verdict
+from .ratelimit import RateLimiter
+from .sandbox import Catalog, SandboxServer
+from .scheduler import Progress, RunJob, Scheduler
+from .settings import Settings, credentials
+
+
+class RunService:
+    def __init__(self, settings: Settings, api_url: str, environ: Mapping[str, str] | None = None):
+        self.settings = settings
+        self.api_url = api_url
+        self._environ = os.environ if environ is None else environ
+        self._lock = threading.Lock()
+        self._planned = False
+        self._preset: dict[str, RunOutcome] = {}
+        self.client: SipfrontClient | None = None
+        self.scheduler: Scheduler | None = None
+        self.sandbox: SandboxServer | None = None
+
+    def plan(self, jobs: Sequence[RunJob]) -> None:
+        """Queue these runs in order. The first plan decides budget and credentials; a later
+        plan (another xdist worker sending the same items) only adds keys not seen yet."""
+        with self._lock:
+            if not self._planned:
+                self._planned = True
+                self._first_plan(jobs)
+                return
+            scheduler = self.scheduler
+            if scheduler is None:
+                for job in jobs:
+                    if job.key not in self._preset:
+                        self._preset_one(job, *self._why_not())
+                return
+            for job in jobs:
+                if not scheduler.knows(job.key):
+                    scheduler.add(job)
+
+    def _why_not(self) -> tuple[Verdict, str]:
+        sample = next(iter(self._preset.values()), None)
+        if sample is None:
+            return Verdict.AUTH, NO_CREDENTIALS
+        return sample.verdict, sample.message
+
+    def _preset_one(self, job: RunJob, verdict: Verdict, message: str) -> None:
+        job.outcome.verdict = verdict
+        job.outcome.message = message
+        self._preset[job.key] = job.outcome
+
+    def _first_plan(self, jobs: Sequence[RunJob]) -> None:
+        planned = sum(1 + job.retries for job in jobs)
+        if planned > self.settings.max_runs:
+            message = too_many_runs(planned, self.settings.max_runs)
+            for job in jobs:
+                self._preset_one(job, Verdict.MAX_RUNS, message)
+            return
+        keys = self._credentials()
+        if keys is None:
+            for job in jobs:
+                self._preset_one(job, Verdict.AUTH, NO_CREDENTIALS)
+            return
+        self.client = SipfrontClient(
+            self.api_url,
+            keys[0],
+            keys[1],
+            limiter=RateLimiter(self.settings.max_rps),
+            pool_size=min(32, max(2, self.settings.concurrency)),
+        )
+        self.scheduler = Scheduler(self.client, concurrency=self.settings.concurrency)
+        for job in jobs:
+            self.scheduler.add(job)
+        self.scheduler.start()
+
+    def _credentials(self) -> tuple[str, str] | None:
+        if self.settings.sandbox:
+            catalog = (
+                Catalog.load(self.settings.sandbox_catalog)
+                if self.settings.sandbox_catalog
+                else Catalog.default()
+            )
+            self.sandbox = SandboxServer(catalog)
+            self.api_url = self.sandbox.start()
+            return SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY
+        return credentials(self._environ)
+
+    def run_now(self, job: RunJob) -> None:
+        """A fresh run ahead of every queued one: a rerun, or an item nobody planned."""
+        with self._lock:
+            if not self._planned:
+                self._planned = True
+                self._first_plan([job])
+                return
+            if self.scheduler is None:
+                self._preset_one(job, *self._why_not())
+                return
+            self.scheduler.add(job, front=True)
+
+    def knows(self, key: str) -> bool:
+        with self._lock:
+            return key in self._preset or (self.scheduler is not None and self.scheduler.knows(key))
+
+    def wait(self, key: str, timeout: float | None) -> RunOutcome | None:
+        with self._lock:
+            preset = self._preset.get(key)
+            scheduler = self.scheduler
+        if preset is not None:
+            return preset
+        if scheduler is None:
+            return None
+        return scheduler.wait(key, timeout)
+
+    def progress(self) -> Progress:
+        scheduler = self.scheduler
+        return scheduler.progress() if scheduler else Progress(0, len(self._preset), 0)
+
+    def running_for(self, key: str) -> float:
+        scheduler = self.scheduler
+        return scheduler.running_for(key) if scheduler else 0.0
+
+    def stop_triggering(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop_triggering()
+
+    def shutdown(self) -> list[RunOutcome]:
+        """Stop at once; the runs still going at Sipfront (they cannot be cancelled there)."""
+        still = self.scheduler.shutdown() if self.scheduler is not None else []
+        if self.client is not None:
+            self.client.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        return still

@@ -1,0 +1,130 @@
+"""What a Sipfront status body means: finished or still going, passed or not (design 4.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+FINISHED_WORDS: frozenset[str] = frozenset(
+    {
+        "passed",
+        "failed",
+        "stopped",
+        "errored",
+        "error",
+        "aborted",
+        "cancelled",
+        "canceled",
+        "timeout",
+        "finished",
+        "completed",
+    }
+)
+GOING_WORDS: frozenset[str] = frozenset({"running", "queued", "pending", "scheduled", "starting"})
+
+_TEST_FIELDS = ("status", "session_status")
+_PROJECT_FIELDS = ("run_status", "status", "session_status")
+
+_TRUE_WORDS = frozenset({"true", "yes"})
+_FALSE_WORDS = frozenset({"false", "no"})
+
+
+@dataclass(frozen=True)
+class RunState:
+    """The verdict on one status body."""
+
+    finished: bool
+    passed: bool
+    """Only ever ``True`` for a finished run."""
+    word: str
+    """The status word to show (``passed``, ``failed``, ``running``; ``""`` when none)."""
+    unknown_word: str | None
+    """A word that is neither finished nor going and keeps the run polling because
+    ``is_finished`` is absent: the caller warns, naming it."""
+
+
+def flag(value: object) -> bool | None:
+    """Read a 0/1 flag: ints, bools, digit strings (``"1"``), ``"true"``/``"false"``.
+
+    ``None`` when absent or unreadable (then the status words decide).
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, float):
+        return None if value != value else value != 0
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text.isascii() and text.isdigit():
+            return int(text) != 0
+        if text in _TRUE_WORDS:
+            return True
+        if text in _FALSE_WORDS:
+            return False
+    return None
+
+
+def _word(value: object) -> str:
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+def status_words(run: Mapping[str, Any], kind: str = "test") -> list[str]:
+    """The non-empty status words of ``run``, in field order.
+
+    Tests: ``status``, then ``session_status``. Projects: ``run_status`` first; ``status`` and
+    ``session_status`` also count, so that a project body in the test shape is understood.
+    """
+    fields = _PROJECT_FIELDS if kind == "project" else _TEST_FIELDS
+    return [word for word in (_word(run.get(name)) for name in fields) if word]
+
+
+def interpret(run: Mapping[str, Any], kind: str = "test") -> RunState:
+    """Apply design.md section 4.5 to a ``run`` object.
+
+    - Finished when ``is_finished`` is 1. When ``is_finished`` is 0 the run is still going.
+      When it is absent: a going word in any status field means still going (a going word wins
+      when the fields disagree); else a finished word means finished; else (an unknown word, or
+      none) the run keeps polling, and an unknown word is reported in ``unknown_word``.
+    - A finished run passes when ``has_passed`` is 1; when ``has_passed`` is absent, when its
+      status words say ``passed`` and no other finished word (``passed`` next to ``failed``
+      does not pass).
+    """
+    words = status_words(run, kind)
+    going = [w for w in words if w in GOING_WORDS]
+    ended = [w for w in words if w in FINISHED_WORDS]
+    unknown = [w for w in words if w not in GOING_WORDS and w not in FINISHED_WORDS]
+
+    is_finished = flag(run.get("is_finished"))
+    unknown_word: str | None = None
+    if is_finished is None:
+        if going:
+            finished = False
+        elif ended:
+            finished = True
+        else:
+            finished = False
+            unknown_word = unknown[0] if unknown else None
+    else:
+        finished = is_finished
+
+    if not finished:
+        word = going[0] if going else (words[0] if words else "")
+        return RunState(finished=False, passed=False, word=word, unknown_word=unknown_word)
+
+    has_passed = flag(run.get("has_passed"))
+    if has_passed is not None:
+        passed = has_passed
+    else:
+        passed = bool(ended) and all(w == "passed" for w in ended)
+    # The word to show: the finished word that explains the verdict, else whatever was said.
+    if ended:
+        failing = [w for w in ended if w != "passed"]
+        if passed:
+            word = "passed" if "passed" in ended else ended[0]
+        else:
+            word = failing[0] if failing else ended[0]
+    else:
+        word = words[0] if words else ""
+    return RunState(finished=True, passed=passed, word=word, unknown_word=None)

@@ -1,0 +1,320 @@
+"""Runs many Sipfront runs at once: triggers in order, at most ``concurrency`` in flight, polls
+each on its own interval, and hands every verdict to whoever waits for it.
+
+Threads: one dispatcher that keeps a heap of due actions, and a small fixed pool of HTTP workers
+(``workers``, at most 32), whatever the number of runs. All threads are daemons, so an interrupted
+session never waits for a request in flight.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import ApiError, RunNotFound, SipfrontClient
+from .messages import VANISHED, run_failed, run_timed_out
+from .outcome import Attempt, RunOutcome, Verdict
+from .runstatus import interpret
+
+FIRST_POLL_DELAY = 1.0
+MAX_WORKERS = 32
+
+
+@dataclass
+class RunJob:
+    """One item's run request and its progress. ``outcome`` is filled as the run goes."""
+
+    key: str
+    kind: str
+    body: dict[str, Any]
+    timeout: float
+    poll_interval: float
+    retries: int
+    outcome: RunOutcome
+    state: str = "queued"  # queued | running | done
+    started: float = 0.0
+    deadline: float = 0.0
+    retries_left: int = 0
+    not_found: int = 0
+    seen_words: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Progress:
+    running: int
+    done: int
+    queued: int
+
+
+class Scheduler:
+    def __init__(
+        self,
+        client: SipfrontClient,
+        *,
+        concurrency: int,
+        workers: int | None = None,
+        first_poll_delay: float = FIRST_POLL_DELAY,
+        clock: Callable[[], float] = time.monotonic,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self._client = client
+        self._concurrency = max(1, concurrency)
+        self._workers = workers or min(MAX_WORKERS, max(2, self._concurrency))
+        self._first_poll = first_poll_delay
+        self._clock = clock
+        self.cancel = cancel or threading.Event()
+        self._cond = threading.Condition()
+        self._queue: deque[RunJob] = deque()
+        self._jobs: dict[str, RunJob] = {}
+        self._results: dict[str, RunOutcome] = {}
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._work: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._inflight = 0
+        self._done = 0
+        self._triggering = True
+        self._closed = False
+        self._auth_error: str | None = None
+        self._threads: list[threading.Thread] = []
+
+    # -- main-thread API -------------------------------------------------------------------
+
+    def add(self, job: RunJob, *, front: bool = False) -> None:
+        """Queue a run. ``front`` puts it before every queued run (an item waiting right now)."""
+        with self._cond:
+            job.state = "queued"
+            job.retries_left = job.retries
+            self._jobs[job.key] = job
+            self._results.pop(job.key, None)
+            if self._auth_error is not None:
+                self._finish_locked(job, Verdict.AUTH, self._auth_error)
+                return
+            if front:
+                self._queue.appendleft(job)
+            else:
+                self._queue.append(job)
+            self._cond.notify_all()
+
+    def start(self) -> None:
+        if self._threads:
+            return
+        dispatcher = threading.Thread(target=self._dispatch, name="sipfront-dispatch", daemon=True)
+        self._threads.append(dispatcher)
+        for number in range(self._workers):
+            worker = threading.Thread(
+                target=self._work_loop, name=f"sipfront-http-{number}", daemon=True
+            )
+            self._threads.append(worker)
+        for thread in self._threads:
+            thread.start()
+
+    def knows(self, key: str) -> bool:
+        with self._cond:
+            return key in self._jobs
+
+    def wait(self, key: str, timeout: float | None = None) -> RunOutcome | None:
+        """The verdict for ``key``, or ``None`` if it is not there within ``timeout`` seconds."""
+        end = None if timeout is None else self._clock() + timeout
+        with self._cond:
+            while key not in self._results:
+                remaining = None if end is None else end - self._clock()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            return self._results.pop(key)
+
+    def running_for(self, key: str) -> float:
+        with self._cond:
+            job = self._jobs.get(key)
+            if job is None or job.state != "running":
+                return 0.0
+            return self._clock() - job.started
+
+    def progress(self) -> Progress:
+        with self._cond:
+            return Progress(running=self._inflight, done=self._done, queued=len(self._queue))
+
+    def stop_triggering(self) -> None:
+        """Nothing new is triggered from now on; runs in flight go on being polled."""
+        with self._cond:
+            self._triggering = False
+            self._cond.notify_all()
+
+    def shutdown(self) -> list[RunOutcome]:
+        """Stop everything at once; return the runs still going at Sipfront (no verdict yet)."""
+        with self._cond:
+            self._triggering = False
+            self._closed = True
+            self.cancel.set()
+            still = [
+                job.outcome
+                for job in self._jobs.values()
+                if job.state == "running" and job.outcome.attempts
+            ]
+            self._cond.notify_all()
+        for _ in range(self._workers):
+            self._work.put(None)
+        return still
+
+    # -- background threads ----------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        with self._cond:
+            while not self._closed:
+                now = self._clock()
+                while self._triggering and self._queue and self._inflight < self._concurrency:
+                    job = self._queue.popleft()
+                    job.state = "running"
+                    job.started = now
+                    self._inflight += 1
+                    self._schedule_locked(now, _bound(self._trigger, job))
+                while self._heap and self._heap[0][0] <= now:
+                    _, _, action = heapq.heappop(self._heap)
+                    self._work.put(action)
+                wait = self._heap[0][0] - now if self._heap else None
+                self._cond.wait(wait)
+
+    def _work_loop(self) -> None:
+        while True:
+            action = self._work.get()
+            if action is None or self.cancel.is_set():
+                return
+            try:
+                action()
+            except Exception as error:  # a bug must not hang the session: fail the run visibly
+                self._crash(action, error)
+
+    def _crash(self, action: Callable[[], None], error: Exception) -> None:
+        job = getattr(action, "job", None)
+        if isinstance(job, RunJob):
+            with self._cond:
+                self._finish_locked(
+                    job, Verdict.UNKNOWN, f"pytest-sipfront internal error: {error!r}"
+                )
+
+    def _schedule_locked(self, due: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._heap, (due, next(self._seq), action))
+        self._cond.notify_all()
+
+    def _finish_locked(self, job: RunJob, verdict: Verdict, message: str = "") -> None:
+        if job.state == "done":
+            return
+        if job.state == "running":
+            self._inflight -= 1
+            job.outcome.local_duration_s = self._clock() - job.started
+        elif job in self._queue:
+            self._queue.remove(job)
+        job.state = "done"
+        job.outcome.verdict = verdict
+        job.outcome.message = message
+        self._done += 1
+        self._results[job.key] = job.outcome
+        self._cond.notify_all()
+
+    def _auth_failed_locked(self, message: str) -> None:
+        """401/403: this and every later item errors at once; nothing more is sent."""
+        self._auth_error = message
+        for job in list(self._jobs.values()):
+            if job.state != "done":
+                self._finish_locked(job, Verdict.AUTH, message)
+
+    def _api_error(self, job: RunJob, error: ApiError) -> None:
+        with self._cond:
+            if error.verdict is Verdict.AUTH:
+                self._auth_failed_locked(error.message)
+            else:
+                self._finish_locked(job, error.verdict, error.message)
+
+    def _trigger(self, job: RunJob) -> None:
+        if self._closed or job.state != "running":
+            return
+        try:
+            response = self._client.trigger(job.kind, job.body)
+        except ApiError as error:
+            self._api_error(job, error)
+            return
+        with self._cond:
+            now = self._clock()
+            job.outcome.attempts.append(
+                Attempt(
+                    session_id=response.session_id,
+                    report_url=response.report_url,
+                    status_url=response.status_url,
+                    trigger=dict(response.data),
+                )
+            )
+            job.deadline = now + job.timeout
+            job.not_found = 0
+            first = min(self._first_poll, job.poll_interval)
+            self._schedule_locked(now + first, _bound(self._poll, job))
+
+    def _poll(self, job: RunJob) -> None:
+        if self._closed or job.state != "running":
+            return
+        attempt = job.outcome.attempts[-1]
+        assert attempt.status_url is not None
+        try:
+            run = self._client.status(attempt.status_url, deadline=job.deadline)
+        except RunNotFound:
+            with self._cond:
+                job.not_found += 1
+                if job.not_found >= 2:
+                    self._finish_locked(job, Verdict.VANISHED, VANISHED)
+                else:
+                    self._next_poll_locked(job)
+            return
+        except ApiError as error:
+            self._api_error(job, error)
+            return
+        state = interpret(run, job.kind)
+        with self._cond:
+            job.not_found = 0
+            attempt.run = run
+            attempt.status = state.word or attempt.status
+            attempt.finished = state.finished
+            attempt.passed = state.passed if state.finished else None
+            if state.unknown_word and state.unknown_word not in job.seen_words:
+                job.seen_words.add(state.unknown_word)
+                job.outcome.warnings.append(
+                    f"{job.outcome.name}: Sipfront reported the unknown status "
+                    f"{state.unknown_word!r}; still polling until it changes or the run times out"
+                )
+            if not state.finished:
+                self._next_poll_locked(job)
+            elif state.passed:
+                self._finish_locked(job, Verdict.PASSED)
+            elif job.retries_left > 0 and not self._closed and self._triggering:
+                job.retries_left -= 1
+                self._schedule_locked(self._clock(), _bound(self._trigger, job))
+            else:
+                self._finish_locked(job, Verdict.FAILED, run_failed(attempt))
+
+    def _next_poll_locked(self, job: RunJob) -> None:
+        now = self._clock()
+        if now >= job.deadline:
+            last = job.outcome.attempts[-1].status
+            self._finish_locked(job, Verdict.TIMEOUT, run_timed_out(job.timeout, last))
+            return
+        self._schedule_locked(min(now + job.poll_interval, job.deadline), _bound(self._poll, job))
+
+
+class _BoundAction:
+    """A zero-argument action that remembers its job, so a crash can be pinned on the right run."""
+
+    def __init__(self, method: Callable[[RunJob], None], job: RunJob) -> None:
+        self.method = method
+        self.job = job
+
+    def __call__(self) -> None:
+        self.method(self.job)
+
+
+def _bound(method: Callable[[RunJob], None], job: RunJob) -> _BoundAction:
+    return _BoundAction(method, job)

@@ -1,0 +1,138 @@
+"""Shared fixtures: a sandbox Sipfront server per test, and a way to run a pytest session
+against it through ``pytester``.
+
+``sipfront_sandbox(catalog_dict=None, *, public_key=..., secret_key=...)`` starts a
+:class:`SandboxServer` on loopback (stopped after the test) with distinctive credentials;
+``run_gate(manifest_text, *args, server=..., env=None, subprocess=False)`` writes
+``sipfront.yml`` in ``pytester.path``, sets ``SIPFRONT_PUBLIC_KEY`` / ``SIPFRONT_SECRET_KEY``
+to the server's keys, points ``--sipfront-url`` at it and runs pytest; it also asserts that
+neither key appears in the output.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from pytest_sipfront.sandbox import Catalog, SandboxServer
+
+PUBLIC_KEY = "pk-7Q2xSENTINELpub9"
+SECRET_KEY = "sk-4mZ8SENTINELsec3"
+
+# Fast settings added to every run unless the test passes the option itself (or fast=False).
+FAST_OPTIONS: dict[str, str] = {
+    "--sipfront-poll-interval": "0.2s",
+    "--sipfront-max-rps": "200",
+}
+
+SandboxFactory = Callable[..., SandboxServer]
+GateRunner = Callable[..., pytest.RunResult]
+
+
+@pytest.fixture
+def sipfront_sandbox() -> Iterator[SandboxFactory]:
+    """Factory: ``sipfront_sandbox(catalog_dict=None) -> SandboxServer``, started, auto-stopped.
+
+    The server's keys are ``server.test_public_key`` / ``server.test_secret_key``.
+    """
+    servers: list[SandboxServer] = []
+
+    def start(
+        catalog_dict: Mapping[str, Any] | None = None,
+        *,
+        public_key: str = PUBLIC_KEY,
+        secret_key: str = SECRET_KEY,
+    ) -> SandboxServer:
+        catalog = Catalog.from_dict(dict(catalog_dict or {}))
+        server = SandboxServer(catalog, public_key=public_key, secret_key=secret_key)
+        server.test_public_key = public_key  # type: ignore[attr-defined]
+        server.test_secret_key = secret_key  # type: ignore[attr-defined]
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def keys_of(server: SandboxServer | None) -> tuple[str, str]:
+    """The credentials a sandbox from ``sipfront_sandbox`` accepts."""
+    if server is None:
+        return PUBLIC_KEY, SECRET_KEY
+    return (
+        getattr(server, "test_public_key", SandboxServer.PUBLIC_KEY),
+        getattr(server, "test_secret_key", SandboxServer.SECRET_KEY),
+    )
+
+
+def assert_no_secrets(result: pytest.RunResult, *secrets: str) -> None:
+    """Neither credential may appear anywhere in the session's output."""
+    text = "\n".join(result.outlines + result.errlines)
+    for secret in secrets:
+        assert secret not in text, "a credential leaked into the output"
+
+
+@pytest.fixture
+def run_gate(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> GateRunner:
+    """``run_gate(manifest_text, *args, server, env=None, subprocess=False) -> RunResult``.
+
+    - ``manifest_text`` is dedented and written to ``sipfront.yml`` (``None``: write nothing);
+    - credentials are the server's keys; ``env`` adds or (with ``None`` values) removes
+      variables, e.g. ``env={"SIPFRONT_SECRET_KEY": None}``;
+    - ``--sipfront-url <server.base_url>`` unless ``server`` is ``None`` or ``url=False``;
+    - ``-p no:cacheprovider`` unless ``cache=True``;
+    - fast defaults (poll interval 0.2s, high rate limit) unless ``fast=False`` or the option
+      is already among ``args``;
+    - ``check_secrets=False`` skips the check that no key string is in the output.
+    """
+
+    def run(
+        manifest_text: str | None,
+        *args: str,
+        server: SandboxServer | None,
+        env: Mapping[str, str | None] | None = None,
+        subprocess: bool = False,
+        cache: bool = False,
+        fast: bool = True,
+        url: bool = True,
+        check_secrets: bool = True,
+        timeout: float | None = 60,
+    ) -> pytest.RunResult:
+        if manifest_text is not None:
+            pytester.path.joinpath("sipfront.yml").write_text(
+                textwrap.dedent(manifest_text), encoding="utf-8"
+            )
+        public, secret = keys_of(server)
+        monkeypatch.setenv("SIPFRONT_PUBLIC_KEY", public)
+        monkeypatch.setenv("SIPFRONT_SECRET_KEY", secret)
+        monkeypatch.delenv("SIPFRONT_API_URL", raising=False)
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+        monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+        for name, value in (env or {}).items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        full: list[str] = []
+        if server is not None and url:
+            full += ["--sipfront-url", server.base_url]
+        if not cache:
+            full += ["-p", "no:cacheprovider"]
+        if fast:
+            for option, value in FAST_OPTIONS.items():
+                if not any(a == option or a.startswith(option + "=") for a in args):
+                    full += [option, value]
+        full += list(args)
+        if subprocess:
+            result = pytester.runpytest_subprocess(*full, timeout=timeout)
+        else:
+            result = pytester.runpytest(*full)
+        if check_secrets:
+            assert_no_secrets(result, public, secret)
+        return result
+
+    return run

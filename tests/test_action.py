@@ -1,0 +1,455 @@
+"""The CI entrypoint ``python -m pytest_sipfront.action``, run as GitHub runs it: a subprocess with
+the runner's environment faked (``GITHUB_*``, ``INPUT_*`` with action.yml's own defaults), against
+the sandbox."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_sipfront import action
+from pytest_sipfront.sandbox import Catalog, SandboxServer
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION_YML = ROOT / "action.yml"
+
+CATALOG = """\
+default_duration: 0.1s
+tests:
+  - name: basic-call
+    id: 123
+    duration: 0.1s
+    outcome: passed
+    testcase_name: Basic call A to B
+    agentpool_name: eu-central-1
+    tags: [media, prod]
+    when:
+      - overrides: {step.1.0.dial_destination: "439990000"}
+        outcome: failed
+        result_description: "callee did not answer (SIP 480)"
+  - name: one-way-audio
+    id: 124
+    duration: 0.1s
+    outcome: failed
+    result_description: "no audio from B to A"
+projects:
+  - name: nightly
+    id: 7
+    duration: 0.1s
+    outcome: passed
+"""
+
+MANIFEST = """\
+tests:
+  - name: call
+    test: basic-call
+    marks: [smoke]
+  - name: audio
+    test: one-way-audio
+    marks: [media]
+"""
+
+FAST = "--sipfront-sandbox-catalog catalog.yml --sipfront-poll-interval 0.2s"
+
+
+def action_defaults() -> dict[str, str]:
+    """Every input of action.yml with its default, as GitHub passes them (unset: empty)."""
+    spec = yaml.safe_load(ACTION_YML.read_text(encoding="utf-8"))
+    return {name: str(entry.get("default", "")) for name, entry in spec["inputs"].items()}
+
+
+def declared_outputs() -> list[str]:
+    spec = yaml.safe_load(ACTION_YML.read_text(encoding="utf-8"))
+    return list(spec["outputs"])
+
+
+def parse_github_output(text: str) -> dict[str, str]:
+    """Read ``$GITHUB_OUTPUT`` the way the runner does (``name<<DELIMITER`` blocks)."""
+    outputs: dict[str, str] = {}
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if not line:
+            index += 1
+            continue
+        name, separator, delimiter = line.partition("<<")
+        assert separator and delimiter, f"not a heredoc output line: {line!r}"
+        end = lines.index(delimiter, index + 1)
+        assert name not in outputs, f"output {name} written twice"
+        outputs[name] = "\n".join(lines[index + 1 : end])
+        index = end + 1
+    return outputs
+
+
+@dataclass
+class ActionRun:
+    code: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+    workspace: Path
+
+    @property
+    def lines(self) -> list[str]:
+        """stdout without the ``::add-mask::`` lines."""
+        return [line for line in self.stdout.splitlines() if not line.startswith("::add-mask::")]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "catalog.yml").write_text(CATALOG, encoding="utf-8")
+    (tmp_path / "sipfront.yml").write_text(MANIFEST, encoding="utf-8")
+    return tmp_path
+
+
+def run_action(
+    workspace: Path,
+    inputs: Mapping[str, str],
+    *,
+    github: bool = True,
+    argv: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+    defaults: bool = True,
+) -> ActionRun:
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("INPUT_", "SIPFRONT_", "GITHUB_", "PYTEST_"))
+    }
+    output_file = workspace / "github_output.txt"
+    summary_file = workspace / "step_summary.md"
+    if github:
+        environ.update(
+            GITHUB_ACTIONS="true",
+            GITHUB_WORKSPACE=str(workspace),
+            GITHUB_OUTPUT=str(output_file),
+            GITHUB_STEP_SUMMARY=str(summary_file),
+        )
+    unknown = set(inputs) - set(action_defaults())
+    assert not unknown, f"not inputs of action.yml: {unknown}"
+    if defaults:
+        for name, default in action_defaults().items():
+            environ[f"INPUT_{name.upper()}"] = inputs.get(name, default)
+    else:
+        environ.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
+    # Only the plugin under test (action.py loads it with -p): other plugins cost a second a run.
+    environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    environ.update(env or {})
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_sipfront.action", *argv],
+        cwd=workspace,
+        env=environ,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=90,
+    )
+    outputs = (
+        parse_github_output(output_file.read_text(encoding="utf-8")) if output_file.exists() else {}
+    )
+    summary = summary_file.read_text(encoding="utf-8") if summary_file.exists() else ""
+    return ActionRun(done.returncode, done.stdout, done.stderr, outputs, summary, workspace)
+
+
+@pytest.fixture
+def private_sandbox() -> Iterator[SandboxServer]:
+    """A sandbox of our own with its own keys, reached like the real API (no ``sandbox``)."""
+    server = SandboxServer(
+        Catalog.from_dict(yaml.safe_load(CATALOG)),
+        public_key="pk-live-Zq81Xv0",
+        secret_key="sk-live-9yTTr%Q2:x",
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_passing_selection_exits_0_and_writes_every_declared_output(workspace: Path) -> None:
+    run = run_action(
+        workspace,
+        {"manifest": "sipfront.yml", "sandbox": "true", "markers": "smoke", "pytest_args": FAST},
+    )
+    assert run.code == 0, run.stdout + run.stderr
+    assert set(run.outputs) == set(declared_outputs())
+    assert (run.outputs["total"], run.outputs["passed"]) == ("1", "1")
+    assert (run.outputs["failed"], run.outputs["errors"]) == ("0", "0")
+    assert run.outputs["junit_report"] == "sipfront-junit.xml"
+    assert (workspace / "sipfront-junit.xml").is_file()
+    urls = json.loads(run.outputs["report_urls"])
+    assert [(u["name"], u["outcome"]) for u in urls] == [("call", "passed")]
+    assert urls[0]["report_url"].startswith("http://127.0.0.1:")
+    # One item: the official action's outputs are filled in too.
+    assert run.outputs["status"] == "passed"
+    assert run.outputs["test_name"] == "basic-call"
+    assert "SANDBOX" in run.stdout
+    assert "basic-call" in run.summary or "call" in run.summary
+
+
+def test_a_failed_run_exits_1_and_is_counted_and_annotated(workspace: Path) -> None:
+    run = run_action(
+        workspace, {"manifest": "sipfront.yml", "sandbox": "true", "pytest_args": FAST}
+    )
+    assert run.code == 1
+    outputs = run.outputs
+    assert (outputs["total"], outputs["passed"], outputs["failed"], outputs["errors"]) == (
+        "2",
+        "1",
+        "1",
+        "0",
+    )
+    annotations = [line for line in run.lines if line.startswith("::error file=sipfront.yml")]
+    assert len(annotations) == 1
+    assert "no audio from B to A" in annotations[0]
+    # Two items: the single-run outputs are written, empty.
+    assert outputs["status"] == "" and outputs["report_url"] == ""
+    assert len(json.loads(outputs["report_urls"])) == 2
+
+
+def test_a_session_that_selects_no_run_is_red_unless_allow_empty(workspace: Path) -> None:
+    inputs = {"manifest": "sipfront.yml", "sandbox": "true", "markers": "nightly"}
+    red = run_action(workspace, inputs)
+    assert red.code == 1
+    errors = [line for line in red.lines if line.startswith("::error")]
+    assert len(errors) == 1 and "No Sipfront run was selected" in errors[0]
+    assert red.outputs["total"] == "0"
+
+    (workspace / "github_output.txt").unlink()
+    green = run_action(workspace, {**inputs, "allow_empty": "true"})
+    assert green.code == 0
+    assert not [line for line in green.lines if line.startswith("::error")]
+    assert set(green.outputs) == set(declared_outputs())
+
+
+def test_single_run_form_sends_the_destination_and_sets_the_official_outputs(
+    workspace: Path,
+) -> None:
+    run = run_action(
+        workspace,
+        {
+            "sandbox": "true",
+            "mode": "test",
+            "name": "basic-call",
+            "destination": "439990000",
+            "pytest_args": FAST,
+        },
+    )
+    assert run.code == 1, run.stdout + run.stderr
+    outputs = run.outputs
+    assert set(outputs) == set(declared_outputs())
+    assert outputs["status"] == "failed"
+    assert outputs["result_description"] == "callee did not answer (SIP 480)"
+    assert (outputs["test_id"], outputs["test_name"]) == ("123", "basic-call")
+    assert outputs["testcase_name"] == "Basic call A to B"
+    assert outputs["agentpool_name"] == "eu-central-1"
+    assert outputs["report_url"] and outputs["session_id"]
+    assert outputs["started_at"] and outputs["stopped_at"]
+    assert json.loads(outputs["tags"]) == ["media", "prod"]
+    assert (outputs["total"], outputs["failed"]) == ("1", "1")
+    assert (workspace / "sipfront-junit.xml").is_file()
+    assert not list(workspace.glob("*.sipfront.yml")), "the single-run manifest is temporary"
+
+
+def test_single_run_project_form_sets_the_project_outputs(workspace: Path) -> None:
+    run = run_action(
+        workspace,
+        {"sandbox": "true", "project_id": "7", "test_ids": "11, 12", "pytest_args": FAST},
+    )
+    assert run.code == 0, run.stdout + run.stderr
+    outputs = run.outputs
+    assert outputs["status"] == "passed"
+    assert outputs["project_id"] == "7"
+    assert outputs["project_name"] == "nightly"
+    assert outputs["project_run_id"] and outputs["project_run_uuid"]
+    assert outputs["total_tests"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"manifest": "sipfront.yml", "concurrency": "many"}, "concurrency: 'many'"),
+        ({"manifest": "sipfront.yml", "timeout": "10x"}, "timeout: '10x' is not a duration"),
+        ({"manifest": "sipfront.yml", "report_mode": "loud"}, "report_mode: 'loud'"),
+        ({"manifest": "sipfront.yml", "allow_empty": "maybe"}, "allow_empty: 'maybe'"),
+        ({"manifest": "missing.yml"}, "manifest: 'missing.yml' does not exist"),
+        ({}, "manifest: missing"),
+        ({"manifest": "sipfront.yml", "name": "basic-call"}, "name: only for one test"),
+        ({"mode": "suite", "name": "basic-call"}, "mode: 'suite' is not a mode"),
+        ({"mode": "project", "name": "basic-call"}, "name: only for mode test"),
+        ({"name": "basic-call", "destination": "+112"}, "emergency number"),
+        ({"project_id": "seven"}, "project_id: 'seven' is not a whole number"),
+        ({"project_id": "7", "test_ids": "11,x"}, "test_ids: 'x'"),
+        ({"manifest": "sipfront.yml", "pytest_args": "-k 'open"}, "pytest_args: cannot split"),
+        (
+            {"manifest": "sipfront.yml", "public_key": "", "secret_key": ""},
+            "public_key and secret_key: missing",
+        ),
+    ],
+)
+def test_an_invalid_input_is_one_error_line_and_exit_2_with_nothing_sent(
+    workspace: Path,
+    private_sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    inputs: dict[str, str],
+    message: str,
+) -> None:
+    # In this process, for speed: an invalid input returns before pytest is started.
+    given = {
+        "api_url": private_sandbox.base_url,
+        "public_key": "pk-live-Zq81Xv0",
+        "secret_key": "sk-live-9yTTr%Q2:x",
+        **inputs,
+    }
+    for key in list(os.environ):
+        if key.startswith(("INPUT_", "SIPFRONT_", "GITHUB_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(workspace / "github_output.txt"))
+    for name, default in action_defaults().items():
+        monkeypatch.setenv(f"INPUT_{name.upper()}", given.get(name, default))
+    monkeypatch.chdir(workspace)
+    code = action.main([])
+    out, err = capsys.readouterr()
+    lines = [line for line in out.splitlines() if not line.startswith("::add-mask::")]
+    assert code == 2
+    assert len(lines) == 1, out
+    assert lines[0].startswith("::error title=pytest-sipfront::")
+    assert message in lines[0]
+    assert err == ""
+    assert private_sandbox.requests == []
+    assert not (workspace / "github_output.txt").exists()
+
+
+def test_the_real_entrypoint_stops_at_an_invalid_input_before_any_request(
+    workspace: Path, private_sandbox: SandboxServer
+) -> None:
+    run = run_action(
+        workspace,
+        {
+            "manifest": "sipfront.yml",
+            "api_url": private_sandbox.base_url,
+            "public_key": "pk-live-Zq81Xv0",
+            "secret_key": "sk-live-9yTTr%Q2:x",
+            "max_runs": "0",
+        },
+    )
+    assert run.code == 2
+    assert run.lines == ["::error title=pytest-sipfront::max_runs: '0' must be at least 1"]
+    assert private_sandbox.requests == []
+    assert run.outputs == {}
+
+
+def test_a_url_with_credentials_inside_is_refused_without_repeating_them(workspace: Path) -> None:
+    run = run_action(
+        workspace,
+        {
+            "manifest": "sipfront.yml",
+            "api_url": "https://someone:hunter2-pass@app.example.com/api/v2",
+            "public_key": "pk",
+            "secret_key": "sk",
+        },
+    )
+    assert run.code == 2
+    assert "api_url:" in run.lines[0] and "user name or password" in run.lines[0]
+    assert "hunter2" not in run.stdout + run.stderr
+
+
+def test_credentials_are_masked_first_and_appear_nowhere_else(
+    workspace: Path, private_sandbox: SandboxServer
+) -> None:
+    public, secret = "pk-live-Zq81Xv0", "sk-live-9yTTr%Q2:x"
+    run = run_action(
+        workspace,
+        {
+            "manifest": "sipfront.yml",
+            "api_url": private_sandbox.base_url,
+            "public_key": public,
+            "secret_key": secret,
+            "pytest_args": "--sipfront-poll-interval 0.2s -rA",
+        },
+    )
+    assert run.code == 1, run.stdout + run.stderr  # one-way-audio fails: its text is printed
+    first = run.stdout.splitlines()[:2]
+    assert sorted(first) == sorted(
+        ["::add-mask::" + public, "::add-mask::" + secret.replace("%", "%25")]
+    )
+    basic = base64.b64encode(f"{public}:{secret}".encode()).decode()
+    written = [
+        "\n".join(run.lines),
+        run.stderr,
+        run.summary,
+        (workspace / "github_output.txt").read_text(encoding="utf-8"),
+        (workspace / "sipfront-junit.xml").read_text(encoding="utf-8"),
+    ]
+    for text in written:
+        for value in (public, secret, basic, "sk-live"):
+            assert value not in text
+    assert any(r.authorized for r in private_sandbox.requests), "the keys did reach the API"
+
+
+def test_timeout_0_means_the_longest_wait_with_a_warning(workspace: Path) -> None:
+    run = run_action(
+        workspace,
+        {
+            "manifest": "sipfront.yml",
+            "sandbox": "true",
+            "timeout": "0",
+            "allow_empty": "true",
+            "pytest_args": "--sipfront-dry-run -rs",
+        },
+    )
+    assert run.code == 0, run.stdout + run.stderr
+    warnings = [line for line in run.lines if line.startswith("::warning")]
+    assert len(warnings) == 1 and "24h" in warnings[0]
+    assert "(timeout 24h)" in run.stdout  # the dry run shows the timeout each run would get
+
+
+def test_without_github_it_takes_the_manifest_as_argument_and_sipfront_variables(
+    workspace: Path, private_sandbox: SandboxServer
+) -> None:
+    run = run_action(
+        workspace,
+        {},
+        github=False,
+        defaults=False,
+        argv=("sipfront.yml",),
+        env={
+            "SIPFRONT_API_URL": private_sandbox.base_url,
+            "SIPFRONT_PUBLIC_KEY": "pk-live-Zq81Xv0",
+            "SIPFRONT_SECRET_KEY": "sk-live-9yTTr%Q2:x",
+            "INPUT_MARKERS": "smoke",
+            "INPUT_POLL_INTERVAL": "0.2s",
+        },
+    )
+    assert run.code == 0, run.stdout + run.stderr
+    assert not [line for line in run.stdout.splitlines() if line.startswith("::")]
+    assert "1 Sipfront item(s): 1 passed" in run.stdout
+    assert (workspace / "sipfront-junit.xml").is_file()
+    assert not (workspace / "github_output.txt").exists()
+
+
+def test_without_github_an_invalid_input_is_one_plain_line_on_stderr(workspace: Path) -> None:
+    run = run_action(
+        workspace,
+        {"timeout": "soon"},
+        github=False,
+        defaults=False,
+        argv=("sipfront.yml",),
+        env={"SIPFRONT_PUBLIC_KEY": "pk", "SIPFRONT_SECRET_KEY": "sk"},
+    )
+    assert run.code == 2
+    assert run.stdout == ""
+    assert run.stderr.splitlines() == [
+        "pytest-sipfront: error: timeout: 'soon' is not a duration (use 90s, 15m, 1h30m)"
+    ]

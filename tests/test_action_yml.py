@@ -1,0 +1,220 @@
+"""action.yml: inputs reach the entrypoint only through ``env:``, outputs map to what it writes,
+and its two steps work as a runner would run them."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pytest_sipfront.action import OUTPUT_NAMES
+from pytest_sipfront.action_inputs import INPUT_DEFAULTS, env_name
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION_YML = ROOT / "action.yml"
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+# What Sipfront's own action (sipfront/action-call-test) takes and gives: the migration promise.
+OFFICIAL_INPUTS = {
+    "public_key", "secret_key", "mode", "name", "destination", "project_id", "project_name",
+    "test_ids", "report_mode", "poll_interval", "timeout",
+}  # fmt: skip
+OFFICIAL_OUTPUTS = {
+    "status", "report_url", "session_id", "result_description", "test_id", "test_name",
+    "project_id", "project_name", "testcase_name", "agentpool_name", "started_at", "stopped_at",
+    "tags", "project_run_id", "project_run_uuid", "total_tests", "tests_started",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def action() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(ACTION_YML.read_text(encoding="utf-8"))
+    return loaded
+
+
+def steps(action: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return list(action["runs"]["steps"])
+
+
+def step(action: Mapping[str, Any], step_id: str) -> dict[str, Any]:
+    return next(s for s in steps(action) if s.get("id") == step_id)
+
+
+def test_it_is_a_composite_action_whose_last_step_runs_the_entrypoint(
+    action: dict[str, Any],
+) -> None:
+    assert action["runs"]["using"] == "composite"
+    assert [s["id"] for s in steps(action)] == ["install", "gate"]
+    assert all(s["shell"] == "bash" for s in steps(action)), "bash exists on all three runners"
+    assert "-m pytest_sipfront.action" in step(action, "gate")["run"]
+
+
+def test_every_input_used_in_action_yml_is_declared(action: dict[str, Any]) -> None:
+    text = ACTION_YML.read_text(encoding="utf-8")
+    used = set(re.findall(r"\binputs\.([A-Za-z0-9_-]+)", text))
+    assert used, "the inputs are passed on somewhere"
+    assert used <= set(action["inputs"])
+
+
+def test_no_run_script_contains_an_expression(action: dict[str, Any]) -> None:
+    for each in steps(action):
+        assert "${{" not in each["run"], f"step {each['id']}: use env:, not ${{{{ }}}} in run"
+
+
+def test_every_input_reaches_the_entrypoint_as_the_variable_github_would_set(
+    action: dict[str, Any],
+) -> None:
+    env = step(action, "gate")["env"]
+    passed = {k: v for k, v in env.items() if k.startswith("INPUT_")}
+    assert passed == {env_name(name): f"${{{{ inputs.{name} }}}}" for name in action["inputs"]}
+    assert set(action["inputs"]) == set(INPUT_DEFAULTS), "action.yml and the entrypoint agree"
+
+
+def test_action_yml_declares_the_defaults_the_entrypoint_uses(action: dict[str, Any]) -> None:
+    for name, spec in action["inputs"].items():
+        assert spec.get("description"), f"input {name} has no description"
+        assert spec.get("required", False) is False, (
+            f"input {name}: the entrypoint says what is missing"
+        )
+        assert spec.get("default") == INPUT_DEFAULTS[name], name
+    assert action["inputs"]["junit_report"]["default"] == "sipfront-junit.xml"
+    assert action["inputs"]["allow_empty"]["default"] == "false"
+    assert "default" not in action["inputs"]["report_mode"], "kiosk links are public: opt in"
+
+
+def test_every_output_maps_to_something_the_entrypoint_writes(action: dict[str, Any]) -> None:
+    outputs = action["outputs"]
+    assert set(outputs) == set(OUTPUT_NAMES)
+    for name, spec in outputs.items():
+        assert spec["value"] == f"${{{{ steps.gate.outputs.{name} }}}}"
+        assert spec.get("description"), f"output {name} has no description"
+
+
+def test_sipfront_actions_inputs_and_outputs_keep_their_names(action: dict[str, Any]) -> None:
+    assert set(action["inputs"]) >= OFFICIAL_INPUTS
+    assert set(action["outputs"]) >= OFFICIAL_OUTPUTS
+
+
+# --- the steps, run as a runner would ------------------------------------------------------------
+
+
+def _resolve(value: str, context: Mapping[str, str]) -> str:
+    return EXPRESSION.sub(lambda m: context[m.group(1)], value)
+
+
+def _stub(path: Path, body: str) -> None:
+    path.write_text(f"#!{shutil.which('bash')}\n{body}", encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _install(
+    action: dict[str, Any], tmp_path: Path, python_ok: bool, layout: str
+) -> tuple[subprocess.CompletedProcess[str], str, str]:
+    """Run the install step with a stub ``python3`` that makes a venv of the given layout."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    log = tmp_path / "log.txt"
+    mkdir, chmod = shutil.which("mkdir"), shutil.which("chmod")
+    folder, exe = ("$3/Scripts", "python.exe") if layout == "windows" else ("$3/bin", "python")
+    _stub(
+        stubs / "python3",
+        f"""echo "python3 $*" >> "{log}"
+if [ "$1" = "-c" ]; then exit {0 if python_ok else 1}; fi
+if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
+  {mkdir} -p "{folder}"
+  printf '#!{bash}\\necho "venv-python $*" >> "{log}"\\n' > "{folder}/{exe}"
+  {chmod} +x "{folder}/{exe}"
+fi
+""",
+    )
+    output = tmp_path / "github_output.txt"
+    install = step(action, "install")
+    context = {"github.action_path": "/actions/pytest-sipfront", "runner.temp": str(tmp_path)}
+    env = {name: _resolve(str(value), context) for name, value in install["env"].items()}
+    env.update(PATH=str(stubs), GITHUB_OUTPUT=str(output))
+    done = subprocess.run(
+        [bash, "-c", install["run"]], env=env, capture_output=True, text=True, timeout=30
+    )
+    written = output.read_text(encoding="utf-8") if output.exists() else ""
+    logged = log.read_text(encoding="utf-8") if log.exists() else ""
+    return done, written, logged
+
+
+@pytest.mark.parametrize(
+    ("layout", "python"),
+    [
+        ("posix", "pytest-sipfront-venv/bin/python"),
+        ("windows", "pytest-sipfront-venv/Scripts/python.exe"),
+    ],
+)
+def test_the_install_step_makes_a_private_venv_and_installs_the_actions_checkout(
+    action: dict[str, Any], tmp_path: Path, layout: str, python: str
+) -> None:
+    done, written, logged = _install(action, tmp_path, python_ok=True, layout=layout)
+    assert done.returncode == 0, done.stderr
+    assert written == f"python={tmp_path}/{python}\n"
+    assert f"python3 -m venv {tmp_path}/pytest-sipfront-venv" in logged
+    install = [line for line in logged.splitlines() if line.startswith("venv-python")]
+    assert install == [
+        "venv-python -m pip install --quiet --disable-pip-version-check /actions/pytest-sipfront"
+    ]
+
+
+def test_the_install_step_says_so_when_the_runner_has_no_usable_python(
+    action: dict[str, Any], tmp_path: Path
+) -> None:
+    done, written, _ = _install(action, tmp_path, python_ok=False, layout="posix")
+    assert done.returncode != 0
+    assert done.stdout.startswith("::error title=pytest-sipfront::No Python 3.10 or newer")
+    assert written == ""
+
+
+def test_the_gate_step_turns_with_inputs_into_a_run_of_the_entrypoint(
+    action: dict[str, Any], tmp_path: Path
+) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    (tmp_path / "sipfront.yml").write_text(
+        "tests:\n  - name: call\n    test: basic-call\n  - name: other\n    test: other\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "catalog.yml").write_text("default_duration: 0.1s\n", encoding="utf-8")
+    given = {
+        "manifest": "sipfront.yml",
+        "sandbox": "true",
+        "keyword": "call",
+        "junit_report": "reports/gate.xml",
+        "pytest_args": "--sipfront-sandbox-catalog catalog.yml --sipfront-poll-interval 0.2s",
+    }
+    context = {
+        f"inputs.{n}": given.get(n, str(s.get("default", ""))) for n, s in action["inputs"].items()
+    }
+    context["steps.install.outputs.python"] = sys.executable
+    gate = step(action, "gate")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "SIPFRONT_", "GITHUB_"))
+    }
+    env.update({name: _resolve(str(value), context) for name, value in gate["env"].items()})
+    output = tmp_path / "github_output.txt"
+    env.update(GITHUB_ACTIONS="true", GITHUB_WORKSPACE=str(tmp_path), GITHUB_OUTPUT=str(output))
+    done = subprocess.run(
+        [bash, "-c", gate["run"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "reports" / "gate.xml").is_file()
+    written = output.read_text(encoding="utf-8")
+    assert "total<<" in written and "junit_report<<" in written
+    assert "\n1\n" in written.split("total<<", 1)[1]

@@ -1,0 +1,475 @@
+"""Every kind of API trouble, injected by the sandbox, run as a real pytest session: the item's
+outcome, the first line of its message (design.md section 5), how often the server saw the
+trigger, and that nothing is lost on the way to the four reports (terminal summary, pytest's
+``--junitxml`` user properties, ``--sipfront-junit``, GitHub annotations and job summary).
+
+Every case has two items: ``probe`` (its test ``probe-test`` is the one the fault is aimed at,
+with the fault's ``test:`` filter) and ``bystander`` (another test that must pass untouched).
+
+Timing: runs last 0.4 s and are polled every 0.2 s. The client's read timeout (30 s) has no
+pytest option; the "slow" cases lower the client's default to 1 s for the session (a test seam,
+the package is not changed). The cases that exhaust the trigger's 5 attempts wait for the real
+backoff (full jitter, at most 0.5 + 1 + 2 + 4 = 7.5 s): they are the slow ones.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xmlschema
+from junitparser import Error, Failure, JUnitXml, Skipped
+
+from pytest_sipfront.client import SipfrontClient
+from pytest_sipfront.sandbox import RequestRecord, SandboxServer
+
+SCHEMA = Path(__file__).parent / "schemas" / "sipfront-junit-profile.xsd"
+PROBE = "probe-test"
+
+AUTH_401 = (
+    "Sipfront rejected the API credentials (HTTP 401): "
+    "check SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
+)
+UNKNOWN = (
+    "The trigger request failed after it was sent; a run may have started: "
+    "check Sipfront before re-running"
+)
+VANISHED = "Sipfront no longer knows this run (HTTP 404 on its status)"
+
+MANIFEST = """\
+defaults:
+  poll_interval: 0.2s
+  timeout: {timeout}
+tests:
+  - name: probe
+    test: probe-test
+  - name: bystander
+    test: bystander-test
+"""
+
+
+@pytest.fixture(scope="module")
+def profile() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(SCHEMA))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the fault matrix."""
+
+    id: str
+    faults: tuple[dict[str, Any], ...]
+    outcome: str  # passed | failed | error
+    first_line: str  # exact, or a regular expression when ``pattern``
+    triggers: int  # POSTs for probe-test that reached the server
+    junit_type: str | None = None  # sipfront.<verdict> for failures and errors
+    pattern: bool = False
+    timeout: str = "10s"
+    probe: dict[str, Any] = field(default_factory=dict)  # catalog fields for probe-test
+    slow_client: bool = False  # read timeout 1 s instead of 30 s
+    retry_after_gap: tuple[str, float] | None = None  # (endpoint, seconds) to measure
+    warning: str | None = None  # text that must be in the output
+
+
+def status(code: int, **extra: Any) -> dict[str, Any]:
+    return {"endpoint": "runs.status", "status": code, **extra}
+
+
+def trigger(code: int, **extra: Any) -> dict[str, Any]:
+    return {"endpoint": "tests.run", "status": code, **extra}
+
+
+CASES = [
+    # -- baselines ---------------------------------------------------------------------------
+    Case("no-fault", (), "passed", "", 1),
+    Case(
+        "run-failed",
+        (),
+        "failed",
+        "Sipfront run failed: callee did not answer (SIP 480) [status: failed]",
+        1,
+        "sipfront.failed",
+        probe={"outcome": "failed", "result_description": "callee did not answer (SIP 480)"},
+    ),
+    # -- status requests ---------------------------------------------------------------------
+    Case("status-500-burst", (status(500, times=3),), "passed", "", 1),
+    Case("status-502-burst", (status(502, times=3),), "passed", "", 1),
+    Case("status-503-burst", (status(503, times=3),), "passed", "", 1),
+    Case("status-504-burst", (status(504, times=3),), "passed", "", 1),
+    Case(
+        "status-429-retry-after",
+        (status(429, retry_after=1),),
+        "passed",
+        "",
+        1,
+        retry_after_gap=("runs.status", 1.0),
+    ),
+    Case(
+        "status-503-retry-after",
+        (status(503, retry_after=1),),
+        "passed",
+        "",
+        1,
+        retry_after_gap=("runs.status", 1.0),
+    ),
+    Case(
+        "status-connection-reset",
+        ({"endpoint": "runs.status", "drop": True, "times": 2},),
+        "passed",
+        "",
+        1,
+    ),
+    Case(
+        "status-slower-than-read-timeout",
+        ({"endpoint": "runs.status", "delay": 1.6},),
+        "passed",
+        "",
+        1,
+        slow_client=True,
+    ),
+    Case(
+        "status-not-json",
+        ({"endpoint": "runs.status", "body": "<html>Bad gateway</html>", "times": 2},),
+        "passed",
+        "",
+        1,
+    ),
+    Case(
+        "status-json-without-run",
+        (
+            {
+                "endpoint": "runs.status",
+                "body": '{"status": 200, "data": {}}',
+                "content_type": "application/json",
+                "times": 2,
+            },
+        ),
+        "passed",
+        "",
+        1,
+    ),
+    Case("status-404-once", (status(404),), "passed", "", 1),
+    Case(
+        "status-404-twice",
+        (status(404, times=2),),
+        "error",
+        VANISHED,
+        1,
+        "sipfront.vanished",
+    ),
+    Case(
+        "status-503-until-the-deadline",
+        (status(503, times=0),),
+        "error",
+        r"Sipfront API unreachable for \d+(\.\d)?s: HTTP 503",
+        1,
+        "sipfront.unreachable",
+        pattern=True,
+        timeout="1.5s",
+    ),
+    Case(
+        "status-unknown-word-then-finished",
+        (),
+        "passed",
+        "",
+        1,
+        probe={
+            "duration": "0.8s",
+            "behaviour": {"running_status": "warming-up", "omit": ["is_finished"]},
+        },
+        warning="unknown status 'warming-up'",
+    ),
+    Case(
+        "status-unknown-word-until-the-deadline",
+        (),
+        "failed",
+        "Sipfront run did not finish within 1.5s (last status: warming-up)",
+        1,
+        "sipfront.timeout",
+        timeout="1.5s",
+        probe={
+            "outcome": "running",
+            "behaviour": {"running_status": "warming-up", "omit": ["is_finished"]},
+        },
+        warning="unknown status 'warming-up'",
+    ),
+    Case(
+        "status-stuck-in-running",
+        (),
+        "failed",
+        "Sipfront run did not finish within 1.5s (last status: running)",
+        1,
+        "sipfront.timeout",
+        timeout="1.5s",
+        probe={"outcome": "running"},
+    ),
+    # -- the trigger -------------------------------------------------------------------------
+    Case("trigger-500", (trigger(500),), "error", UNKNOWN, 1, "sipfront.unknown"),
+    Case("trigger-502", (trigger(502),), "error", UNKNOWN, 1, "sipfront.unknown"),
+    Case("trigger-504", (trigger(504),), "error", UNKNOWN, 1, "sipfront.unknown"),
+    Case(
+        "trigger-connection-reset",
+        ({"endpoint": "tests.run", "drop": True},),
+        "error",
+        UNKNOWN,
+        1,
+        "sipfront.unknown",
+    ),
+    Case(
+        "trigger-slower-than-read-timeout",
+        ({"endpoint": "tests.run", "delay": 1.6},),
+        "error",
+        UNKNOWN,
+        1,
+        "sipfront.unknown",
+        slow_client=True,
+    ),
+    Case(
+        "trigger-503-five-times",
+        (trigger(503, times=0),),
+        "error",
+        "Sipfront API unreachable after 5 attempts: HTTP 503",
+        5,
+        "sipfront.unreachable",
+        timeout="30s",
+    ),
+    Case(
+        "trigger-429-five-times",
+        (trigger(429, times=0),),
+        "error",
+        "Sipfront API unreachable after 5 attempts: HTTP 429",
+        5,
+        "sipfront.unreachable",
+        timeout="30s",
+    ),
+    Case("trigger-503-recovers-after-2", (trigger(503, times=2),), "passed", "", 3),
+    Case(
+        "trigger-429-retry-after-recovers-after-2",
+        (trigger(429, times=2, retry_after=1),),
+        "passed",
+        "",
+        3,
+        retry_after_gap=("tests.run", 1.0),
+    ),
+    Case(
+        "trigger-422",
+        (trigger(422, error="Test not found"),),
+        "error",
+        "Sipfront refused to start the run: Test not found (HTTP 422)",
+        1,
+        "sipfront.refused",
+    ),
+]
+
+
+# -- reading a session back ------------------------------------------------------------------
+
+
+def item_outcomes(result: pytest.RunResult) -> dict[str, tuple[str, str]]:
+    """``name -> (outcome, first line)`` from pytest's own reports (setup error, call)."""
+    found: dict[str, tuple[str, str]] = {}
+    for report in result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
+        name = report.nodeid.rpartition("::")[2]
+        text = report.longreprtext.splitlines()[0] if report.failed else ""
+        if report.when == "setup" and report.failed:
+            found[name] = ("error", text)
+        elif report.when == "call":
+            found[name] = ("failed" if report.failed else "passed", text)
+    return found
+
+
+def summary_section(result: pytest.RunResult) -> list[str]:
+    """The lines of the terminal's "sipfront runs" section."""
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if re.match(r"=+ sipfront runs", line))
+    section = []
+    for line in lines[start + 1 :]:
+        if line.startswith("="):
+            break
+        section.append(line)
+    return section
+
+
+def sipfront_junit(path: Path, profile: xmlschema.XMLSchema) -> dict[str, list[Any]]:
+    """``name -> [result elements]`` from the ``--sipfront-junit`` file, after validating it."""
+    profile.validate(str(path))
+    cases: dict[str, list[Any]] = {}
+    for suite in JUnitXml.fromfile(str(path)):
+        for case in suite:
+            assert case.name not in cases, f"{case.name} written twice"
+            cases[case.name] = list(case.result)
+    return cases
+
+
+def junitxml_properties(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """``name -> [(property, value)]`` from pytest's own ``--junitxml``."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        name = case.get("name", "")
+        assert name not in found, f"{name} written twice by --junitxml"
+        found[name] = [
+            (p.get("name", ""), p.get("value", "")) for p in case.iter("property")
+        ]
+    return found
+
+
+def summary_rows(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+
+
+def probe_triggers(server: SandboxServer) -> list[RequestRecord]:
+    """The trigger requests for probe-test that reached the server, in order."""
+    return [
+        r
+        for r in server.requests
+        if r.endpoint == "tests.run" and (r.body or {}).get("test.name") == PROBE
+    ]
+
+
+def status_requests(server: SandboxServer, session_id: str) -> list[RequestRecord]:
+    """The status requests of one run, in order of arrival."""
+    records = [
+        r for r in server.requests if r.endpoint == "runs.status" and session_id in r.path
+    ]
+    return sorted(records, key=lambda r: r.time)
+
+
+@dataclass
+class Session:
+    result: pytest.RunResult
+    server: SandboxServer
+    junit: Path
+    junitxml: Path
+    summary: Path
+    elapsed: float
+
+
+@pytest.fixture
+def gate_session(
+    run_gate: Callable[..., pytest.RunResult],
+    sipfront_sandbox: Callable[..., SandboxServer],
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[[Case], Session]]:
+    import time
+
+    def run(case: Case) -> Session:
+        probe = {"name": PROBE, "duration": "0.4s", **case.probe}
+        catalog = {
+            "tests": [probe, {"name": "bystander-test", "duration": "0.4s"}],
+            "faults": [{**fault, "test": PROBE} for fault in case.faults],
+        }
+        server = sipfront_sandbox(catalog)
+        if case.slow_client:
+            defaults = SipfrontClient.__init__.__kwdefaults__
+            assert defaults is not None and "read_timeout" in defaults
+            monkeypatch.setitem(defaults, "read_timeout", 1.0)
+        summary = pytester.path / "step_summary.md"
+        junit = pytester.path / "sipfront-junit.xml"
+        junitxml = pytester.path / "pytest-junit.xml"
+        started = time.monotonic()
+        result = run_gate(
+            MANIFEST.format(timeout=case.timeout),
+            "--sipfront-junit",
+            str(junit),
+            f"--junitxml={junitxml}",
+            "-W",
+            "default",
+            server=server,
+            env={
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_STEP_SUMMARY": str(summary),
+                "GITHUB_WORKSPACE": str(pytester.path),
+            },
+        )
+        return Session(result, server, junit, junitxml, summary, time.monotonic() - started)
+
+    yield run
+
+
+def pytest_outcome_word(outcome: str) -> str:
+    return {"passed": "PASSED", "failed": "FAILED", "error": "ERROR"}[outcome]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_each_fault_gives_its_outcome_and_message_and_nothing_is_lost(
+    case: Case, gate_session: Callable[[Case], Session], profile: xmlschema.XMLSchema
+) -> None:
+    session = gate_session(case)
+    result, server = session.result, session.server
+
+    # The pytest outcome and the message's first line.
+    outcomes = item_outcomes(result)
+    assert set(outcomes) == {"probe", "bystander"}
+    outcome, first = outcomes["probe"]
+    assert outcome == case.outcome, first
+    if case.pattern:
+        assert re.fullmatch(case.first_line, first), first
+    else:
+        assert first == case.first_line
+    assert outcomes["bystander"] == ("passed", "")
+
+    # How many times the trigger reached the server.
+    triggers = probe_triggers(server)
+    assert len(triggers) == case.triggers
+
+    properties = junitxml_properties(session.junitxml)
+    if case.retry_after_gap is not None:
+        endpoint, seconds = case.retry_after_gap
+        if endpoint == "runs.status":
+            session_id = dict(properties["probe"])["sipfront_session_id"]
+            records = status_requests(server, session_id)
+        else:
+            records = triggers
+        faulted = [i for i, r in enumerate(records) if r.status in (429, 503)]
+        assert faulted, "the fault never fired"
+        for index in faulted:
+            assert index + 1 < len(records), "no request after the faulted answer"
+            gap = records[index + 1].time - records[index].time
+            assert gap >= seconds, f"asked again after {gap:.2f}s despite Retry-After"
+
+    if case.warning is not None:
+        assert case.warning in result.stdout.str()
+
+    # Nothing is lost: each item exactly once in every report, with the same outcome.
+    section = summary_section(result)
+    for name, (item_outcome, _) in outcomes.items():
+        lines = [line for line in section if line.split()[1:2] == [name]]
+        assert len(lines) == 1, section
+        assert lines[0].split()[0] == pytest_outcome_word(item_outcome)
+
+    assert set(properties) == {"probe", "bystander"}
+    for name, props in properties.items():
+        names = [key for key, _ in props]
+        for key in ("sipfront_session_id", "sipfront_report_url", "sipfront_status"):
+            assert names.count(key) == 1, (name, props)
+
+    cases = sipfront_junit(session.junit, profile)
+    assert set(cases) == {"probe", "bystander"}
+    assert cases["bystander"] == []
+    if case.outcome == "passed":
+        assert cases["probe"] == []
+    else:
+        (element,) = cases["probe"]
+        expected = Failure if case.outcome == "failed" else Error
+        assert isinstance(element, expected) and not isinstance(element, Skipped)
+        assert element.type == case.junit_type
+        assert element.message == first
+
+    rows = summary_rows(session.summary)
+    assert len(rows) == 2, rows
+    for name in ("probe", "bystander"):
+        assert sum(1 for row in rows if row.split(" | ")[1].startswith(name)) == 1, rows
+    annotations = [line for line in result.outlines if line.startswith("::error ")]
+    if case.outcome == "passed":
+        assert annotations == []
+    else:
+        (annotation,) = annotations
+        assert "title=Sipfront%3A probe::" in annotation
+        assert annotation.split("::", 2)[2].startswith(first)

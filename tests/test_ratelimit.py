@@ -1,0 +1,177 @@
+"""The shared rate limit: never more requests in any second than allowed, whoever sends them."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import random
+import threading
+import time
+
+import pytest
+
+from pytest_sipfront.ratelimit import RateLimiter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 50.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def most_in_any_window(stamps: list[float], window: float = 1.0) -> int:
+    """The largest number of timestamps inside any closed window of ``window`` seconds."""
+    ordered = sorted(stamps)
+    return max(
+        (bisect.bisect_right(ordered, start + window) - i for i, start in enumerate(ordered)),
+        default=0,
+    )
+
+
+def drive(limiter: RateLimiter, clock: FakeClock, arrivals: list[float]) -> list[float]:
+    """Send one request per arrival time (in order) on the fake clock; return the start times."""
+    starts: list[float] = []
+    for arrival in arrivals:
+        clock.now = max(clock.now, arrival)
+        while (delay := limiter.try_acquire()) > 0:
+            clock.now += delay
+        starts.append(clock.now)
+    return starts
+
+
+@pytest.mark.parametrize("rate", [1, 2.7, 5, 12.5, 40])
+def test_no_window_of_one_second_ever_holds_more_than_the_rate(rate: float) -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate, clock=clock)
+    rng = random.Random(rate)
+    arrivals = sorted(50.0 + rng.uniform(0, 20) for _ in range(400))
+
+    starts = drive(limiter, clock, arrivals)
+
+    allowed = max(1, math.floor(rate))
+    assert most_in_any_window(starts) <= allowed
+    # Nobody started before asking.
+    assert all(start >= arrival for start, arrival in zip(starts, arrivals, strict=True))
+
+
+def test_a_burst_goes_at_once_up_to_the_rate_and_the_rest_waits_just_over_a_second() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(5, clock=clock)
+
+    starts = drive(limiter, clock, [50.0] * 11)
+
+    assert starts[:5] == [50.0] * 5
+    assert all(1.0 < start - 50.0 <= 1.05 for start in starts[5:10])
+    assert 2.0 < starts[10] - 50.0 <= 2.1
+
+
+@pytest.mark.parametrize("rate", [0.5, 0.25, 0.9])
+def test_below_one_per_second_requests_are_at_least_one_over_rate_apart(rate: float) -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate, clock=clock)
+
+    starts = drive(limiter, clock, [50.0] * 6)
+
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert all(gap >= 1 / rate for gap in gaps)
+    assert all(gap <= 1.05 / rate for gap in gaps)
+
+
+def test_acquire_returns_at_once_while_the_window_has_room() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(3, clock=clock)
+
+    assert all(limiter.acquire() for _ in range(3))
+    assert limiter.try_acquire() > 0
+
+
+@pytest.mark.parametrize("rate", [0, -1, float("nan"), float("inf"), True, "5"])
+def test_a_rate_that_is_not_a_positive_number_is_refused(rate: object) -> None:
+    with pytest.raises(ValueError, match="rate"):
+        RateLimiter(rate)  # type: ignore[arg-type]
+
+
+def test_threads_sharing_a_limiter_never_exceed_the_rate_in_real_time() -> None:
+    limiter = RateLimiter(20)
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(8):
+            assert limiter.acquire()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert len(stamps) == 48
+    assert most_in_any_window(stamps) <= 20
+    # 48 requests at 20 per second: two full waits, not much more (no lost wake-ups).
+    assert 2.0 < time.monotonic() - started < 3.5
+
+
+def test_waiting_threads_get_their_turn_in_the_order_they_asked() -> None:
+    limiter = RateLimiter(3)
+    for _ in range(3):  # fill the window, spaced so that slots come free one by one
+        assert limiter.acquire()
+        time.sleep(0.1)
+    order: list[int] = []
+
+    def worker(number: int) -> None:
+        assert limiter.acquire()
+        order.append(number)
+
+    threads = []
+    for number in range(3):
+        thread = threading.Thread(target=worker, args=(number,))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.03)
+    for thread in threads:
+        thread.join(5)
+
+    assert order == [0, 1, 2]
+
+
+def test_a_cancelled_wait_returns_false_at_once_and_does_not_block_the_queue() -> None:
+    limiter = RateLimiter(1)
+    assert limiter.acquire()
+    cancel = threading.Event()
+    results: dict[str, bool] = {}
+    took: dict[str, float] = {}
+
+    def waiter(name: str, event: threading.Event | None) -> None:
+        begin = time.monotonic()
+        results[name] = limiter.acquire(event)
+        took[name] = time.monotonic() - begin
+
+    first = threading.Thread(target=waiter, args=("cancelled", cancel))
+    first.start()
+    time.sleep(0.05)
+    second = threading.Thread(target=waiter, args=("patient", None))
+    second.start()
+    time.sleep(0.1)
+    cancel.set()
+    first.join(2)
+    second.join(3)
+
+    assert results == {"cancelled": False, "patient": True}
+    assert took["cancelled"] < 0.4
+    assert took["patient"] < 1.3  # took the slot the cancelled one gave up, no extra wait
+
+
+def test_an_already_cancelled_acquire_sends_nothing() -> None:
+    limiter = RateLimiter(1)
+    cancel = threading.Event()
+    cancel.set()
+
+    assert limiter.acquire(cancel) is False
+    assert limiter.try_acquire() == 0.0  # the slot is still free
