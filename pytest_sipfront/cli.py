@@ -117,7 +117,10 @@ def _tests(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for i, h in enumerate(("id", "name", "description"))
     ]
     for row in [("id", "name", "description"), *rows]:
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n")
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            + "\n"
+        )
     return 0
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import keyword
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -45,7 +46,6 @@ from .safety import is_emergency_destination, looks_like_credential
 from .schema import (
     DEFAULTS_KEYS,
     ENTRY_KEYS,
-    IDENTIFIER_PATTERN,
     KIND_KEYS,
     NAME_PATTERN,
     PROJECT_REPORT_MODES,
@@ -86,11 +86,11 @@ PYTEST_MARK_NAMES: frozenset[str] = frozenset(
         "flaky",
     }
 )
+MAX_MATRIX_ITEMS = 10_000
 FORBIDDEN_VARIABLES: frozenset[str] = frozenset({"SIPFRONT_PUBLIC_KEY", "SIPFRONT_SECRET_KEY"})
 
 _NAME = re.compile(NAME_PATTERN.strip("^$"))
 _STEP_KEY = re.compile(STEP_KEY_PATTERN.strip("^$"))
-_IDENTIFIER = re.compile(IDENTIFIER_PATTERN.strip("^$"))
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _DIGITS = re.compile(r"[0-9]+")
@@ -325,7 +325,9 @@ def _mark_problem(mark: Any) -> str | None:
             f"{mark!r} is one of pytest's own marks and cannot be a manifest mark; "
             "choose another name"
         )
-    if not _IDENTIFIER.fullmatch(mark) or keyword.iskeyword(mark):
+    if keyword.iskeyword(mark):
+        return f"{mark!r} is a Python keyword and cannot be a mark name; choose another name"
+    if not mark.isidentifier():
         return (
             f"{_show(mark)} is not a valid mark name; use a Python identifier "
             "such as smoke or nightly_db"
@@ -435,9 +437,10 @@ def _value_sentence(name: str, value: Any, validator: str) -> str:
     if name == "name":
         if not isinstance(value, str):
             return f"must be text, not {_kind(value)}; put the name in quotes"
+        hint = "; variables are not replaced in names" if "$" in value else ""
         return (
             f"{_show(value)} is not a valid name (start with a letter or digit, then use "
-            "letters, digits, '_', '.' or '-')"
+            f"letters, digits, '_', '.' or '-'){hint}"
         )
     if name in ("test", "project"):
         if value == "":
@@ -589,7 +592,7 @@ class _Checker:
             return container(0, path, _value_sentence(_field(path), instance, validator), False)
         if validator == "additionalProperties" and isinstance(instance, dict):
             allowed = self.allowed_keys(path)
-            extra = next(key for key in instance if key not in allowed)
+            extra = next((key for key in instance if key not in allowed), "")
             scope = {"root": "root", "defaults": "defaults"}.get(_field(path), "entry")
             sentence = _unknown_key_sentence(extra, scope)
             return container(1, (*path, extra), sentence, True)
@@ -867,6 +870,14 @@ class _Checker:
         if not matrix:
             return [base]
         keys = list(matrix)
+        count = math.prod(len(matrix[key][0]) for key in keys)
+        if count > MAX_MATRIX_ITEMS:
+            self.fail(
+                (*path, "matrix"),
+                f"makes {count} items, more than the {MAX_MATRIX_ITEMS} one entry may make; "
+                "split it into several entries",
+                at_key=True,
+            )
         specs: list[RunSpec] = []
         made: dict[str, tuple[Any, ...]] = {}
         for combination in itertools.product(*(matrix[key][0] for key in keys)):

@@ -20,7 +20,7 @@ STEP_KEY_PATTERN = r"^step\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.[A-Za-z_][A-Za-z0-
 DURATION_PATTERN = r"^\s*([0-9]+(\.[0-9]+)?|([0-9]+(\.[0-9]+)?[hmsHMS])+)\s*$"
 DIGITS_PATTERN = r"^[0-9]+$"
 VARIABLE_PATTERN = r"\$\{"
-IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+IDENTIFIER_PATTERN = r"^[^\W\d]\w*$"
 
 REPORT_MODES = ("full", "kiosk", "print")
 PROJECT_REPORT_MODES = ("full", "kiosk")

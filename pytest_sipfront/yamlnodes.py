@@ -264,7 +264,7 @@ class _Builder:
             value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError):
             raise self.problem(
-                node, f"{_short(node.value)!r} cannot be read as a {node.tag[len(_TAG) :]}", path
+                node, f"{_short(node.value)!r} cannot be read as !!{node.tag[len(_TAG) :]}", path
             ) from None
         if node.style is None:
             gotcha = _describe_number_gotcha(node, value)

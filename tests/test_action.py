@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_sipfront import action
+from pytest_sipfront import action, action_inputs
 from pytest_sipfront.sandbox import Catalog, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +41,11 @@ tests:
     duration: 0.1s
     outcome: failed
     result_description: "no audio from B to A"
+  - name: hostile
+    id: 125
+    duration: 0.1s
+    outcome: failed
+    result_description: "line one\\nstatus<<EOF\\npassed\\nEOF\\n::error::injected"
 projects:
   - name: nightly
     id: 7
@@ -258,6 +263,24 @@ def test_single_run_form_sends_the_destination_and_sets_the_official_outputs(
     assert (outputs["total"], outputs["failed"]) == ("1", "1")
     assert (workspace / "sipfront-junit.xml").is_file()
     assert not list(workspace.glob("*.sipfront.yml")), "the single-run manifest is temporary"
+
+
+def test_a_hostile_description_cannot_forge_outputs_or_workflow_commands(workspace: Path) -> None:
+    run = run_action(workspace, {"sandbox": "true", "name": "hostile", "pytest_args": FAST})
+    assert run.code == 1, run.stdout + run.stderr
+    assert run.outputs["status"] == "failed"
+    assert run.outputs["result_description"] == (
+        "line one\nstatus<<EOF\npassed\nEOF\n::error::injected"
+    )
+    assert not [line for line in run.stdout.splitlines() if line.startswith("::error::")]
+
+
+def test_a_manifest_entry_can_be_named_like_on_the_pytest_command_line(
+    workspace: Path,
+) -> None:
+    environ = {"INPUT_MANIFEST": "sipfront.yml::call", "INPUT_SANDBOX": "true"}
+    inputs = action_inputs.parse_inputs(environ, cwd=str(workspace))
+    assert inputs.manifests == ("sipfront.yml::call",)
 
 
 def test_single_run_project_form_sets_the_project_outputs(workspace: Path) -> None:

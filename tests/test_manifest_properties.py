@@ -150,7 +150,9 @@ def test_entry_overrides_win_over_defaults_key_by_key(
         "defaults": {"overrides": defaults},
         "tests": [{"name": "call", "test": "basic-call-a-b", "overrides": own}],
     }
-    manifest = load_manifest_text(yaml.safe_dump(document, sort_keys=False), "sipfront.yml", environ={})
+    manifest = load_manifest_text(
+        yaml.safe_dump(document, sort_keys=False), "sipfront.yml", environ={}
+    )
     request = dict(manifest.specs[0].request)
     assert request.pop("test.name") == "basic-call-a-b"
     assert request == {**defaults, **own}
@@ -172,7 +174,9 @@ def test_matrix_makes_one_uniquely_named_item_per_combination(
     matrix: dict[str, list[int]],
 ) -> None:
     document = {"tests": [{"name": "m", "test_id": 124, "matrix": matrix}]}
-    manifest = load_manifest_text(yaml.safe_dump(document, sort_keys=False), "sipfront.yml", environ={})
+    manifest = load_manifest_text(
+        yaml.safe_dump(document, sort_keys=False), "sipfront.yml", environ={}
+    )
     assert len(manifest.specs) == math.prod(len(values) for values in matrix.values())
     names = [spec.name for spec in manifest.specs]
     assert len(set(names)) == len(names)
