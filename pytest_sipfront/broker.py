@@ -12,6 +12,7 @@ import http.client
 import json
 import secrets
 import threading
+import time
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -182,11 +183,16 @@ class BrokerClient:
         return bool(self._request("GET", f"/knows?key={quote(key)}")["knows"])
 
     def wait(self, key: str, timeout: float | None) -> RunOutcome | None:
-        wait = LONG_POLL if timeout is None else max(0.0, timeout)
-        data = self._request("GET", f"/result?key={quote(key)}&wait={wait}", timeout=wait + 30)
-        self._progress = Progress(**data["progress"])
-        self._last[key] = float(data["running_for"])
-        return run_from_dict(data["outcome"]) if data["outcome"] else None
+        end = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            left = LONG_POLL if end is None else min(LONG_POLL, max(0.0, end - time.monotonic()))
+            data = self._request("GET", f"/result?key={quote(key)}&wait={left}", timeout=left + 30)
+            self._progress = Progress(**data["progress"])
+            self._last[key] = float(data["running_for"])
+            if data["outcome"]:
+                return run_from_dict(data["outcome"])
+            if end is not None and time.monotonic() >= end:
+                return None
 
     def progress(self) -> Progress:
         return self._progress

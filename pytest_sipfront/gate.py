@@ -54,6 +54,7 @@ class Gate:
         self.interrupted = False
         self.finished = False
         self.consumed: set[str] = set()
+        self.failures = 0
         self.local = RunService(settings, api_url)
         self.broker: Broker | None = None
         worker = getattr(config, "workerinput", None)
@@ -213,9 +214,13 @@ class Gate:
             flaky=bool(run and run.flaky),
             xfail_reason=getattr(report, "wasxfail", None),
         )
-        session = self.session
-        if session is not None and (session.shouldstop or session.shouldfail):
-            self.service.stop_triggering()
+        if report.failed:
+            # -x / --maxfail: nothing new is triggered once pytest is going to stop. Counted
+            # here because under xdist the controller decides to stop only after this hook.
+            self.failures += 1
+            maxfail = int(self.config.getoption("maxfail", 0) or 0)
+            if maxfail and self.failures >= maxfail:
+                self.service.stop_triggering()
 
     def finish(self) -> None:
         """Stop what is going, list runs still going at Sipfront, write the reports."""

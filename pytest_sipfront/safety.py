@@ -30,6 +30,8 @@ _DIAL_NOISE = re.compile(r"[+\s\-.()]")
 
 def is_emergency_destination(value: object) -> bool:
     """True when a dial destination is an emergency number, alone or behind ``0``/``9``."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 112.0 in YAML is still 112
     digits = _DIAL_NOISE.sub("", str(value))
     if digits in EMERGENCY_NUMBERS:
         return True
