@@ -27,7 +27,7 @@ FIRST_POLL_DELAY = 1.0
 MAX_WORKERS = 32
 
 
-@dataclass
+@dataclass(eq=False)
 class RunJob:
     """One item's run request and its progress. ``outcome`` is filled as the run goes."""
 
