@@ -241,6 +241,9 @@ class Gate:
         records = list(self.records.values())
         if self.settings.junit:
             write_junit(self.settings.junit, records, info)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()  # a workflow command must start its own line
         write_github(records, info, environ=os.environ, stream=sys.stdout)
 
     def info(self) -> SessionInfo:

@@ -84,7 +84,7 @@ def run_gate(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Gate
     - credentials are the server's keys; ``env`` adds or (with ``None`` values) removes
       variables, e.g. ``env={"SIPFRONT_SECRET_KEY": None}``;
     - ``--sipfront-url <server.base_url>`` unless ``server`` is ``None`` or ``url=False``;
-    - ``-p no:cacheprovider`` unless ``cache=True``;
+    - ``-p no:cacheprovider`` unless ``cache=True``; always ``-p no:hypothesispytest`` (slow);
     - fast defaults (poll interval 0.2s, high rate limit) unless ``fast=False`` or the option
       is already among ``args``;
     - ``check_secrets=False`` skips the check that no key string is in the output.
@@ -122,6 +122,8 @@ def run_gate(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Gate
             full += ["--sipfront-url", server.base_url]
         if not cache:
             full += ["-p", "no:cacheprovider"]
+        # Hypothesis' plugin re-imports hypothesis in every in-process session (~2 s): not needed.
+        full += ["-p", "no:hypothesispytest"]
         if fast:
             for option, value in FAST_OPTIONS.items():
                 if not any(a == option or a.startswith(option + "=") for a in args):

@@ -205,7 +205,9 @@ def test_the_gate_step_turns_with_inputs_into_a_run_of_the_entrypoint(
     context["steps.install.outputs.python"] = sys.executable
     gate = step(action, "gate")
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "SIPFRONT_", "GITHUB_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INPUT_", "SIPFRONT_", "GITHUB_", "PYTEST_"))
     }
     env.update({name: _resolve(str(value), context) for name, value in gate["env"].items()})
     output = tmp_path / "github_output.txt"

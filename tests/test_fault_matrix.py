@@ -437,6 +437,13 @@ def test_each_fault_gives_its_outcome_and_message_and_nothing_is_lost(
     if case.warning is not None:
         assert case.warning in result.stdout.str()
 
+    if case.slow_client and case.faults[0]["endpoint"] == "runs.status":
+        # The client gave up on the slow answer and asked again before it would have come.
+        session_id = dict(properties["probe"])["sipfront_session_id"]
+        first_two = status_requests(server, session_id)[:2]
+        assert len(first_two) == 2
+        assert first_two[1].time - first_two[0].time < case.faults[0]["delay"]
+
     # Nothing is lost: each item exactly once in every report, with the same outcome.
     section = summary_section(result)
     for name, (item_outcome, _) in outcomes.items():
@@ -466,10 +473,94 @@ def test_each_fault_gives_its_outcome_and_message_and_nothing_is_lost(
     assert len(rows) == 2, rows
     for name in ("probe", "bystander"):
         assert sum(1 for row in rows if row.split(" | ")[1].startswith(name)) == 1, rows
-    annotations = [line for line in result.outlines if line.startswith("::error ")]
+    # GitHub annotations (wherever they are on a line: see the test below for that).
+    annotations = re.findall(r"::error file=[^\n]*", result.stdout.str())
     if case.outcome == "passed":
         assert annotations == []
     else:
         (annotation,) = annotations
         assert "title=Sipfront%3A probe::" in annotation
         assert annotation.split("::", 2)[2].startswith(first)
+
+
+@pytest.mark.xfail(
+    reason=(
+        "BUG: the first ::error annotation is written right after pytest's progress line "
+        "('sipfront.yml F.  [100%]::error ...'), so GitHub does not see it as a command"
+    ),
+    strict=True,
+)
+def test_every_annotation_starts_a_line_of_its_own(
+    gate_session: Callable[[Case], Session],
+) -> None:
+    case = next(case for case in CASES if case.id == "run-failed")
+    session = gate_session(case)
+    text = session.result.stdout.str()
+    assert "::error file=" in text
+    for line in text.splitlines():
+        if "::error " in line:
+            assert line.startswith("::error "), line
+
+
+AUTH_MANIFEST = """\
+defaults:
+  poll_interval: 0.2s
+  timeout: 10s
+tests:
+  - name: first
+    test: t1
+  - name: second
+    test: t2
+  - name: third
+    test: t3
+  - name: fourth
+    test: t4
+"""
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "code"),
+    [("runs.status", 401), ("tests.run", 401), ("runs.status", 403), ("tests.run", 403)],
+)
+def test_credentials_refused_mid_session_error_every_later_item_and_nothing_more_is_sent(
+    endpoint: str,
+    code: int,
+    run_gate: Callable[..., pytest.RunResult],
+    sipfront_sandbox: Callable[..., SandboxServer],
+    pytester: pytest.Pytester,
+) -> None:
+    catalog = {
+        "tests": [{"name": f"t{n}", "duration": "0.3s"} for n in range(1, 5)],
+        "faults": [{"endpoint": endpoint, "status": code, "test": "t2", "times": 0}],
+    }
+    server = sipfront_sandbox(catalog)
+    junit = pytester.path / "sipfront-junit.xml"
+    result = run_gate(
+        AUTH_MANIFEST,
+        "--sipfront-concurrency",
+        "1",
+        "--sipfront-junit",
+        str(junit),
+        server=server,
+    )
+    outcomes = item_outcomes(result)
+    message = AUTH_401.replace("401", str(code))
+    assert outcomes == {
+        "first": ("passed", ""),
+        "second": ("error", message),
+        "third": ("error", message),
+        "fourth": ("error", message),
+    }
+    records = server.requests
+    refused = [r for r in records if r.status == code]
+    assert len(refused) == 1, "asked again after the credentials were refused"
+    assert max(records, key=lambda r: r.time) is refused[0], "a request came after the refusal"
+    assert server.count("tests.run") == 2  # third and fourth were never triggered
+    (suite,) = JUnitXml.fromfile(str(junit))
+    types = {case.name: [r.type for r in case.result] for case in suite}
+    assert types == {
+        "first": [],
+        "second": ["sipfront.auth"],
+        "third": ["sipfront.auth"],
+        "fourth": ["sipfront.auth"],
+    }

@@ -51,3 +51,12 @@ def test_every_ini_option_is_in_the_readme(pytester: pytest.Pytester) -> None:
     inis = set(re.findall(r"^\s+(sipfront_[a-z_]+)", result.stdout.str(), flags=re.M))
     assert inis
     assert sorted(i for i in inis if f"`{i}`" not in README) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["github-workflow.yml", "github-workflow-single.yml", ".gitlab-ci.yml", "Jenkinsfile"],
+)
+def test_the_ci_examples_in_the_readme_are_the_tested_files(name: str) -> None:
+    text = (ROOT / "examples" / name).read_text(encoding="utf-8").strip()
+    assert text in README
