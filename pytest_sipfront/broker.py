@@ -15,9 +15,10 @@ import threading
 import time
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import parse_qs, quote, urlsplit
 
+from .messages import heartbeat
 from .outcome import RunOutcome, run_from_dict, run_to_dict
 from .runservice import RunService
 from .scheduler import Progress, RunJob
@@ -80,7 +81,15 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/result":
             key = query.get("key", [""])[0]
             timeout = min(float(query.get("wait", [str(LONG_POLL)])[0]), LONG_POLL)
-            outcome = service.wait(key, timeout)
+            with self.server.lock:
+                self.server.waiting[key] = self.server.waiting.get(key, 0) + 1
+            try:
+                outcome = service.wait(key, timeout)
+            finally:
+                with self.server.lock:
+                    self.server.waiting[key] -= 1
+                    if not self.server.waiting[key]:
+                        del self.server.waiting[key]
             self._answer(
                 200,
                 {
@@ -120,6 +129,9 @@ class _BrokerHTTPServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.service = service
         self.token = token
+        self.lock = threading.Lock()
+        self.waiting: dict[str, int] = {}
+        """Keys a worker is waiting for right now (long polls in progress)."""
 
 
 class Broker:
@@ -128,6 +140,7 @@ class Broker:
     def __init__(self, service: RunService) -> None:
         self.service = service
         self._server = _BrokerHTTPServer(service, secrets.token_hex(16))
+        self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="sipfront-broker", daemon=True
         )
@@ -138,10 +151,36 @@ class Broker:
         host, port = str(self._server.server_address[0]), self._server.server_address[1]
         return f"{host}:{port}|{self._server.token}"
 
-    def start(self) -> None:
+    def start(self, heartbeat: float | None = None, stream: TextIO | None = None) -> None:
         self._thread.start()
+        if heartbeat and stream is not None:
+            threading.Thread(
+                target=self._heartbeat,
+                args=(heartbeat, stream),
+                name="sipfront-heartbeat",
+                daemon=True,
+            ).start()
+
+    def _heartbeat(self, interval: float, stream: TextIO) -> None:
+        """Workers' stderr is hidden under xdist, so the controller says who is waiting.
+        Only a line to stderr is written here; nothing of pytest is touched."""
+        while not self._stopped.wait(interval):
+            with self._server.lock:
+                keys = sorted(self._server.waiting)
+            progress = self.service.progress()
+            for key in keys:
+                line = heartbeat(
+                    self.service.name_of(key),
+                    self.service.running_for(key),
+                    progress.running,
+                    progress.done,
+                    progress.queued,
+                )
+                stream.write(line + "\n")
+            stream.flush()
 
     def stop(self) -> None:
+        self._stopped.set()
         self._server.shutdown()
         self._server.server_close()
 

@@ -18,7 +18,7 @@ from .github import write_github
 from .items import SipfrontItem
 from .junit import write_junit
 from .manifest import request_body
-from .messages import INTERRUPTED
+from .messages import INTERRUPTED, heartbeat
 from .outcome import (
     ItemRecord,
     PytestOutcome,
@@ -71,7 +71,7 @@ class Gate:
         """On the xdist controller: serve the run service; the address goes to every worker."""
         if self.broker is None:
             self.broker = Broker(self.local)
-            self.broker.start()
+            self.broker.start(heartbeat=self.settings.heartbeat, stream=sys.stderr)
         return self.broker.address
 
     # -- run loop start ----------------------------------------------------------------------
@@ -142,12 +142,14 @@ class Gate:
         return outcome
 
     def _heartbeat(self, item: SipfrontItem) -> None:
+        if isinstance(self.service, BrokerClient):
+            return  # xdist hides a worker's stderr: the controller writes the heartbeat
         progress = self.service.progress()
-        running = format_duration(self.service.running_for(item.nodeid))
-        line = (
-            f"sipfront: waiting for {item.spec.name} (running {running}) | "
-            f"{progress.running} running, {progress.done} done, {progress.queued} queued\n"
+        running_s = self.service.running_for(item.nodeid)
+        line = heartbeat(
+            item.spec.name, running_s, progress.running, progress.done, progress.queued
         )
+        line += "\n"
         capman = self.config.pluginmanager.getplugin("capturemanager")
         if capman is not None:
             with capman.global_and_fixture_disabled():

@@ -31,6 +31,14 @@ def too_many_runs(count: int, limit: int) -> str:
     return f"This session would start {count} Sipfront runs; --sipfront-max-runs allows {limit}"
 
 
+def heartbeat(name: str, running_s: float, running: int, done: int, queued: int) -> str:
+    """The line CI systems see while an item waits (they kill jobs that print nothing)."""
+    return (
+        f"sipfront: waiting for {name} (running {format_duration(running_s)}) | "
+        f"{running} running, {done} done, {queued} queued"
+    )
+
+
 def _times(attempt: Attempt) -> str:
     start = parse_timestamp(attempt.run.get("started_at"))
     stop = parse_timestamp(attempt.run.get("stopped_at"))

@@ -128,6 +128,10 @@ class RunService:
         scheduler = self.scheduler
         return scheduler.progress() if scheduler else Progress(0, len(self._preset), 0)
 
+    def name_of(self, key: str) -> str:
+        scheduler = self.scheduler
+        return scheduler.name_of(key) if scheduler else key
+
     def running_for(self, key: str) -> float:
         scheduler = self.scheduler
         return scheduler.running_for(key) if scheduler else 0.0

@@ -130,6 +130,11 @@ class Scheduler:
                 self._cond.wait(remaining)
             return self._results.pop(key)
 
+    def name_of(self, key: str) -> str:
+        with self._cond:
+            job = self._jobs.get(key)
+            return job.outcome.name if job else key
+
     def running_for(self, key: str) -> float:
         with self._cond:
             job = self._jobs.get(key)

@@ -20,6 +20,12 @@ def collected_ids(result: pytest.RunResult) -> list[str]:
     return sorted(line for line in result.outlines if "::" in line and " " not in line)
 
 
+def write(pytester: pytest.Pytester, relative: str, text: str) -> None:
+    path = pytester.path / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def triggered_names(server: SandboxServer) -> list[str]:
     return [str(body.get("test.name", body.get("test.id"))) for body in server.triggers()]
 
@@ -28,13 +34,16 @@ def test_manifests_are_collected_by_their_file_name_and_other_yaml_is_not(
     sipfront_sandbox, run_gate, pytester
 ):
     server = sipfront_sandbox()
-    pytester.makefile(".yml", **{"x.sipfront": "tests:\n  - {name: from-x, test: t}\n"})
-    pytester.makefile(".yaml", **{"y.sipfront": "tests:\n  - {name: from-y, test: t}\n"})
-    pytester.makefile(".yaml", sipfront="tests:\n  - {name: from-yaml, test: t}\n")
-    pytester.makefile(".yml", other="tests:\n  - {name: from-other, test: t}\n")
-    pytester.makefile(".yml", **{"sipfront-notes": "tests:\n  - {name: from-notes, test: t}\n"})
-    sub = pytester.mkdir("ci")
-    sub.joinpath("prod.sipfront.yml").write_text("tests:\n  - {name: from-ci, test: t}\n")
+    for path, name in [
+        ("x.sipfront.yml", "from-x"),
+        ("y.sipfront.yaml", "from-y"),
+        ("sipfront.yaml", "from-yaml"),
+        ("other.yml", "from-other"),
+        ("sipfront-notes.yml", "from-notes"),
+        ("sipfront.yml.bak", "from-backup"),
+        ("ci/prod.sipfront.yml", "from-ci"),
+    ]:
+        write(pytester, path, f"tests:\n  - {{name: {name}, test: t}}\n")
     result = run_gate(ONE_ENTRY, "--collect-only", "-q", server=server)
     assert result.ret == pytest.ExitCode.OK
     assert collected_ids(result) == [
@@ -51,7 +60,7 @@ def test_a_yaml_file_named_on_the_command_line_is_collected_whatever_its_name(
     sipfront_sandbox, run_gate, pytester
 ):
     server = sipfront_sandbox({"default_duration": 0.2})
-    pytester.makefile(".yml", gate="tests:\n  - {name: named, test: t-named}\n")
+    write(pytester, "gate.yml", "tests:\n  - {name: named, test: t-named}\n")
     result = run_gate(None, "gate.yml", server=server)
     result.assert_outcomes(passed=1)
     assert triggered_names(server) == ["t-named"]
@@ -60,7 +69,7 @@ def test_a_yaml_file_named_on_the_command_line_is_collected_whatever_its_name(
 def test_ini_sipfront_files_replaces_the_file_name_patterns(sipfront_sandbox, run_gate, pytester):
     server = sipfront_sandbox()
     pytester.makeini("[pytest]\nsipfront_files = *.gate.yml\n")
-    pytester.makefile(".yml", **{"deploy.gate": "tests:\n  - {name: gated, test: t}\n"})
+    write(pytester, "deploy.gate.yml", "tests:\n  - {name: gated, test: t}\n")
     result = run_gate(ONE_ENTRY, "--collect-only", "-q", server=server)
     assert collected_ids(result) == ["deploy.gate.yml::gated"]
     assert server.requests == []
@@ -131,14 +140,14 @@ def test_k_selects_entries_by_name_and_only_those_are_triggered(sipfront_sandbox
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(MARKED, "-k", "media or plain", server=server)
     result.assert_outcomes(passed=2, deselected=1)
-    assert triggered_names(server) == ["t-media", "t-plain"]
+    assert sorted(triggered_names(server)) == ["t-media", "t-plain"]
 
 
 def test_m_selects_by_manifest_marks_combined_with_the_defaults_marks(sipfront_sandbox, run_gate):
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(MARKED, "-m", "voip and not smoke", server=server)
     result.assert_outcomes(passed=2, deselected=1)
-    assert triggered_names(server) == ["t-media", "t-plain"]
+    assert sorted(triggered_names(server)) == ["t-media", "t-plain"]
 
 
 def test_strict_markers_accepts_the_marks_used_in_manifests(sipfront_sandbox, run_gate):
@@ -146,12 +155,6 @@ def test_strict_markers_accepts_the_marks_used_in_manifests(sipfront_sandbox, ru
     result = run_gate(MARKED, "--strict-markers", "-m", "smoke", server=server)
     result.assert_outcomes(passed=1, deselected=2)
     assert triggered_names(server) == ["t-smoke"]
-
-
-def test_manifest_marks_are_listed_by_pytest_markers(run_gate):
-    result = run_gate(MARKED, "--markers", server=None)
-    assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["@pytest.mark.media:*"])
 
 
 BROKEN = """
@@ -168,19 +171,43 @@ def test_a_broken_manifest_fails_collection_with_file_line_and_column_and_trigge
     sipfront_sandbox, run_gate, pytester
 ):
     server = sipfront_sandbox()
-    pytester.makefile(".yml", **{"fine.sipfront": "tests:\n  - {name: fine, test: t-fine}\n"})
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
     result = run_gate(BROKEN, server=server)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.assert_outcomes(errors=1)
     errors = [line for line in result.outlines if re.match(r"sipfront\.yml:\d+:\d+: ", line)]
     assert errors == [
-        "sipfront.yml:6:14: tests[1].timeout: '10x' is not a duration (use 90s, 15m, 1h30m)"
+        "sipfront.yml:7:14: tests[1].timeout: '10x' is not a duration (use 90s, 15m, 1h30m)"
     ]
     text = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in text
     assert "site-packages" not in text
     assert server.requests == []
+
+
+@pytest.mark.xfail(
+    reason="BUG: GateHooks.pytest_runtestloop (tryfirst) triggers the valid manifests' runs "
+    "before pytest's own runtestloop stops the session for the collection error",
+    strict=True,
+)
+def test_a_broken_manifest_keeps_the_other_manifests_of_the_session_from_being_triggered(
+    sipfront_sandbox, run_gate, pytester
+):
+    server = sipfront_sandbox({"default_duration": 0.2})
+    write(pytester, "fine.sipfront.yml", "tests:\n  - {name: fine, test: t-fine}\n")
+    result = run_gate(BROKEN, server=server)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert server.requests == []
+
+
+def test_continue_on_collection_errors_still_runs_the_valid_manifests(
+    sipfront_sandbox, run_gate, pytester
+):
+    server = sipfront_sandbox({"default_duration": 0.2})
+    write(pytester, "fine.sipfront.yml", "tests:\n  - {name: fine, test: t-fine}\n")
+    result = run_gate(BROKEN, "--continue-on-collection-errors", server=server)
+    result.assert_outcomes(passed=1, errors=1)
+    assert triggered_names(server) == ["t-fine"]
 
 
 @pytest.mark.parametrize("mark", ["skip", "xfail", "parametrize", "timeout", "flaky"])
@@ -207,5 +234,8 @@ def test_duplicate_entry_names_fail_collection(sipfront_sandbox, run_gate):
         server=server,
     )
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    assert any(re.match(r"sipfront\.yml:3:\d+: .*twice", line) for line in result.outlines)
+    assert (
+        "sipfront.yml:4:12: tests[1].name: 'twice' is already the name of tests[0] (line 3); "
+        "names must be unique in a file"
+    ) in result.outlines
     assert server.requests == []

@@ -1,0 +1,1059 @@
+#!/usr/bin/env python3
+"""The pytest-sipfront benchmark: the gate against what teams do today, measured in one run.
+
+    python benchmarks/gate.py            # defaults: about 2-3 minutes on a 2-core machine
+    python benchmarks/gate.py --tiny     # CI: N=3 runs of 1 s, tiny scale/xdist sections
+
+Everything runs against the package's own sandbox on loopback; nothing reaches Sipfront.
+
+What it measures (one plain-text report, pasted into the README's "Performance" chapter):
+
+1. Gate against baseline. N sandbox runs of D seconds each (default 20 runs of 3 s):
+   - the plugin: one ``pytest`` session in a subprocess (concurrency N, poll interval 1 s,
+     ``--sipfront-max-rps`` 2N+10), run again with ``--sipfront-max-rps 5``;
+   - the baseline: what Sipfront's own action does, one test after another, trigger, then a
+     status request every 3 s until it has finished (:func:`baseline_loop`, plain ``requests``);
+   - the limit: the longest run's duration.
+   The sandbox runs in this process and counts every request with its arrival time.
+2. Scale: 500 runs in flight (concurrency 500, 10 s runs) with the sandbox in a process of its
+   own; peak RSS and threads of the pytest process. And ``pytest --collect-only`` of a
+   5,000-item manifest against an empty session.
+3. pytest-xdist: the same N runs with ``-n 2`` and ``-n 4``.
+
+Times: "process wall" is the pytest subprocess from start to exit (Python and pytest start-up,
+collection and teardown included); "gate time" is what the sandbox saw, from the first trigger
+to the last status request. Peak RSS is ``ru_maxrss`` from ``os.wait4()`` on that very
+process: its own high-water mark, or that of a child it reaped if larger (xdist workers).
+Threads are sampled from ``/proc/<pid>/status`` every 20 ms while the process runs.
+
+Exit status: 0 when every target passes; 1 when one fails; 2 when the benchmark crashed. With
+``--tiny`` only broken invariants (a run triggered other than exactly once, a 1 s window with
+more requests than ``--sipfront-max-rps`` allows, a session whose runs did not all pass) give 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import math
+import multiprocessing
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import requests
+
+try:
+    from pytest_sipfront.sandbox import Catalog, SandboxServer
+except ImportError:  # pragma: no cover - an environment problem, said plainly
+    sys.exit("benchmarks/gate.py needs pytest-sipfront installed: pip install -e '.[test]'")
+
+BASELINE_POLL = 3.0
+"""Sipfront's own action polls every 3 s (sipfront-api.md, Part 2)."""
+
+SAMPLE_EVERY = 0.02
+"""Seconds between two looks at /proc/<pid>/status of a running subprocess."""
+
+CHILD_TIMEOUT = 240.0
+"""A subprocess that runs longer than this is killed and the benchmark fails."""
+
+MAX_WORKERS = 32
+"""The scheduler's HTTP worker pool never grows past this (pytest_sipfront/scheduler.py)."""
+
+SANDBOX_ENV_DROP = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "SIPFRONT_API_URL", "GITHUB_ACTIONS")
+"""Variables that would change what the measured pytest does: removed from its environment."""
+
+
+# --------------------------------------------------------------------------------------------
+# Sizes
+
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int
+    duration: float
+    poll: float
+    baseline_poll: float
+    slow_rps: float
+    scale_runs: int
+    scale_duration: float
+    collect_items: int
+    xdist: tuple[int, ...]
+    tiny: bool
+
+    @property
+    def max_rps(self) -> float:
+        """High enough for every run to be polled on time: 2 N + 10."""
+        return 2 * self.runs + 10
+
+    @property
+    def scale_rps(self) -> float:
+        return 2 * self.scale_runs + 10
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, Sizes]:
+    parser = argparse.ArgumentParser(
+        description="Benchmark pytest-sipfront against the sequential baseline, on the sandbox."
+    )
+    parser.add_argument("--tiny", action="store_true", help="CI size: N=3, D=1 s, tiny sections")
+    parser.add_argument("--runs", type=int, help="N: runs in the main comparison (default 20)")
+    parser.add_argument("--duration", type=float, help="D: seconds each run lasts (default 3)")
+    parser.add_argument("--poll", type=float, default=1.0, help="plugin poll interval (1 s)")
+    parser.add_argument("--baseline-poll", type=float, default=BASELINE_POLL, help="(3 s)")
+    parser.add_argument("--slow-rps", type=float, default=5.0, help="the rate-limited run (5)")
+    parser.add_argument("--scale-runs", type=int, help="runs in flight at scale (default 500)")
+    parser.add_argument("--scale-duration", type=float, help="seconds per scale run (10)")
+    parser.add_argument("--collect-items", type=int, help="items in the big manifest (5000)")
+    parser.add_argument("--xdist", help="comma-separated worker counts (default 2,4)")
+    parser.add_argument(
+        "--pytest-args",
+        default="",
+        metavar="ARGS",
+        help="extra arguments for every measured pytest, e.g. '-p no:hypothesispytest'",
+    )
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=("baseline", "scale", "collect", "xdist")
+    )
+    parser.add_argument("--baseline-child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    tiny = bool(args.tiny)
+
+    def pick(value: Any, default: Any, small: Any) -> Any:
+        return value if value is not None else (small if tiny else default)
+
+    xdist_text = pick(args.xdist, "2,4", "2,4")
+    sizes = Sizes(
+        runs=pick(args.runs, 20, 3),
+        duration=pick(args.duration, 3.0, 1.0),
+        poll=args.poll,
+        baseline_poll=args.baseline_poll,
+        slow_rps=args.slow_rps,
+        scale_runs=pick(args.scale_runs, 500, 30),
+        scale_duration=pick(args.scale_duration, 10.0, 2.0),
+        collect_items=pick(args.collect_items, 5000, 200),
+        xdist=tuple(int(n) for n in xdist_text.split(",") if n.strip()),
+        tiny=tiny,
+    )
+    if sizes.runs < 1 or sizes.scale_runs < 1 or sizes.collect_items < 1:
+        parser.error("sizes must be at least 1")
+    if sizes.duration <= 0 or sizes.poll <= 0 or sizes.baseline_poll <= 0:
+        parser.error("durations must be greater than zero")
+    return args, sizes
+
+
+# --------------------------------------------------------------------------------------------
+# What the sandbox saw
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request the sandbox answered: arrival time (monotonic), endpoint, and the run it
+    concerns (the test name sent with a trigger, the session id of a status request)."""
+
+    time: float
+    endpoint: str
+    run: str
+
+
+@dataclass
+class Traffic:
+    hits: list[Hit]
+
+    def of(self, endpoint: str) -> list[Hit]:
+        return [hit for hit in self.hits if hit.endpoint == endpoint]
+
+    def triggers_per_name(self) -> Counter[str]:
+        return Counter(hit.run for hit in self.of("tests.run"))
+
+    def status_per_run(self) -> Counter[str]:
+        return Counter(hit.run for hit in self.of("runs.status"))
+
+    def gate_time(self) -> float:
+        """First trigger to last status request, as the sandbox saw them."""
+        triggers = self.of("tests.run")
+        status = self.of("runs.status")
+        if not triggers or not status:
+            return math.nan
+        return max(hit.time for hit in status) - min(hit.time for hit in triggers)
+
+    def first_trigger(self) -> float:
+        return min((hit.time for hit in self.of("tests.run")), default=math.nan)
+
+    def last_status(self) -> float:
+        return max((hit.time for hit in self.of("runs.status")), default=math.nan)
+
+    def max_in_window(self, width: float = 1.0) -> int:
+        """The most requests whose arrival times fall in any window [t, t + width)."""
+        times = sorted(hit.time for hit in self.hits)
+        best = 0
+        for i, start in enumerate(times):
+            best = max(best, bisect.bisect_left(times, start + width, lo=i) - i)
+        return best
+
+
+def _hits(server: SandboxServer) -> list[Hit]:
+    hits = []
+    for record in server.requests:
+        run = ""
+        if record.endpoint == "tests.run":
+            run = str((record.body or {}).get("test.name", ""))
+        elif record.endpoint == "runs.status":
+            run = record.path.rstrip("/").split("/")[-2]
+        hits.append(Hit(record.time, record.endpoint, run))
+    return hits
+
+
+def _catalog(duration: float) -> Catalog:
+    # Every test not listed passes after default_duration: the manifests name bench-* tests.
+    return Catalog.from_dict({"default_duration": duration}, source="<benchmark>")
+
+
+@contextmanager
+def local_sandbox(duration: float) -> Iterator[tuple[str, Callable[[], Traffic]]]:
+    """The sandbox in a thread of this process."""
+    server = SandboxServer(_catalog(duration))
+    url = server.start()
+    try:
+        yield url, lambda: Traffic(_hits(server))
+    finally:
+        server.stop()
+
+
+def _serve_sandbox(conn: Connection, duration: float) -> None:
+    """In a process of its own: serve until told to stop, then send back what it saw."""
+    server = SandboxServer(_catalog(duration))
+    conn.send(server.start())
+    conn.recv()
+    hits = [(hit.time, hit.endpoint, hit.run) for hit in _hits(server)]
+    server.stop()
+    conn.send(hits)
+    conn.close()
+
+
+@contextmanager
+def process_sandbox(duration: float) -> Iterator[tuple[str, Callable[[], Traffic]]]:
+    """The sandbox in its own process (so it does not share a core's GIL with this one); it
+    reports every request back through a pipe. CLOCK_MONOTONIC is system-wide on Linux, so its
+    times compare with ours."""
+    context = multiprocessing.get_context("spawn")
+    mine, theirs = context.Pipe()
+    process = context.Process(target=_serve_sandbox, args=(theirs, duration), daemon=True)
+    process.start()
+    if not mine.poll(30):
+        process.kill()
+        raise RuntimeError("the sandbox process did not start within 30 s")
+    url = str(mine.recv())
+    seen: list[Traffic] = []
+
+    def traffic() -> Traffic:
+        if not seen:
+            mine.send("stop")
+            seen.append(Traffic([Hit(*row) for row in mine.recv()]))
+        return seen[0]
+
+    try:
+        yield url, traffic
+    finally:
+        traffic()
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+
+
+# --------------------------------------------------------------------------------------------
+# Subprocesses, measured
+
+
+@dataclass
+class Measured:
+    argv: list[str]
+    returncode: int
+    wall: float
+    started: float
+    ended: float
+    maxrss_kb: int
+    hwm_kb: int
+    threads_max: int
+    output: str
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.output.rstrip().splitlines()[-lines:])
+
+
+def _proc_status(pid: int) -> dict[str, str]:
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                name, _, value = line.partition(":")
+                fields[name] = value.strip()
+    except OSError:
+        pass
+    return fields
+
+
+def run_measured(argv: list[str], cwd: Path, env: dict[str, str]) -> Measured:
+    """Run ``argv`` to its end: wall time, ru_maxrss from wait4() on it, and the most threads
+    and the last VmHWM seen in /proc/<pid>/status by a sampler thread."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as out:
+        started = time.monotonic()
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        done = threading.Event()
+        peak = {"threads": 0, "hwm": 0}
+
+        def sample() -> None:
+            while not done.is_set():
+                fields = _proc_status(process.pid)
+                threads = fields.get("Threads", "0")
+                hwm = fields.get("VmHWM", "0 kB").split()[0]
+                if threads.isdigit():
+                    peak["threads"] = max(peak["threads"], int(threads))
+                if hwm.isdigit():
+                    peak["hwm"] = max(peak["hwm"], int(hwm))
+                if time.monotonic() - started > CHILD_TIMEOUT:
+                    process.kill()
+                done.wait(SAMPLE_EVERY)
+
+        sampler = threading.Thread(target=sample, name="benchmark-sampler", daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        ended = time.monotonic()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        done.set()
+        sampler.join()
+        out.seek(0)
+        output = out.read()
+    return Measured(
+        argv=argv,
+        returncode=process.returncode,
+        wall=ended - started,
+        started=started,
+        ended=ended,
+        maxrss_kb=int(usage.ru_maxrss),
+        hwm_kb=peak["hwm"],
+        threads_max=peak["threads"],
+        output=output,
+    )
+
+
+def child_env() -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in SANDBOX_ENV_DROP and not name.startswith("GITHUB_")
+    }
+    env["SIPFRONT_PUBLIC_KEY"] = SandboxServer.PUBLIC_KEY
+    env["SIPFRONT_SECRET_KEY"] = SandboxServer.SECRET_KEY
+    return env
+
+
+# --------------------------------------------------------------------------------------------
+# Manifests and pytest command lines
+
+
+def fresh_dir(root: Path, name: str) -> Path:
+    """A directory with an empty pytest.ini: its own rootdir, no addopts from the repository."""
+    path = root / name
+    path.mkdir()
+    (path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    return path
+
+
+def run_manifest(path: Path, runs: int, prefix: str) -> Path:
+    lines = ["version: 1", "tests:"]
+    width = len(str(runs - 1))
+    for number in range(runs):
+        lines += [f"  - name: run-{number:0{width}d}", f"    test: {prefix}-{number:0{width}d}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def big_manifest(path: Path, items: int) -> Path:
+    """``items`` pytest items: half from 5x5 matrix entries, the rest plain entries."""
+    lines = ["version: 1", "defaults:", "  poll_interval: 5s", "  marks: [voip]", "tests:"]
+    matrix_entries = (items // 2) // 25
+    for number in range(matrix_entries):
+        lines += [
+            f"  - name: matrix-{number}",
+            f"    test_id: {1000 + number}",
+            "    matrix:",
+            "      step.1.0.dial_destination: [43100001, 43100002, 43100003, 43100004, 43100005]",
+            "      step.1.0.credential_pool: [11, 12, 13, 14, 15]",
+        ]
+    for number in range(items - 25 * matrix_entries):
+        lines += [
+            f"  - name: plain-{number}",
+            f"    test: plain-test-{number}",
+            "    overrides:",
+            f'      step.1.0.dial_destination: "4319{number:06d}"',
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def pytest_argv(extra: Sequence[str], *args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-q", *extra]
+
+
+def gate_options(url: str, runs: int, poll: float, rps: float, timeout: float) -> list[str]:
+    return [
+        "--sipfront-url",
+        url,
+        "--sipfront-concurrency",
+        str(runs),
+        "--sipfront-poll-interval",
+        f"{poll:g}s",
+        "--sipfront-max-rps",
+        f"{rps:g}",
+        "--sipfront-max-runs",
+        str(runs),
+        "--sipfront-timeout",
+        f"{math.ceil(timeout)}s",
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# The baseline: Sipfront's own action, one test after another
+
+
+def baseline_loop(base_url: str, names: Sequence[str], poll: float) -> list[str]:
+    """What teams do today (Sipfront's action, sipfront-api.md Part 2): for each test, trigger
+    it, then wait ``poll`` seconds and ask for its status until the run is no longer running."""
+    session = requests.Session()
+    session.trust_env = False  # loopback only, whatever the proxy variables say
+    session.auth = (SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY)
+    verdicts = []
+    for name in names:
+        answer = session.post(f"{base_url}/tests/run", json={"test.name": name}, timeout=30)
+        answer.raise_for_status()
+        status_url = answer.json()["data"]["status_url"]
+        while True:
+            time.sleep(poll)
+            run = session.get(status_url, timeout=30).json()["run"]
+            state = run.get("session_status", run.get("status"))
+            if state != "running":
+                verdicts.append(str(state))
+                break
+    return verdicts
+
+
+def baseline_child(base_url: str, names: str, poll: str) -> int:
+    verdicts = baseline_loop(base_url, names.split(","), float(poll))
+    print(json.dumps(verdicts))
+    return 0 if all(verdict == "passed" for verdict in verdicts) else 1
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class Row:
+    """One measured configuration."""
+
+    label: str
+    runs: int
+    measured: Measured | None
+    traffic: Traffic | None
+    rps: float | None = None
+    passed: bool = True
+    note: str = ""
+
+    @property
+    def wall(self) -> float:
+        return self.measured.wall if self.measured else math.nan
+
+    @property
+    def gate(self) -> float:
+        return self.traffic.gate_time() if self.traffic else math.nan
+
+    @property
+    def startup(self) -> float:
+        """Process start to the first trigger the sandbox saw."""
+        if not self.measured or not self.traffic:
+            return math.nan
+        return self.traffic.first_trigger() - self.measured.started
+
+    @property
+    def teardown(self) -> float:
+        """The last status request to the process's exit."""
+        if not self.measured or not self.traffic:
+            return math.nan
+        return self.measured.ended - self.traffic.last_status()
+
+    def status_per_run(self) -> tuple[float, int]:
+        if not self.traffic:
+            return math.nan, 0
+        counts = self.traffic.status_per_run()
+        total = sum(counts.values())
+        return total / self.runs, max(counts.values(), default=0)
+
+    def triggers(self) -> tuple[int, int, int]:
+        """(fewest, most) triggers of one run, counting runs never triggered as 0, and the
+        total number of triggers."""
+        if not self.traffic:
+            return 0, 0, 0
+        counts = self.traffic.triggers_per_name()
+        names = self.traffic_names()
+        per_run = [counts.get(name, 0) for name in names]
+        extra = sum(count for name, count in counts.items() if name not in set(names))
+        total = sum(counts.values())
+        return min(per_run, default=0), max(per_run, default=0) + extra, total
+
+    def traffic_names(self) -> list[str]:
+        width = len(str(self.runs - 1))
+        return [f"{self.prefix}-{n:0{width}d}" for n in range(self.runs)]
+
+    prefix: str = "bench"
+
+
+@dataclass
+class Check:
+    text: str
+    ok: bool
+    invariant: bool = False
+
+
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    def say(self, text: str = "") -> None:
+        self.lines.append(text)
+        print(text, flush=True)
+
+    def check(self, ok: bool, text: str, *, invariant: bool = False) -> bool:
+        self.checks.append(Check(text, ok, invariant))
+        self.say(f"  [{'PASS' if ok else 'FAIL'}] {text}")
+        return ok
+
+
+def seconds(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f} s"
+
+
+def ratio(value: float, to: float) -> str:
+    return "-" if math.isnan(value) or not to else f"{value / to:.2f}x"
+
+
+def mb(kb: int) -> str:
+    return f"{kb / 1024:.0f} MB" if kb else "-"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+
+    def line(cells: Sequence[str]) -> str:
+        first = f"{cells[0]:<{widths[0]}}"
+        rest = [f"{cell:>{width}}" for cell, width in zip(cells[1:], widths[1:])]
+        return "  ".join([first, *rest]).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return [line(headers), rule, *(line(row) for row in rows)]
+
+
+# --------------------------------------------------------------------------------------------
+# The phases
+
+
+class Bench:
+    def __init__(
+        self, sizes: Sizes, extra: Sequence[str], root: Path, skips: Sequence[str] = ()
+    ) -> None:
+        self.sizes = sizes
+        self.skips = set(skips)
+        self.extra = list(extra)
+        self.root = root
+        self.env = child_env()
+        self.report = Report()
+        self.counter = 0
+
+    def _dir(self, name: str) -> Path:
+        self.counter += 1
+        return fresh_dir(self.root, f"{self.counter:02d}-{name}")
+
+    def plugin(
+        self,
+        label: str,
+        *,
+        runs: int,
+        duration: float,
+        rps: float,
+        xdist: int = 0,
+        in_process: bool = True,
+    ) -> Row:
+        where = self._dir(label.replace(" ", "-"))
+        prefix = f"bench{self.counter:02d}"
+        manifest = run_manifest(where / "bench.sipfront.yml", runs, prefix)
+        sandbox = local_sandbox if in_process else process_sandbox
+        with sandbox(duration) as (url, traffic):
+            timeout = max(60.0, 6 * duration + 30)
+            args = gate_options(url, runs, self.sizes.poll, rps, timeout)
+            if xdist:
+                args += ["-n", str(xdist)]
+            measured = run_measured(pytest_argv(self.extra, manifest.name, *args), where, self.env)
+            seen = traffic()
+        row = Row(label, runs, measured, seen, rps=rps, prefix=prefix)
+        row.passed = measured.returncode == 0
+        if not row.passed:
+            self.report.say(f"  ! {label}: pytest exited {measured.returncode}:")
+            for text in measured.tail().splitlines():
+                self.report.say(f"  !   {text}")
+        return row
+
+    def baseline(self) -> Row:
+        sizes = self.sizes
+        where = self._dir("baseline")
+        prefix = f"bench{self.counter:02d}"
+        row = Row("baseline", sizes.runs, None, None, prefix=prefix)
+        with local_sandbox(sizes.duration) as (url, traffic):
+            argv = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--baseline-child",
+                url,
+                ",".join(row.traffic_names()),
+                f"{sizes.baseline_poll:g}",
+            ]
+            row.measured = run_measured(argv, where, self.env)
+            row.traffic = traffic()
+        row.passed = row.measured.returncode == 0
+        if not row.passed:
+            self.report.say(f"  ! baseline exited {row.measured.returncode}:")
+            for text in row.measured.tail().splitlines():
+                self.report.say(f"  !   {text}")
+        return row
+
+    def empty_session(self) -> Measured:
+        where = self._dir("empty")
+        return run_measured(pytest_argv(self.extra), where, self.env)
+
+    def collect(self, items: int) -> tuple[Measured, int]:
+        where = self._dir("collect")
+        manifest = big_manifest(where / "big.sipfront.yml", items)
+        measured = run_measured(
+            pytest_argv(self.extra, manifest.name, "--collect-only"), where, self.env
+        )
+        collected = -1
+        for text in measured.output.splitlines():
+            words = text.split()
+            if len(words) >= 2 and words[1] in ("tests", "test") and words[0].isdigit():
+                collected = int(words[0])
+        return measured, collected
+
+
+def status_budget(duration: float, poll: float) -> int:
+    return math.ceil(duration / poll) + 2
+
+
+def run_rows(bench: Bench) -> dict[str, Row]:
+    sizes = bench.sizes
+    rows: dict[str, Row] = {}
+    rows["plugin"] = bench.plugin(
+        f"plugin (concurrency {sizes.runs}, max-rps {sizes.max_rps:g})",
+        runs=sizes.runs,
+        duration=sizes.duration,
+        rps=sizes.max_rps,
+    )
+    rows["slow"] = bench.plugin(
+        f"plugin (concurrency {sizes.runs}, max-rps {sizes.slow_rps:g})",
+        runs=sizes.runs,
+        duration=sizes.duration,
+        rps=sizes.slow_rps,
+    )
+    return rows
+
+
+def main_table(bench: Bench, rows: dict[str, Row], empty: Measured) -> None:
+    sizes, say = bench.sizes, bench.report.say
+    limit = sizes.duration
+    say(
+        f"1. Gate against baseline: {sizes.runs} sandbox runs of {sizes.duration:g} s each; "
+        f"plugin polls every {sizes.poll:g} s, baseline every {sizes.baseline_poll:g} s"
+    )
+    say()
+    headers = [
+        "",
+        "process wall",
+        "/ limit",
+        "gate time",
+        "/ limit",
+        "status req/run (max)",
+        "triggers/run",
+        "max req in 1 s",
+        "peak RSS",
+        "threads",
+    ]
+    body = [["limit (the longest run)", seconds(limit), "1.00x", seconds(limit), "1.00x"] + [""] * 5]
+    for key in ("baseline", "plugin", "slow"):
+        row = rows.get(key)
+        if row is None:
+            continue
+        mean, most = row.status_per_run()
+        low, high, _ = row.triggers()
+        label = (
+            f"baseline (sequential, poll {sizes.baseline_poll:g} s)" if key == "baseline" else row.label
+        )
+        body.append(
+            [
+                label,
+                seconds(row.wall),
+                ratio(row.wall, limit),
+                seconds(row.gate),
+                ratio(row.gate, limit),
+                f"{mean:.2f} ({most})",
+                str(low) if low == high else f"{low}..{high}",
+                str(row.traffic.max_in_window()) if row.traffic else "-",
+                mb(row.measured.maxrss_kb) if row.measured else "-",
+                str(row.measured.threads_max) if row.measured else "-",
+            ]
+        )
+    for text in table(headers, body):
+        say(text)
+    say()
+    say(
+        f"  empty pytest session (start-up alone): {seconds(empty.wall)}, "
+        f"peak RSS {mb(empty.maxrss_kb)}"
+    )
+    for key in ("plugin", "slow"):
+        row = rows[key]
+        say(
+            f"  {row.label}: start to first trigger {seconds(row.startup)}, "
+            f"last status request to exit {seconds(row.teardown)}"
+        )
+    say()
+
+
+def main_checks(bench: Bench, rows: dict[str, Row]) -> None:
+    sizes, check = bench.sizes, bench.report.check
+    limit = sizes.duration
+    bound = limit + sizes.poll + 1.0
+    plugin = rows["plugin"]
+    check(
+        plugin.wall <= bound,
+        f"plugin wall (PROCESS wall, incl. pytest start-up) {seconds(plugin.wall)} <= "
+        f"limit + poll + 1 s = {seconds(bound)}",
+    )
+    check(
+        plugin.gate <= bound,
+        f"plugin wall (GATE time, first trigger to last status request) {seconds(plugin.gate)} "
+        f"<= {seconds(bound)}",
+    )
+    budget = status_budget(sizes.duration, sizes.poll)
+    mean, most = plugin.status_per_run()
+    check(
+        most <= budget,
+        f"status requests per run: most {most} (mean {mean:.2f}) <= ceil(D / poll) + 2 = {budget}",
+    )
+    for key in ("plugin", "slow"):
+        trigger_check(bench, rows[key])
+    slow = rows["slow"]
+    allowed = max(1, math.floor(sizes.slow_rps))
+    most_window = slow.traffic.max_in_window() if slow.traffic else -1
+    check(
+        0 <= most_window <= allowed,
+        f"{slow.label}: most requests the sandbox saw in any 1 s window {most_window} "
+        f"<= {allowed}",
+        invariant=True,
+    )
+    window_check(bench, plugin)
+    for key in ("plugin", "slow"):
+        session_check(bench, rows[key])
+    baseline = rows.get("baseline")
+    if baseline is not None:
+        session_check(bench, baseline)
+        bench.report.say(
+            f"  [info] baseline / plugin wall: process {ratio(baseline.wall, plugin.wall)}, "
+            f"gate time {ratio(baseline.gate, plugin.gate)}"
+        )
+    bench.report.say()
+
+
+def trigger_check(bench: Bench, row: Row) -> None:
+    low, high, total = row.triggers()
+    bench.report.check(
+        low == high == 1 and total == row.runs,
+        f"{row.label}: exactly 1 trigger per run ({total} triggers for {row.runs} runs, "
+        f"per run {low}..{high})",
+        invariant=True,
+    )
+
+
+def window_check(bench: Bench, row: Row) -> None:
+    if row.rps is None or not row.traffic:
+        return
+    allowed = max(1, math.floor(row.rps))
+    most = row.traffic.max_in_window()
+    bench.report.check(
+        most <= allowed,
+        f"{row.label}: most requests in any 1 s window {most} <= {allowed}",
+        invariant=True,
+    )
+
+
+def session_check(bench: Bench, row: Row) -> None:
+    code = row.measured.returncode if row.measured else -1
+    bench.report.check(
+        row.passed, f"{row.label}: every run passed (exit status {code})", invariant=True
+    )
+
+
+def scale_section(bench: Bench, empty: Measured) -> None:
+    sizes, say, check = bench.sizes, bench.report.say, bench.report.check
+    skip = bench.skips
+    say(
+        f"2. Scale: {sizes.scale_runs} runs in flight (concurrency {sizes.scale_runs}, "
+        f"{sizes.scale_duration:g} s runs, poll {sizes.poll:g} s, max-rps {sizes.scale_rps:g}), "
+        "sandbox in its own process"
+    )
+    say()
+    row: Row | None = None
+    if "scale" not in skip:
+        row = bench.plugin(
+            f"plugin, {sizes.scale_runs} runs in flight",
+            runs=sizes.scale_runs,
+            duration=sizes.scale_duration,
+            rps=sizes.scale_rps,
+            in_process=False,
+        )
+    collect: tuple[Measured, int] | None = None
+    empties = [empty]
+    if "collect" not in skip:
+        collect = bench.collect(sizes.collect_items)
+        empties.append(bench.empty_session())
+    headers = ["", "process wall", "gate time", "status req/run (max)", "peak RSS", "threads"]
+    body = []
+    if row is not None and row.measured is not None:
+        mean, most = row.status_per_run()
+        body.append(
+            [
+                row.label,
+                seconds(row.wall),
+                seconds(row.gate),
+                f"{mean:.2f} ({most})",
+                mb(row.measured.maxrss_kb),
+                str(row.measured.threads_max),
+            ]
+        )
+    for number, measured in enumerate(empties, 1):
+        body.append(
+            [
+                f"empty session ({number})",
+                seconds(measured.wall),
+                "",
+                "",
+                mb(measured.maxrss_kb),
+                str(measured.threads_max),
+            ]
+        )
+    if collect is not None:
+        measured, collected = collect
+        body.append(
+            [
+                f"--collect-only, {sizes.collect_items}-item manifest",
+                seconds(measured.wall),
+                "",
+                "",
+                mb(measured.maxrss_kb),
+                str(measured.threads_max),
+            ]
+        )
+    for text in table(headers, body):
+        say(text)
+    say()
+    if row is not None and row.measured is not None:
+        workers = min(MAX_WORKERS, max(2, sizes.scale_runs))
+        design = empty.threads_max + 1 + workers
+        check(
+            row.measured.maxrss_kb <= 100 * 1024,
+            f"{sizes.scale_runs} runs in flight: peak RSS {mb(row.measured.maxrss_kb)} <= 100 MB",
+        )
+        check(
+            row.measured.threads_max <= design,
+            f"{sizes.scale_runs} runs in flight: at most {row.measured.threads_max} threads in "
+            f"the pytest process <= {design}: an empty session's {empty.threads_max} (main "
+            f"thread, other plugins) + 1 dispatcher + {workers} HTTP workers",
+        )
+        trigger_check(bench, row)
+        window_check(bench, row)
+        session_check(bench, row)
+    if collect is not None:
+        measured, collected = collect
+        quickest_empty = min(m.wall for m in empties)
+        check(
+            collected == sizes.collect_items and measured.returncode == 0,
+            f"--collect-only found {collected} items of {sizes.collect_items} "
+            f"(exit status {measured.returncode})",
+            invariant=True,
+        )
+        check(
+            measured.wall <= quickest_empty + 2.0,
+            f"--collect-only of {sizes.collect_items} items {seconds(measured.wall)} <= "
+            f"empty session {seconds(quickest_empty)} (the quicker of two) + 2 s",
+        )
+    say()
+
+
+def xdist_section(bench: Bench, single: Row) -> None:
+    sizes, say, check = bench.sizes, bench.report.say, bench.report.check
+    say(
+        f"3. pytest-xdist: the same {sizes.runs} runs of {sizes.duration:g} s "
+        f"(concurrency {sizes.runs}, max-rps {sizes.max_rps:g})"
+    )
+    say()
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        check(False, "pytest-xdist is not installed: pip install pytest-xdist")
+        say()
+        return
+    rows = [
+        bench.plugin(
+            f"plugin -n {n}", runs=sizes.runs, duration=sizes.duration, rps=sizes.max_rps, xdist=n
+        )
+        for n in sizes.xdist
+    ]
+    headers = [
+        "",
+        "process wall",
+        "/ 1 process",
+        "gate time",
+        "/ 1 process",
+        "triggers/run",
+        "status req/run (max)",
+        "peak RSS (tree)",
+        "controller VmHWM",
+        "controller threads",
+    ]
+    body = []
+    for row in [single, *rows]:
+        mean, most = row.status_per_run()
+        low, high, _ = row.triggers()
+        assert row.measured is not None
+        body.append(
+            [
+                "plugin, 1 process" if row is single else row.label,
+                seconds(row.wall),
+                ratio(row.wall, single.wall),
+                seconds(row.gate),
+                ratio(row.gate, single.gate),
+                str(low) if low == high else f"{low}..{high}",
+                f"{mean:.2f} ({most})",
+                mb(row.measured.maxrss_kb),
+                mb(row.measured.hwm_kb),
+                str(row.measured.threads_max),
+            ]
+        )
+    for text in table(headers, body):
+        say(text)
+    say()
+    for row in rows:
+        say(
+            f"  {row.label}: start to first trigger {seconds(row.startup)}, "
+            f"last status request to exit {seconds(row.teardown)}"
+        )
+    for row in rows:
+        trigger_check(bench, row)
+        check(
+            row.wall <= 1.2 * single.wall,
+            f"{row.label}: PROCESS wall {seconds(row.wall)} <= 1.2 x single process "
+            f"{seconds(single.wall)} = {seconds(1.2 * single.wall)}",
+        )
+        check(
+            row.gate <= 1.2 * single.gate,
+            f"{row.label}: GATE time {seconds(row.gate)} <= 1.2 x single process "
+            f"{seconds(single.gate)} = {seconds(1.2 * single.gate)}",
+        )
+        window_check(bench, row)
+        session_check(bench, row)
+    say()
+
+
+def header(bench: Bench, argv: Sequence[str]) -> None:
+    sizes, say = bench.sizes, bench.report.say
+    import pytest
+
+    command = shlex.join(["python", "benchmarks/gate.py", *argv])
+    say(f"$ {command}")
+    say(
+        f"  {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, pytest {pytest.__version__}"
+    )
+    say(
+        "  measured pytest: "
+        + shlex.join(["python", *pytest_argv(bench.extra, "<manifest>", "--sipfront-url", "<url>")[1:]])
+        + "  (own temp dir with an empty pytest.ini; sandbox keys in the environment)"
+    )
+    say(
+        "  process wall: subprocess start to exit; gate time: first trigger to last status "
+        "request, as the sandbox saw them"
+    )
+    say(
+        "  peak RSS: ru_maxrss from os.wait4() on the pytest process (xdist: the largest of its "
+        "process tree); threads: most seen in /proc/<pid>/status, sampled every 20 ms"
+    )
+    if sizes.tiny:
+        say("  --tiny: only broken invariants make the exit status non-zero")
+    say()
+
+
+def run(argv: Sequence[str]) -> int:
+    args, sizes = parse_args(argv)
+    if args.baseline_child:
+        return baseline_child(*args.baseline_child)
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="sipfront-bench-") as temp:
+        bench = Bench(sizes, shlex.split(args.pytest_args), Path(temp), args.skip)
+        header(bench, argv)
+        empty = bench.empty_session()
+        rows = run_rows(bench)
+        if "baseline" not in args.skip:
+            rows["baseline"] = bench.baseline()
+        main_table(bench, rows, empty)
+        main_checks(bench, rows)
+        scale_section(bench, empty)
+        if "xdist" not in args.skip and sizes.xdist:
+            xdist_section(bench, rows["plugin"])
+    checks = bench.report.checks
+    passed = sum(check.ok for check in checks)
+    failed = len(checks) - passed
+    broken = [check for check in checks if check.invariant and not check.ok]
+    bench.report.say(
+        f"Summary: {passed} PASS, {failed} FAIL ({len(broken)} broken invariants) "
+        f"in {time.monotonic() - began:.0f} s"
+    )
+    if sizes.tiny:
+        return 1 if broken else 0
+    return 1 if failed else 0
+
+
+def main() -> int:
+    try:
+        return run(sys.argv[1:])
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 2
+    except Exception:
+        traceback.print_exc()
+        print("the benchmark crashed (see above)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
