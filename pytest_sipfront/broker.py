@@ -142,7 +142,10 @@ class Broker:
         self._server = _BrokerHTTPServer(service, secrets.token_hex(16))
         self._stopped = threading.Event()
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sipfront-broker", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits for this loop to notice
+            name="sipfront-broker",
+            daemon=True,
         )
 
     @property

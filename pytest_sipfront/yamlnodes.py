@@ -1,7 +1,8 @@
 """Line-aware YAML: plain Python values plus the line and column of every node and key.
 
 PyYAML's ``safe_load`` forgets where a value came from and silently keeps the last of two equal
-keys. This module composes the node tree with PyYAML's pure-Python safe loader and builds the
+keys. This module composes the node tree with PyYAML's safe loader (libyaml's when PyYAML has
+it, the pure-Python one for anything libyaml refuses, so errors read the same) and builds the
 values itself, so that every problem can point at a line and column, and so that a manifest
 cannot say two things at once.
 
@@ -154,7 +155,19 @@ def _error_mark(error: yaml.MarkedYAMLError) -> Any:
     return error.problem_mark or error.context_mark
 
 
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+"""libyaml's loader, when PyYAML was built with it: the same node tree, about 5x faster."""
+
+
 def _compose(text: str) -> Node | None:
+    # Valid documents take libyaml's path. Anything it refuses, and any character the pure
+    # reader refuses, goes through the pure-Python loader, whose messages are the ones
+    # translated here, so every error reads exactly as before.
+    if _FAST_LOADER is not None and not yaml.reader.Reader.NON_PRINTABLE.search(text):
+        try:
+            return yaml.compose(text, Loader=_FAST_LOADER)
+        except (yaml.YAMLError, RecursionError):
+            pass
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.reader.ReaderError as error:
@@ -266,7 +279,7 @@ class _Builder:
             raise self.problem(
                 node, f"{_short(node.value)!r} cannot be read as !!{node.tag[len(_TAG) :]}", path
             ) from None
-        if node.style is None:
+        if not node.style:  # plain: None from PyYAML's composer, "" from libyaml's
             gotcha = _describe_number_gotcha(node, value)
             if gotcha:
                 raise self.problem(node, gotcha, path)

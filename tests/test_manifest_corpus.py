@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_sipfront import yamlnodes
 from pytest_sipfront.manifest import DEFAULT_PATTERNS, ManifestError, load_manifest
 
 CORPUS = Path(__file__).parent / "broken_manifests"
@@ -37,8 +38,18 @@ def test_no_corpus_file_would_be_collected_as_a_manifest(path: Path) -> None:
     assert not any(fnmatch.fnmatch(path.name, pattern) for pattern in DEFAULT_PATTERNS)
 
 
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every message must read the same whether PyYAML has libyaml or not."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(yamlnodes, "_FAST_LOADER", None)
+    elif yamlnodes._FAST_LOADER is None:
+        pytest.skip("this PyYAML was built without libyaml")
+    return str(request.param)
+
+
 @pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
-def test_broken_manifest_fails_with_its_exact_message(path: Path) -> None:
+def test_broken_manifest_fails_with_its_exact_message(path: Path, yaml_loader: str) -> None:
     with pytest.raises(ManifestError) as caught:
         load_manifest(path, environ=CORPUS_ENVIRON, display_path=path.name)
     assert str(caught.value) == expected_message(path)
