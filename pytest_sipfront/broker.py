@@ -35,6 +35,7 @@ def job_to_dict(job: RunJob) -> dict[str, Any]:
         "timeout": job.timeout,
         "poll_interval": job.poll_interval,
         "retries": job.retries,
+        "expect_failure": job.expect_failure,
         "outcome": run_to_dict(job.outcome),
     }
 
@@ -47,6 +48,7 @@ def job_from_dict(data: dict[str, Any]) -> RunJob:
         timeout=float(data["timeout"]),
         poll_interval=float(data["poll_interval"]),
         retries=int(data["retries"]),
+        expect_failure=bool(data.get("expect_failure", False)),
         outcome=run_from_dict(data["outcome"]),
     )
 

@@ -471,7 +471,7 @@ class SipfrontClient:
         # Triggers go over a session of their own that never reuses a connection: a POST on a
         # kept-alive connection that the server closed meanwhile would fail in a way that
         # cannot tell whether the run started.
-        self._trigger_session = self._new_session(public_key, secret_key, 2)
+        self._trigger_session = self._new_session(public_key, secret_key, pool_size)
         self._trigger_session.headers["Connection"] = "close"
 
     @staticmethod

@@ -55,7 +55,10 @@ class Gate:
         self.finished = False
         self.consumed: set[str] = set()
         self.failures = 0
-        self.local = RunService(settings, api_url)
+        maxfail = int(config.getoption("maxfail", 0) or 0)
+        if config.getoption("reruns", 0, skip=True):
+            maxfail = 0  # pytest-rerunfailures: a failed run is retried, not a reason to stop
+        self.local = RunService(settings, api_url, max_failures=maxfail)
         self.broker: Broker | None = None
         worker = getattr(config, "workerinput", None)
         self.is_worker = worker is not None
@@ -114,6 +117,7 @@ class Gate:
             poll_interval=spec.poll_interval or self.settings.poll_interval,
             retries=spec.retries or 0,
             outcome=self._new_outcome(item, Verdict.UNKNOWN),
+            expect_failure=spec.xfail is not None,
         )
 
     def _dry_run(self, item: SipfrontItem) -> RunOutcome:

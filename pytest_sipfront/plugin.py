@@ -105,14 +105,27 @@ class GateHooks:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
-        if not session.config.option.collectonly:
-            self.gate.start(session)
+        if session.config.option.collectonly:
+            return
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            return  # pytest stops next for the collection errors: trigger nothing
+        self.gate.start(session)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, Any, None]:
         result = yield
         if isinstance(item, SipfrontItem):
-            self.gate.attach(item, result.get_result())
+            report = result.get_result()
+            if (
+                report.skipped
+                and isinstance(report.longrepr, tuple)
+                and not hasattr(report, "wasxfail")
+            ):
+                # A skip raised by the item (dry run) points at the manifest entry, not at
+                # the line of pytest.skip() inside the plugin.
+                path, line = item.reportinfo()[:2]
+                report.longrepr = (str(path), line + 1, report.longrepr[2])
+            self.gate.attach(item, report)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.gate.logreport(report)

@@ -22,8 +22,15 @@ from .settings import Settings, credentials
 
 
 class RunService:
-    def __init__(self, settings: Settings, api_url: str, environ: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        api_url: str,
+        environ: Mapping[str, str] | None = None,
+        max_failures: int = 0,
+    ):
         self.settings = settings
+        self.max_failures = max_failures
         self.api_url = api_url
         self._environ = os.environ if environ is None else environ
         self._lock = threading.Lock()
@@ -81,7 +88,9 @@ class RunService:
             limiter=RateLimiter(self.settings.max_rps),
             pool_size=min(32, max(2, self.settings.concurrency)),
         )
-        self.scheduler = Scheduler(self.client, concurrency=self.settings.concurrency)
+        self.scheduler = Scheduler(
+            self.client, concurrency=self.settings.concurrency, max_failures=self.max_failures
+        )
         for job in jobs:
             self.scheduler.add(job)
         self.scheduler.start()

@@ -44,6 +44,7 @@ class RunJob:
     retries_left: int = 0
     not_found: int = 0
     seen_words: set[str] = field(default_factory=set)
+    expect_failure: bool = False  # an xfail entry: its failure does not count for --maxfail
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Scheduler:
         first_poll_delay: float = FIRST_POLL_DELAY,
         clock: Callable[[], float] = time.monotonic,
         cancel: threading.Event | None = None,
+        max_failures: int = 0,
     ) -> None:
         self._client = client
         self._concurrency = max(1, concurrency)
@@ -83,6 +85,9 @@ class Scheduler:
         self._closed = False
         self._auth_error: str | None = None
         self._threads: list[threading.Thread] = []
+        self._max_failures = max_failures
+        self._failures = 0
+        self._sending: set[RunJob] = set()
 
     # -- main-thread API -------------------------------------------------------------------
 
@@ -152,16 +157,21 @@ class Scheduler:
             self._triggering = False
             self._cond.notify_all()
 
-    def shutdown(self) -> list[RunOutcome]:
-        """Stop everything at once; return the runs still going at Sipfront (no verdict yet)."""
+    def shutdown(self, grace: float = 1.0) -> list[RunOutcome]:
+        """Stop everything; return the runs still going at Sipfront (no verdict yet). A trigger
+        already sent is given ``grace`` seconds for its answer (and report link); one still
+        unanswered then is listed too, since its run may have started."""
         with self._cond:
             self._triggering = False
             self._closed = True
+            end = self._clock() + grace
+            while self._sending and (left := end - self._clock()) > 0:
+                self._cond.wait(left)
             self.cancel.set()
             still = [
                 job.outcome
                 for job in self._jobs.values()
-                if job.state == "running" and job.outcome.attempts
+                if job.state == "running" and (job.outcome.attempts or job in self._sending)
             ]
             self._cond.notify_all()
         for _ in range(self._workers):
@@ -217,6 +227,13 @@ class Scheduler:
         elif job in self._queue:
             self._queue.remove(job)
         job.state = "done"
+        if self._max_failures and (
+            verdict.is_error or (verdict.is_failure and not job.expect_failure)
+        ):
+            # -x / --maxfail: pytest will stop on this one; its free slot must not start a run.
+            self._failures += 1
+            if self._failures >= self._max_failures:
+                self._triggering = False
         job.outcome.verdict = verdict
         job.outcome.message = message
         self._done += 1
@@ -238,14 +255,22 @@ class Scheduler:
                 self._finish_locked(job, error.verdict, error.message)
 
     def _trigger(self, job: RunJob) -> None:
-        if self._closed or job.state != "running":
-            return
+        with self._cond:
+            if self._closed or job.state != "running":
+                return
+            self._sending.add(job)
         try:
             response = self._client.trigger(job.kind, job.body)
-        except ApiError as error:
-            self._api_error(job, error)
-            return
+        except BaseException as error:
+            with self._cond:
+                self._sending.discard(job)
+                self._cond.notify_all()
+            if isinstance(error, ApiError):
+                self._api_error(job, error)
+                return
+            raise
         with self._cond:
+            self._sending.discard(job)
             now = self._clock()
             job.outcome.attempts.append(
                 Attempt(

@@ -185,11 +185,6 @@ def test_a_broken_manifest_fails_collection_with_file_line_and_column_and_trigge
     assert server.requests == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: GateHooks.pytest_runtestloop (tryfirst) triggers the valid manifests' runs "
-    "before pytest's own runtestloop stops the session for the collection error",
-    strict=True,
-)
 def test_a_broken_manifest_keeps_the_other_manifests_of_the_session_from_being_triggered(
     sipfront_sandbox, run_gate, pytester
 ):
@@ -211,9 +206,7 @@ def test_continue_on_collection_errors_still_runs_the_valid_manifests(
 
 
 @pytest.mark.parametrize("mark", ["skip", "xfail", "parametrize", "timeout", "flaky"])
-def test_pytest_s_own_mark_names_are_refused_as_manifest_marks(
-    sipfront_sandbox, run_gate, mark
-):
+def test_pytest_s_own_mark_names_are_refused_as_manifest_marks(sipfront_sandbox, run_gate, mark):
     server = sipfront_sandbox()
     result = run_gate(f"tests:\n  - {{name: one, test: t, marks: [{mark}]}}\n", server=server)
     assert result.ret == pytest.ExitCode.INTERRUPTED

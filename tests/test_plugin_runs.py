@@ -298,9 +298,7 @@ def test_stopped_errored_and_unexplained_runs_fail_naming_their_status(
 
 def test_a_run_that_never_finishes_fails_at_its_timeout(sipfront_sandbox, run_gate):
     server = sipfront_sandbox(FAILING_CATALOG)
-    result = run_gate(
-        "tests:\n  - {name: hangs, test: call-hangs, timeout: 0.6s}\n", server=server
-    )
+    result = run_gate("tests:\n  - {name: hangs, test: call-hangs, timeout: 0.6s}\n", server=server)
     result.assert_outcomes(failed=1)
     block = section_after(result.outlines, "hangs")
     assert block[0] == "Sipfront run did not finish within 0.6s (last status: running)"
@@ -459,6 +457,40 @@ def test_a_failed_run_without_retries_is_triggered_once(sipfront_sandbox, run_ga
     assert server.count("tests.run") == 1
 
 
+def test_project_entries_trigger_project_runs_and_report_their_verdict(sipfront_sandbox, run_gate):
+    server = sipfront_sandbox(
+        {
+            "projects": [
+                {"name": "nightly", "id": 7, "duration": 0.2},
+                {
+                    "name": "weekly",
+                    "id": 8,
+                    "duration": 0.2,
+                    "outcome": "failed",
+                    "result_description": "2 of 3 tests failed",
+                },
+            ]
+        }
+    )
+    result = run_gate(
+        """
+        tests:
+          - {name: by-id, project_id: 7, test_ids: [11, 12]}
+          - {name: by-name, project: weekly}
+        """,
+        server=server,
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    assert server.count("projects.run") == 2
+    assert server.count("tests.run") == 0
+    bodies = sorted(server.triggers(), key=lambda b: str(b))
+    assert {"id": 7, "test_ids": [11, 12]} in bodies
+    assert {"project.name": "weekly"} in bodies
+    block = section_after(result.outlines, "by-name")
+    assert block[0] == "Sipfront run failed: 2 of 3 tests failed [status: failed]"
+    assert block[1].startswith("  project   weekly (id 8)")
+
+
 # ---- xfail ------------------------------------------------------------------------------------
 
 
@@ -481,9 +513,7 @@ def test_an_xfail_entry_whose_run_fails_is_xfailed(sipfront_sandbox, run_gate):
 
 def test_an_xfail_entry_whose_run_passes_is_xpassed(sipfront_sandbox, run_gate):
     server = sipfront_sandbox({"default_duration": 0.2})
-    result = run_gate(
-        "tests:\n  - {name: fixed, test: t-ok, xfail: 'was broken'}\n", server=server
-    )
+    result = run_gate("tests:\n  - {name: fixed, test: t-ok, xfail: 'was broken'}\n", server=server)
     result.assert_outcomes(xpassed=1)
 
 
@@ -517,7 +547,9 @@ def test_a_timeout_on_an_xfail_entry_is_an_error_not_an_expected_failure(
 # ---- reports ------------------------------------------------------------------------------------
 
 
-def test_junitxml_carries_the_sipfront_properties_of_every_item(sipfront_sandbox, run_gate, pytester):
+def test_junitxml_carries_the_sipfront_properties_of_every_item(
+    sipfront_sandbox, run_gate, pytester
+):
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate(
         """
@@ -558,8 +590,12 @@ def test_the_terminal_summary_lists_every_run_with_its_report_link(sipfront_sand
     lines = result.outlines
     start = next(i for i, line in enumerate(lines) if re.match(r"=+ sipfront runs =+$", line))
     summary = lines[start + 1 : start + 3]
-    assert re.fullmatch(rf"PASSED +good \S+ {re.escape(server.origin)}/run/details/{UUID}", summary[0])
-    assert re.fullmatch(rf"FAILED +busy \S+ {re.escape(server.origin)}/run/details/{UUID}", summary[1])
+    assert re.fullmatch(
+        rf"PASSED +good \S+ {re.escape(server.origin)}/run/details/{UUID}", summary[0]
+    )
+    assert re.fullmatch(
+        rf"FAILED +busy \S+ {re.escape(server.origin)}/run/details/{UUID}", summary[1]
+    )
     assert "SANDBOX" not in lines[start]
 
 
@@ -609,11 +645,6 @@ def test_expected_failures_and_errors_show_no_python_traceback(sipfront_sandbox,
     assert by_status["ERROR"] == ["sipfront.yml::typo"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: client.py sizes the trigger session's connection pool at 2, so more than two "
-    "triggers at once make urllib3 log 'Connection pool is full' into the failure report",
-    strict=True,
-)
 def test_many_simultaneous_triggers_put_no_connection_pool_warnings_in_the_report(
     sipfront_sandbox, run_gate
 ):

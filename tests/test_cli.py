@@ -1,0 +1,301 @@
+"""The ``sipfront`` command: schema, validate (offline and --online), tests, sim."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import requests
+import yaml
+
+from pytest_sipfront.cli import main
+from pytest_sipfront.sandbox import SandboxServer
+
+CATALOG = {
+    "unknown_tests": "refuse",
+    "tests": [
+        {"name": "basic-call-a-b", "id": 123, "description": "Calls B from A"},
+        {"name": "dtmf-check", "id": 124, "description": "Sends digits"},
+    ],
+    "projects": [{"name": "nightly-project", "id": 7}],
+}
+
+VALID = """\
+version: 1
+defaults:
+  timeout: 10m
+tests:
+  - name: basic-call
+    test: basic-call-a-b
+  - name: dtmf
+    test_id: 124
+    matrix:
+      step.1.0.dial_destination: ["431231234", "439994567"]
+  - name: nightly
+    project: nightly-project
+"""
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def online(sipfront_sandbox, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+    """A sandbox with CATALOG, named by SIPFRONT_API_URL, with its keys in the environment."""
+    server = sipfront_sandbox(CATALOG)
+    monkeypatch.setenv("SIPFRONT_API_URL", server.base_url)
+    monkeypatch.setenv("SIPFRONT_PUBLIC_KEY", server.test_public_key)
+    monkeypatch.setenv("SIPFRONT_SECRET_KEY", server.test_secret_key)
+    return server
+
+
+def assert_no_keys(server: SandboxServer, *texts: str) -> None:
+    for text in texts:
+        assert server.test_public_key not in text
+        assert server.test_secret_key not in text
+
+
+# ---- schema ------------------------------------------------------------------------------------
+
+
+def test_schema_prints_a_json_schema_that_accepts_a_valid_manifest_and_refuses_a_bad_one():
+    code, out, err = run_cli("schema")
+    assert code == 0
+    assert err == ""
+    schema = json.loads(out)
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+    assert list(validator.iter_errors(yaml.safe_load(VALID))) == []
+    assert list(validator.iter_errors({"tests": [{"name": "x", "tset": "typo"}]}))
+    assert list(validator.iter_errors({"version": 2, "tests": [{"name": "x", "test": "y"}]}))
+
+
+def test_schema_works_as_an_installed_command():
+    command = Path(sys.executable).with_name("sipfront")
+    if not command.exists():
+        pytest.skip("the sipfront console script is not installed next to this Python")
+    done = subprocess.run(
+        [str(command), "schema"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["type"] == "object"
+
+
+# ---- validate ------------------------------------------------------------------------------------
+
+
+def test_validate_accepts_a_valid_manifest_and_counts_its_runs(tmp_path: Path):
+    path = tmp_path / "sipfront.yml"
+    path.write_text(VALID)
+    code, out, err = run_cli("validate", str(path))
+    assert (code, err) == (0, "")
+    assert out == "1 manifest(s) valid, 4 run(s)\n"
+
+
+def test_validate_reports_every_broken_manifest_with_file_line_and_column(tmp_path: Path):
+    good = tmp_path / "good.sipfront.yml"
+    good.write_text(VALID)
+    bad = tmp_path / "bad.sipfront.yml"
+    bad.write_text("tests:\n  - name: one\n    test: a\n    timeout: 10x\n")
+    worse = tmp_path / "worse.sipfront.yml"
+    worse.write_text("tests: []\n")
+    code, out, err = run_cli("validate", str(good), str(bad), str(worse))
+    assert code == 1
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"{bad}:4:14: tests[0].timeout: '10x' is not a duration (use 90s, 15m, 1h30m)"
+    )
+    assert lines[1].startswith(f"{worse}:1:")
+    assert len(lines) == 2
+    assert "Traceback" not in err
+
+
+def test_validate_without_arguments_finds_the_manifests_below_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "prod.sipfront.yml").write_text(VALID)
+    (tmp_path / "sipfront.yml").write_text("tests:\n  - {name: a, test: b}\n")
+    (tmp_path / "other.yml").write_text("not: a manifest\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("validate")
+    assert (code, err) == (0, "")
+    assert out == "2 manifest(s) valid, 5 run(s)\n"
+
+
+def test_validate_with_no_manifest_to_find_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("validate")
+    assert code == 1
+    assert "no manifest found" in err
+
+
+def test_validate_online_flags_tests_and_projects_sipfront_does_not_know(
+    online: SandboxServer, tmp_path: Path
+):
+    path = tmp_path / "sipfront.yml"
+    path.write_text(
+        "tests:\n"
+        "  - {name: known, test: basic-call-a-b}\n"
+        "  - {name: typo, test: basic-cal-a-b}\n"
+        "  - {name: by-id, test_id: 124}\n"
+        "  - {name: bad-id, test_id: 999}\n"
+        "  - {name: project, project: nightly-project}\n"
+        "  - {name: no-project, project_id: 8}\n"
+    )
+    code, out, err = run_cli("validate", "--online", str(path))
+    assert code == 1
+    flagged = err.splitlines()
+    assert len(flagged) == 3
+    assert flagged[0].startswith(f"{path}:3:5: ")
+    assert "basic-cal-a-b" in flagged[0]
+    assert flagged[1].startswith(f"{path}:5:5: ")
+    assert "999" in flagged[1]
+    assert flagged[2].startswith(f"{path}:7:5: ")
+    assert online.count("tests") == 1
+    assert online.count("tests.run") == online.count("projects.run") == 0
+    assert_no_keys(online, out, err)
+
+
+def test_validate_online_passes_when_sipfront_knows_every_name(
+    online: SandboxServer, tmp_path: Path
+):
+    path = tmp_path / "sipfront.yml"
+    path.write_text(VALID)
+    code, out, err = run_cli("validate", "--online", str(path))
+    assert (code, err) == (0, "")
+    assert out == "1 manifest(s) valid, 4 run(s)\n"
+    assert online.count("tests") == 1
+
+
+def test_validate_online_without_credentials_says_which_variables_to_set(
+    online: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("SIPFRONT_SECRET_KEY")
+    path = tmp_path / "sipfront.yml"
+    path.write_text(VALID)
+    code, _, err = run_cli("validate", "--online", str(path))
+    assert code == 1
+    assert "SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY" in err
+    assert online.requests == []
+
+
+def test_validate_online_does_not_ask_sipfront_about_a_broken_manifest(
+    online: SandboxServer, tmp_path: Path
+):
+    path = tmp_path / "sipfront.yml"
+    path.write_text("tests:\n  - {name: a}\n")
+    code, _, err = run_cli("validate", "--online", str(path))
+    assert code == 1
+    assert err.startswith(f"{path}:2:")
+    assert online.requests == []
+
+
+# ---- tests ---------------------------------------------------------------------------------------
+
+
+def test_tests_prints_the_account_s_tests_as_a_table(online: SandboxServer):
+    code, out, err = run_cli("tests")
+    assert (code, err) == (0, "")
+    rows = [line.split(None, 2) for line in out.splitlines()]
+    assert rows == [
+        ["id", "name", "description"],
+        ["123", "basic-call-a-b", "Calls B from A"],
+        ["124", "dtmf-check", "Sends digits"],
+    ]
+    assert online.count("tests") == 1
+    assert_no_keys(online, out, err)
+
+
+def test_tests_json_prints_what_sipfront_answered(online: SandboxServer):
+    code, out, err = run_cli("tests", "--json")
+    assert (code, err) == (0, "")
+    listed = json.loads(out)
+    assert [(t["id"], t["name"]) for t in listed] == [(123, "basic-call-a-b"), (124, "dtmf-check")]
+    assert_no_keys(online, out, err)
+
+
+def test_tests_with_wrong_keys_fails_with_a_sentence_not_a_traceback(
+    online: SandboxServer, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("SIPFRONT_SECRET_KEY", "sk-WRONGsentinel-55")
+    code, out, err = run_cli("tests")
+    assert code == 1
+    assert "401" in err
+    assert "Traceback" not in err
+    assert "sk-WRONGsentinel-55" not in out + err
+    assert_no_keys(online, out, err)
+
+
+def test_tests_refuses_plain_http_to_a_remote_host(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SIPFRONT_PUBLIC_KEY", "pk")
+    monkeypatch.setenv("SIPFRONT_SECRET_KEY", "sk")
+    code, _, err = run_cli("tests", "--api-url", "http://192.0.2.1/api/v2")
+    assert code != 0
+    assert "https://" in err
+
+
+# ---- sim -----------------------------------------------------------------------------------------
+
+
+def test_sim_prints_its_base_url_serves_the_api_and_stops_on_ctrl_c(tmp_path: Path):
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text("tests:\n  - {name: from-the-catalog, id: 77}\n")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest_sipfront.cli",
+            "sim",
+            "--port",
+            "0",
+            "--catalog",
+            str(catalog),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        prefix = "Sipfront SANDBOX serving at "
+        assert first.startswith(prefix), first
+        base_url = first[len(prefix) :]
+        assert base_url.startswith("http://127.0.0.1:")
+        assert base_url.endswith("/api/v2")
+        answer = requests.get(
+            base_url + "/tests",
+            auth=(SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY),
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        assert "from-the-catalog" in answer.text
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_sim_with_a_broken_catalog_says_what_is_wrong(tmp_path: Path):
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text("tests:\n  - {name: x, outcome: [not, a, word]}\n")
+    code, out, err = run_cli("sim", "--port", "0", "--catalog", str(catalog))
+    assert code == 2
+    assert out == ""
+    assert err.startswith("sipfront: ")
+    assert "Traceback" not in err
