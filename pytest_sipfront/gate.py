@@ -90,6 +90,10 @@ class Gate:
             for item in runnable:
                 self.preset[item.nodeid] = self._dry_run(item)
             return
+        if self.is_worker and not isinstance(self.service, BrokerClient):
+            # An xdist worker without a controller's broker (design.md 4.8, first form): it
+            # triggers only the items it is handed, when it reaches them.
+            return
         self.service.plan([self._job(item) for item in runnable])
 
     def _new_outcome(self, item: SipfrontItem, verdict: Verdict, message: str = "") -> RunOutcome:

@@ -67,7 +67,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-sipfront: {error}") from None
     config.stash[GATE_KEY] = gate
     config.pluginmanager.register(GateHooks(gate), "sipfront-gate")
-    if config.pluginmanager.hasplugin("xdist") and not gate.is_worker:
+    if hasattr(config.hook, "pytest_configure_node") and not gate.is_worker:
+        # pytest-xdist is loaded (under whatever plugin name): this may be its controller.
         config.pluginmanager.register(XdistControllerHooks(gate), "sipfront-xdist")
 
 

@@ -55,6 +55,28 @@ def test_under_xdist_every_run_is_triggered_exactly_once_and_reported_on_the_con
     assert cases["bad"].find("failure") is not None
 
 
+def test_under_xdist_loaded_by_module_name_every_run_is_still_triggered_once(
+    sipfront_sandbox, run_gate
+):
+    # With plugin autoload off, xdist registers as "xdist.plugin", not "xdist": the controller
+    # must still be found, or every worker would trigger every run.
+    server = sipfront_sandbox(CATALOG)
+    result = run_gate(
+        SIX,
+        "-p",
+        "xdist.plugin",
+        "-p",
+        "pytest_sipfront.plugin",
+        "-n",
+        "2",
+        server=server,
+        env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        subprocess=True,
+    )
+    result.assert_outcomes(passed=6)
+    assert triggers_by_name(server) == Counter({f"t-{n}": 1 for n in range(1, 7)})
+
+
 # ---- pytest-rerunfailures -----------------------------------------------------------------------
 
 
