@@ -55,6 +55,7 @@ class Gate:
         self.finished = False
         self.consumed: set[str] = set()
         self.failures = 0
+        self.manifest_errors: list[tuple[str, int, int, str]] = []
         maxfail = int(config.getoption("maxfail", 0) or 0)
         if config.getoption("reruns", 0, skip=True):
             maxfail = 0  # pytest-rerunfailures: a failed run is retried, not a reason to stop
@@ -263,6 +264,7 @@ class Gate:
             rootdir=str(self.config.rootpath),
             interrupted=self.interrupted,
             still_running=self.still_running,
+            manifest_errors=self.manifest_errors,
         )
 
     def summary_lines(self) -> tuple[str, list[str]]:

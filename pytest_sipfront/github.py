@@ -92,6 +92,18 @@ def _annotation(
     return f"::error {','.join(properties)}::{escape_data(message)}"
 
 
+def manifest_error_annotations(info: SessionInfo, *, workspace: str | None) -> list[str]:
+    """One ``::error`` per broken manifest, on the line and column the loader named."""
+    lines = []
+    for manifest, line, column, message in info.manifest_errors:
+        path = clean_line(_annotation_file(manifest, info.rootdir, workspace), _URL_CHARS)
+        properties = f"file={escape_property(path)},line={line},col={column}"
+        title = escape_property("Sipfront manifest")
+        text = escape_data(clean_line(message, _MESSAGE_CHARS))
+        lines.append(f"::error {properties},title={title}::{text}")
+    return lines
+
+
 def annotations(
     records: Sequence[ItemRecord], info: SessionInfo, *, workspace: str | None
 ) -> list[str]:
@@ -336,7 +348,10 @@ def write_github(
     A summary file that cannot be written gives a ``::warning::`` line, not an exception."""
     if environ.get("GITHUB_ACTIONS") != "true":
         return
-    for line in annotations(records, info, workspace=environ.get("GITHUB_WORKSPACE") or None):
+    workspace = environ.get("GITHUB_WORKSPACE") or None
+    for line in manifest_error_annotations(info, workspace=workspace):
+        stream.write(line + "\n")
+    for line in annotations(records, info, workspace=workspace):
         stream.write(line + "\n")
     stream.flush()
     path = environ.get("GITHUB_STEP_SUMMARY")

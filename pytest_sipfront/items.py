@@ -51,6 +51,7 @@ class ManifestFile(pytest.File):
         try:
             manifest = load_manifest(self.path, display_path=display)
         except ManifestError as error:
+            self.gate_errors().append((display, error.line, error.column, error.message))
             raise self.CollectError(str(error)) from None
         for mark in sorted(manifest.marks):
             self.config.addinivalue_line("markers", f"{mark}: Sipfront manifest mark")
@@ -63,6 +64,11 @@ class ManifestFile(pytest.File):
             if spec.xfail is not None:
                 item.add_marker(pytest.mark.xfail(reason=spec.xfail, raises=SipfrontFailure))
             yield item
+
+    def gate_errors(self) -> list[tuple[str, int, int, str]]:
+        from .gate import GATE_KEY
+
+        return self.config.stash[GATE_KEY].manifest_errors
 
 
 class SipfrontItem(pytest.Item):

@@ -192,6 +192,8 @@ class SessionInfo:
     rootdir: str
     interrupted: bool = False
     still_running: list[RunOutcome] = field(default_factory=list)
+    manifest_errors: list[tuple[str, int, int, str]] = field(default_factory=list)
+    """Broken manifests: (path relative to the rootdir, line, column, message)."""
 
 
 def run_to_dict(outcome: RunOutcome) -> dict[str, Any]:

@@ -185,6 +185,20 @@ def test_a_broken_manifest_fails_collection_with_file_line_and_column_and_trigge
     assert server.requests == []
 
 
+def test_on_github_a_broken_manifest_is_annotated_at_its_line_and_column(
+    sipfront_sandbox, run_gate, pytester
+):
+    server = sipfront_sandbox()
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(pytester.path)}
+    result = run_gate(BROKEN, server=server, env=env)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    annotations = [line for line in result.outlines if line.startswith("::error ")]
+    assert annotations == [
+        "::error file=sipfront.yml,line=7,col=14,title=Sipfront manifest::"
+        "tests[1].timeout: '10x' is not a duration (use 90s, 15m, 1h30m)"
+    ]
+
+
 def test_a_broken_manifest_keeps_the_other_manifests_of_the_session_from_being_triggered(
     sipfront_sandbox, run_gate, pytester
 ):
