@@ -697,15 +697,15 @@ class SipfrontClient:
         first_failure: float | None = None
         failures = 0
         while True:
-            now = self._clock()
-            remaining = deadline - now
+            sent = self._clock()
+            remaining = deadline - sent
             read_timeout = max(1.0, min(self.read_timeout, remaining))
             try:
                 return self._status_once(url, read_timeout)
             except _Trouble as trouble:
                 now = self._clock()
                 if first_failure is None:
-                    first_failure = now
+                    first_failure = sent  # the API has been unusable since this request left
                 failures += 1
                 remaining = deadline - now
                 delay = backoff_delay(failures, retry_after=trouble.retry_after, rng=self._rng)

@@ -6,6 +6,7 @@ import contextlib
 import fnmatch
 import os
 import signal
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from types import FrameType
@@ -72,10 +73,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(XdistControllerHooks(gate), "sipfront-xdist")
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt("SIGTERM")
-
-
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ManifestFile | None:
     if file_path.suffix not in (".yml", ".yaml"):
         return None
@@ -98,7 +95,19 @@ class GateHooks:
         if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
             # pytest ignores SIGTERM; a CI job cancelled with it should stop like Ctrl-C.
             with contextlib.suppress(ValueError):  # ValueError: not the main thread
-                self.previous_sigterm = signal.signal(signal.SIGTERM, _sigterm)
+                self.previous_sigterm = signal.signal(signal.SIGTERM, self._sigterm)
+
+    def _sigterm(self, signum: int, frame: FrameType | None) -> None:
+        """Stop like Ctrl-C, once: while the session is already stopping (a first signal, the
+        reports being written) another SIGTERM must not break that."""
+        if (
+            self.gate.interrupted
+            or self.gate.finished
+            or isinstance(sys.exc_info()[1], KeyboardInterrupt)
+        ):
+            return
+        self.gate.interrupted = True
+        raise KeyboardInterrupt("SIGTERM")
 
     def pytest_unconfigure(self) -> None:
         if self.previous_sigterm is not None:
@@ -131,6 +140,7 @@ class GateHooks:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.gate.logreport(report)
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self) -> None:
         self.gate.interrupted = True
 

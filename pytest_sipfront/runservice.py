@@ -81,15 +81,22 @@ class RunService:
             for job in jobs:
                 self._preset_one(job, Verdict.AUTH, NO_CREDENTIALS)
             return
+        # One event stops everything: the scheduler's threads and the client's retry waits
+        # (without it a status request being retried goes on until its run's deadline).
+        cancel = threading.Event()
         self.client = SipfrontClient(
             self.api_url,
             keys[0],
             keys[1],
             limiter=RateLimiter(self.settings.max_rps),
             pool_size=min(32, max(2, self.settings.concurrency)),
+            cancel=cancel,
         )
         self.scheduler = Scheduler(
-            self.client, concurrency=self.settings.concurrency, max_failures=self.max_failures
+            self.client,
+            concurrency=self.settings.concurrency,
+            max_failures=self.max_failures,
+            cancel=cancel,
         )
         for job in jobs:
             self.scheduler.add(job)

@@ -164,10 +164,12 @@ class Scheduler:
         with self._cond:
             self._triggering = False
             self._closed = True
+            # First: nothing new is sent, and triggers waiting to retry (429/503, which started
+            # nothing) give up at once; only a trigger on the wire is worth the grace.
+            self.cancel.set()
             end = self._clock() + grace
             while self._sending and (left := end - self._clock()) > 0:
                 self._cond.wait(left)
-            self.cancel.set()
             still = [
                 job.outcome
                 for job in self._jobs.values()

@@ -15,6 +15,7 @@ backoff (full jitter, at most 0.5 + 1 + 2 + 4 = 7.5 s): they are the slow ones.
 from __future__ import annotations
 
 import re
+import socket
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -330,9 +331,7 @@ def junitxml_properties(path: Path) -> dict[str, list[tuple[str, str]]]:
     for case in ET.parse(path).getroot().iter("testcase"):
         name = case.get("name", "")
         assert name not in found, f"{name} written twice by --junitxml"
-        found[name] = [
-            (p.get("name", ""), p.get("value", "")) for p in case.iter("property")
-        ]
+        found[name] = [(p.get("name", ""), p.get("value", "")) for p in case.iter("property")]
     return found
 
 
@@ -352,9 +351,7 @@ def probe_triggers(server: SandboxServer) -> list[RequestRecord]:
 
 def status_requests(server: SandboxServer, session_id: str) -> list[RequestRecord]:
     """The status requests of one run, in order of arrival."""
-    records = [
-        r for r in server.requests if r.endpoint == "runs.status" and session_id in r.path
-    ]
+    records = [r for r in server.requests if r.endpoint == "runs.status" and session_id in r.path]
     return sorted(records, key=lambda r: r.time)
 
 
@@ -589,3 +586,74 @@ def test_credentials_refused_mid_session_error_every_later_item_and_nothing_more
         "third": ["sipfront.auth"],
         "fourth": ["sipfront.auth"],
     }
+
+
+def test_credentials_refused_while_runs_are_polled_in_parallel_stop_every_request(
+    run_gate: Callable[..., pytest.RunResult],
+    sipfront_sandbox: Callable[..., SandboxServer],
+) -> None:
+    """Four runs in flight; the 401 is answered 0.3 s after it arrived (so requests sent before
+    it was known may still arrive meanwhile). Polled every 0.2 s, four runs would make about
+    twenty requests a second: after the answer, none may come."""
+    catalog = {
+        "tests": [{"name": f"t{n}", "duration": "3s"} for n in range(1, 5)],
+        "faults": [
+            {"endpoint": "runs.status", "status": 401, "test": "t2", "delay": 0.3, "times": 0}
+        ],
+    }
+    server = sipfront_sandbox(catalog)
+    started = time.monotonic()
+    result = run_gate(AUTH_MANIFEST, "--sipfront-concurrency", "4", server=server)
+    assert time.monotonic() - started < 2.5, "the session waited for runs it cannot follow"
+    outcomes = item_outcomes(result)
+    assert outcomes == {
+        name: ("error", AUTH_401) for name in ("first", "second", "third", "fourth")
+    }
+    (refused,) = [r for r in server.requests if r.status == 401]
+    answered = refused.time + 0.3
+    late = [r for r in server.requests if r.time > answered + 0.2]
+    assert late == [], "requests kept coming after the credentials were refused"
+    assert server.count("tests.run") == 4
+
+
+def test_an_api_that_refuses_connections_is_unreachable_after_five_attempts(
+    run_gate: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
+    """Nothing listens on the port: the trigger provably started nothing, so it is tried 5
+    times (with the real backoff: about 4 s on average, 7.5 s at most)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    junit = pytester.path / "sipfront-junit.xml"
+    result = run_gate(
+        "tests:\n  - name: call\n    test: basic-call\n",
+        "--sipfront-url",
+        f"http://127.0.0.1:{port}/api/v2",
+        "--sipfront-junit",
+        str(junit),
+        server=None,
+    )
+    assert item_outcomes(result) == {
+        "call": ("error", "Sipfront API unreachable after 5 attempts: connection refused")
+    }
+    (suite,) = JUnitXml.fromfile(str(junit))
+    assert [[r.type for r in case.result] for case in suite] == [["sipfront.unreachable"]]
+
+
+def test_unreachable_says_how_long_the_api_was_unusable_not_0s(
+    gate_session: Callable[[Case], Session],
+) -> None:
+    case = Case(
+        "status-slow-until-the-deadline",
+        ({"endpoint": "runs.status", "delay": 5.0, "times": 0},),
+        "error",
+        r"Sipfront API unreachable for 1(\.\d)?s: read timed out",
+        1,
+        "sipfront.unreachable",
+        pattern=True,
+        timeout="1.5s",
+    )
+    session = gate_session(case)
+    outcome, first = item_outcomes(session.result)["probe"]
+    assert outcome == "error"
+    assert re.fullmatch(case.first_line, first), first
