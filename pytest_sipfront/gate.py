@@ -18,7 +18,7 @@ from .github import write_github
 from .items import SipfrontItem
 from .junit import write_junit
 from .manifest import request_body
-from .messages import INTERRUPTED, heartbeat
+from .messages import INTERRUPTED, INTERRUPTED_SENDING, heartbeat
 from .outcome import (
     ItemRecord,
     PytestOutcome,
@@ -242,7 +242,8 @@ class Gate:
         # was waiting for one when it was stopped. Sipfront has no cancel endpoint.
         for outcome in self.local.shutdown():
             outcome.verdict = Verdict.INTERRUPTED
-            outcome.message = INTERRUPTED
+            # No answer to its trigger yet: a run may have started, but there is no link.
+            outcome.message = INTERRUPTED if outcome.attempts else INTERRUPTED_SENDING
             self.still_running.append(outcome)
         if self.broker is not None:
             self.broker.stop()
@@ -276,12 +277,16 @@ class Gate:
             word = record.outcome.value.upper()
             if record.flaky:
                 word += " (flaky)"
-            duration = format_duration(record.duration_s) if record.run else "-"
+            ran = record.run is not None and bool(record.run.attempts)
+            duration = format_duration(record.duration_s) if ran else "-"
             link = record.report_url or ""
             lines.append(f"{word:<10} {record.name} {duration} {link}".rstrip())
         for outcome in self.still_running:
-            link = outcome.report_url or ""
-            lines.append(f"{'RUNNING':<10} {outcome.name} still going at Sipfront {link}".rstrip())
+            if outcome.attempts:
+                where = f"still going at Sipfront {outcome.report_url or ''}".rstrip()
+            else:
+                where = "trigger sent, no answer yet: a run may have started, check Sipfront"
+            lines.append(f"{'RUNNING':<10} {outcome.name} {where}")
         return title, lines
 
 

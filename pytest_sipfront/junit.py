@@ -219,7 +219,8 @@ def classify(record: ItemRecord) -> Result:
 
 def classify_still_running(run: RunOutcome) -> Result:
     """A run the interrupted session triggered but never reported: an error."""
-    return Result("error", "error", Verdict.INTERRUPTED.junit_type, INTERRUPTED_MESSAGE)
+    message = run.message or INTERRUPTED_MESSAGE
+    return Result("error", "error", Verdict.INTERRUPTED.junit_type, message)
 
 
 def unreported(records: Sequence[ItemRecord], info: SessionInfo) -> list[RunOutcome]:

@@ -8,6 +8,10 @@ from .sanitize import clean_line
 
 NO_CREDENTIALS = "No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
 INTERRUPTED = "Interrupted; the run is still going at Sipfront"
+INTERRUPTED_SENDING = (
+    "Interrupted while its trigger was being sent; a run may have started: "
+    "check Sipfront before re-running"
+)
 VANISHED = "Sipfront no longer knows this run (HTTP 404 on its status)"
 UNKNOWN_TRIGGER = (
     "The trigger request failed after it was sent; a run may have started: "

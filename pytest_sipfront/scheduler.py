@@ -229,9 +229,9 @@ class Scheduler:
         elif job in self._queue:
             self._queue.remove(job)
         job.state = "done"
-        if self._max_failures and (
-            verdict.is_error or (verdict.is_failure and not job.expect_failure)
-        ):
+        # An xfail entry's failed run is expected; its timeout is an error all the same.
+        expected = verdict is Verdict.FAILED and job.expect_failure
+        if self._max_failures and (verdict.is_error or verdict.is_failure) and not expected:
             # -x / --maxfail: pytest will stop on this one; its free slot must not start a run.
             self._failures += 1
             if self._failures >= self._max_failures:
