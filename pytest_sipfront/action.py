@@ -211,6 +211,7 @@ class Collector:
     def __init__(self) -> None:
         self.records: list[ItemRecord] = []
         self.unreported: list[RunOutcome] = []
+        self.manifest_errors = 0
         self.sandbox = False
         self.finished = False
 
@@ -223,6 +224,7 @@ class Collector:
         self.records = list(gate.records.values())
         info = gate.info()
         self.unreported = unreported(self.records, info)
+        self.manifest_errors = len(info.manifest_errors)
         self.sandbox = info.sandbox
         self.finished = True
 
@@ -292,6 +294,8 @@ def _run_outputs(
             value = source.get(name)
             if value in (None, "") and name.startswith("project_run"):
                 value = data.get(name)
+            if value in (None, "") and name == "started_at":
+                value = data.get("created_at")  # a project run says when it was created
             values[name] = _field(value)
     if single is not None:
         fallbacks = {
@@ -328,6 +332,8 @@ class Tally:
             result = classify(record)
             self._count(result.kind, result.label)
             self._url(urls, record.name, record.manifest, result.label, record.report_url)
+        for _ in range(collector.manifest_errors):
+            self._count("error", "error")  # a broken manifest, as the JUnit file files it
         for run in collector.unreported:
             self._count(classify_still_running(run).kind, "error")
             self._url(urls, run.name, run.manifest, "running", run.report_url)

@@ -164,8 +164,11 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return 1
         finally:
             client.close()
+        reported: set[tuple[str, str]] = set()
         for manifest in loaded:
             for spec in manifest.specs:
+                if (manifest.path, spec.entry) in reported:
+                    continue  # one line per entry, not one per matrix item
                 request = spec.request
                 missing = (
                     ("test.name" in request and str(request["test.name"]) not in test_names)
@@ -181,6 +184,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                         f"{manifest.path}:{spec.line}:{spec.column}: {spec.entry}: "
                         f"Sipfront does not know {spec.target}: check the name or id in Sipfront\n"
                     )
+                    reported.add((manifest.path, spec.entry))
                     failed = True
     if not failed:
         count = sum(len(m.specs) for m in loaded)

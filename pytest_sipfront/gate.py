@@ -18,7 +18,7 @@ from .github import write_github
 from .items import SipfrontItem
 from .junit import write_junit
 from .manifest import request_body
-from .messages import INTERRUPTED, INTERRUPTED_SENDING, heartbeat
+from .messages import INTERRUPTED, INTERRUPTED_SENDING, full_text, heartbeat
 from .outcome import (
     ItemRecord,
     PytestOutcome,
@@ -166,6 +166,20 @@ class Gate:
                 sys.stderr.flush()
         else:
             sys.stderr.write(line)
+
+    def stopped_by_another_plugin(self, item: SipfrontItem, crash: str) -> str:
+        """pytest-timeout (or another plugin's ``pytest.fail``) stopped an item while it waited:
+        report that without a traceback, with the run's link, and the run as still going."""
+        outcome = self.service.interrupted(item.nodeid) or self._new_outcome(
+            item, Verdict.INTERRUPTED, INTERRUPTED
+        )
+        first = crash.strip().splitlines()[0] if crash.strip() else "Stopped by another plugin"
+        first = first.removeprefix("Failed: ").rstrip(".")
+        rest = outcome.message.removeprefix("Interrupted; ")
+        outcome.message = f"{first}; {rest[0].lower()}{rest[1:]}"
+        item.run_outcome = outcome
+        self.record_properties(item, outcome)
+        return full_text(outcome)
 
     def record_properties(self, item: SipfrontItem, outcome: RunOutcome) -> None:
         if outcome.verdict is Verdict.SKIPPED:

@@ -189,7 +189,9 @@ def classify(record: ItemRecord) -> Result:
     verdict = run.verdict if run is not None else _verdict_from_message(message)
     outcome = record.outcome
     if outcome is PytestOutcome.ERROR or (verdict is not None and verdict.is_error):
-        junit_type = verdict.junit_type if verdict is not None and verdict.is_error else ""
+        # An xfail entry's timeout is an error (never xfailed), still typed as a timeout.
+        typed = verdict is not None and (verdict.is_error or verdict is Verdict.TIMEOUT)
+        junit_type = verdict.junit_type if typed and verdict is not None else ""
         return Result(
             "error",
             "error",
@@ -380,6 +382,13 @@ def _cases(records: Sequence[ItemRecord], info: SessionInfo) -> dict[str, list[_
             record.name, record.manifest, record.line, result, millis(record.duration_s), body, out
         )
         suites.setdefault(record.manifest, []).append(case)
+    for manifest, line, column, message in info.manifest_errors:
+        # A broken manifest is a gate error too: Jenkins and GitLab must not read "0 tests".
+        text = f"{manifest}:{line}:{column}: {message}"
+        result = Result("error", "error", "sipfront.manifest", text)
+        out = f"manifest  {manifest}:{line}:{column}\nnothing was triggered\n"
+        case = _Case(manifest, manifest, line, result, 0, text, out)
+        suites.setdefault(manifest, []).append(case)
     for run in unreported(records, info):
         result = classify_still_running(run)
         body = _body(result, "", run, run.manifest, run.line)

@@ -13,9 +13,10 @@ from types import FrameType
 from typing import Any
 
 import pytest
+from _pytest.outcomes import Failed
 
 from .gate import BROKER_INPUT, GATE_KEY, Gate
-from .items import ManifestFile, SipfrontItem
+from .items import ManifestFile, SipfrontError, SipfrontFailure, SipfrontItem
 from .manifest import DEFAULT_PATTERNS
 from .settings import SETTING_HELP, SettingsError, ini_name, option_name, resolve
 
@@ -122,10 +123,22 @@ class GateHooks:
         self.gate.start(session)
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item) -> Generator[None, Any, None]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
         result = yield
         if isinstance(item, SipfrontItem):
             report = result.get_result()
+            error = call.excinfo.value if call.excinfo is not None else None
+            if (
+                report.failed
+                and item.run_outcome is None
+                and isinstance(error, Failed)
+                and not isinstance(error, (SipfrontError, SipfrontFailure))
+            ):
+                # pytest-timeout stopped the wait: no traceback, the run's link, still going.
+                assert call.excinfo is not None
+                report.longrepr = self.gate.stopped_by_another_plugin(item, call.excinfo.exconly())
             if (
                 report.skipped
                 and isinstance(report.longrepr, tuple)
@@ -144,6 +157,7 @@ class GateHooks:
     def pytest_keyboard_interrupt(self) -> None:
         self.gate.interrupted = True
 
+    @pytest.hookimpl(tryfirst=True)  # before xdist tears down workers still waiting on us
     def pytest_sessionfinish(self) -> None:
         self.gate.finish()
 

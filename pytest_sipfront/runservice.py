@@ -8,12 +8,19 @@ triggered once, under one concurrency limit and one rate limit.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import Mapping, Sequence
 
 from .client import SipfrontClient
-from .messages import NO_CREDENTIALS, too_many_runs
+from .messages import (
+    INTERRUPTED,
+    INTERRUPTED_QUEUED,
+    INTERRUPTED_SENDING,
+    NO_CREDENTIALS,
+    too_many_runs,
+)
 from .outcome import RunOutcome, Verdict
 from .ratelimit import RateLimiter
 from .sandbox import Catalog, SandboxServer
@@ -138,7 +145,30 @@ class RunService:
             return preset
         if scheduler is None:
             return None
-        return scheduler.wait(key, timeout)
+        outcome = scheduler.wait(key, timeout)
+        if outcome is None and scheduler.closed:
+            # The session is stopping (an xdist worker may still be waiting): answer at once.
+            return self.interrupted(key)
+        return outcome
+
+    def current(self, key: str) -> RunOutcome | None:
+        """A run still without a verdict, as far as it got (trigger answer, last status)."""
+        scheduler = self.scheduler
+        return scheduler.outcome_of(key) if scheduler is not None else None
+
+    def interrupted(self, key: str) -> RunOutcome | None:
+        outcome = self.current(key)
+        if outcome is None:
+            return None
+        stopped = copy.deepcopy(outcome)
+        stopped.verdict = Verdict.INTERRUPTED
+        if stopped.attempts:
+            stopped.message = INTERRUPTED
+        elif self.scheduler is not None and self.scheduler.sending(key):
+            stopped.message = INTERRUPTED_SENDING
+        else:
+            stopped.message = INTERRUPTED_QUEUED
+        return stopped
 
     def progress(self) -> Progress:
         scheduler = self.scheduler

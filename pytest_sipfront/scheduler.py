@@ -130,10 +130,25 @@ class Scheduler:
         with self._cond:
             while key not in self._results:
                 remaining = None if end is None else end - self._clock()
-                if remaining is not None and remaining <= 0:
+                if self._closed or (remaining is not None and remaining <= 0):
                     return None
                 self._cond.wait(remaining)
             return self._results.pop(key)
+
+    def outcome_of(self, key: str) -> RunOutcome | None:
+        """The outcome so far of a run that has no verdict yet (or ``None``)."""
+        with self._cond:
+            job = self._jobs.get(key)
+            return job.outcome if job is not None and job.state != "done" else None
+
+    def sending(self, key: str) -> bool:
+        """True while the run's trigger is on the wire without an answer."""
+        with self._cond:
+            return any(job.key == key for job in self._sending)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def name_of(self, key: str) -> str:
         with self._cond:

@@ -321,6 +321,18 @@ def test_single_run_project_form_sets_the_project_outputs(workspace: Path) -> No
     assert outputs["project_name"] == "nightly"
     assert outputs["project_run_id"] and outputs["project_run_uuid"]
     assert outputs["total_tests"] == "2"
+    assert outputs["started_at"] and outputs["stopped_at"]  # a project run has created_at
+
+
+def test_a_broken_manifest_is_counted_as_an_error_not_as_nothing(workspace: Path) -> None:
+    (workspace / "broken.sipfront.yml").write_text(
+        "tests:\n  - name: a\n    test: t\n    timeout: 10x\n", encoding="utf-8"
+    )
+    run = run_action(workspace, {"manifest": "broken.sipfront.yml", "sandbox": "true"})
+    assert run.code == 2
+    assert (run.outputs["total"], run.outputs["errors"]) == ("1", "1")
+    annotations = [line for line in run.lines if line.startswith("::error file=broken")]
+    assert len(annotations) == 1 and "line=4,col=14" in annotations[0]
 
 
 @pytest.mark.parametrize(

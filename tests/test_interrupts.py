@@ -414,3 +414,28 @@ def test_no_request_is_sent_after_the_session_has_ended(
     time.sleep(2.0)  # watching for requests that must not come: a fixed window is the point
     late = [r for r in server.requests if r.time > ended]
     assert late == [], f"{len(late)} requests after the session ended"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_under_xdist_a_signal_to_the_controller_alone_ends_the_session_promptly(
+    signum: int, start_gate: Callable[..., Gate]
+) -> None:
+    # `kill <pid>` and `docker stop` signal one process: the workers, waiting on the
+    # controller's broker, must be answered at once instead of holding the teardown.
+    catalog = {"tests": [{"name": "long-call", "duration": "30s"}]}
+    gate = start_gate(catalog, LONG_MANIFEST, "--sipfront-concurrency", "2", "-n", "2")
+    server = gate.server
+    wait_until(lambda: len(polled_sessions(server)) == 2, 30, "both runs to be polled")
+    time.sleep(0.5)  # let both workers reach their long poll on the controller
+
+    sent, took, out, err = stop_with(gate, signum)
+
+    assert gate.process.returncode == EXIT_INTERRUPTED, out + err
+    # design.md 4.7: 2 s, plus xdist's own worker teardown (about a second here).
+    assert took < 4.0, f"the session took {took:.2f}s to end after the signal"
+    assert [r for r in server.requests if r.endpoint == "tests.run" and r.time >= sent] == []
+    assert gate.junit.exists(), out
+    xmlschema.XMLSchema(str(SCHEMA)).validate(str(gate.junit))
+    junit_text = gate.junit.read_text(encoding="utf-8")
+    for session in polled_sessions(server):
+        assert report_link(server, session) in junit_text

@@ -739,3 +739,12 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(
         write_junit(target, representative_records(), representative_info())
     assert target.read_text(encoding="utf-8") == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["sipfront-junit.xml"]
+
+
+def test_an_xfail_entry_whose_run_timed_out_is_an_error_typed_as_a_timeout() -> None:
+    message = "Sipfront run did not finish within 2s (last status: running)"
+    records = [record("slow-known", PytestOutcome.ERROR, verdict=Verdict.TIMEOUT, message=message)]
+    case = cases(junit_xml(records, representative_info()))["slow-known"]
+    error = case.find("error")
+    assert error is not None
+    assert (error.get("type"), error.get("message")) == ("sipfront.timeout", message)

@@ -7,12 +7,17 @@ only the triggers of the items that were selected.
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
+import xmlschema
 
 from pytest_sipfront.sandbox import SandboxServer
 
 ONE_ENTRY = "tests:\n  - {name: only, test: t-only}\n"
+
+SCHEMA = Path(__file__).parent / "schemas" / "sipfront-junit-profile.xsd"
 
 
 def collected_ids(result: pytest.RunResult) -> list[str]:
@@ -197,6 +202,24 @@ def test_on_github_a_broken_manifest_is_annotated_at_its_line_and_column(
         "::error file=sipfront.yml,line=7,col=14,title=Sipfront manifest::"
         "tests[1].timeout: '10x' is not a duration (use 90s, 15m, 1h30m)"
     ]
+
+
+def test_a_broken_manifest_is_an_error_in_the_sipfront_junit_file(
+    sipfront_sandbox, run_gate, pytester
+):
+    server = sipfront_sandbox()
+    result = run_gate(BROKEN, "--sipfront-junit", "sf.xml", server=server)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    xml = pytester.path / "sf.xml"
+    xmlschema.XMLSchema(str(SCHEMA)).validate(str(xml))
+    (case,) = ET.parse(xml).iter("testcase")
+    error = case.find("error")
+    assert error is not None
+    assert error.get("type") == "sipfront.manifest"
+    assert error.get("message") == (
+        "sipfront.yml:7:14: tests[1].timeout: '10x' is not a duration (use 90s, 15m, 1h30m)"
+    )
+    assert (case.get("file"), case.get("line")) == ("sipfront.yml", "7")
 
 
 def test_a_broken_manifest_keeps_the_other_manifests_of_the_session_from_being_triggered(

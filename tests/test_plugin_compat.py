@@ -118,6 +118,30 @@ def test_an_item_stopped_by_pytest_timeout_is_reported_and_later_items_still_run
     assert triggers_by_name(server) == Counter({"t-hangs": 1, "t-after": 1})
 
 
+def test_an_item_stopped_by_pytest_timeout_says_so_plainly_with_its_report_link(
+    sipfront_sandbox, run_gate, pytester
+):
+    server = sipfront_sandbox(CATALOG)
+    result = run_gate(
+        entries(("stuck", "t-hangs"), ("after", "t-after")),
+        "--timeout",
+        "1",
+        "--sipfront-junit",
+        "sf.xml",
+        server=server,
+        subprocess=True,
+        timeout=60,
+    )
+    first = "Timeout (>1.0s) from pytest-timeout; the run is still going at Sipfront"
+    result.stdout.fnmatch_lines([first, "  report    http://*/run/details/*"])
+    assert "_pytest/runner.py" not in result.stdout.str()  # no traceback of pytest's own code
+    cases = {c.get("name"): c for c in ET.parse(pytester.path / "sf.xml").iter("testcase")}
+    error = cases["stuck"].find("error")
+    assert error is not None
+    assert (error.get("type"), error.get("message")) == ("sipfront.interrupted", first)
+    assert "/run/details/" in (cases["stuck"].findtext("system-out") or "")
+
+
 def test_exitfirst_with_reruns_still_reruns_the_failing_item_and_ends(sipfront_sandbox, run_gate):
     server = sipfront_sandbox(CATALOG)
     result = run_gate(
