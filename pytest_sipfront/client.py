@@ -553,8 +553,18 @@ class SipfrontClient:
             raise self._auth_error()
         if self._cancelled():
             raise ApiError(Verdict.INTERRUPTED, interrupted)
-        if self.limiter is not None and not self.limiter.acquire(self.cancel):
+        slot = self.limiter.begin(self.cancel) if self.limiter is not None else None
+        if self.limiter is not None and slot is None:
             raise ApiError(Verdict.INTERRUPTED, interrupted)
+        try:
+            return self._send_now(method, url, body, read_timeout)
+        finally:
+            if slot is not None:
+                slot.done()
+
+    def _send_now(
+        self, method: str, url: str, body: bytes | None, read_timeout: float | None
+    ) -> _Answer:
         if self._auth_status is not None:  # another thread learnt it while we waited
             raise self._auth_error()
         session = self._trigger_session if method == "POST" else self._session

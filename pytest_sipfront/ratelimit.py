@@ -1,9 +1,15 @@
 """One rate limit for every API request of the session, whichever thread sends it.
 
-The guarantee is a sliding log: never more than ``max(1, floor(rate))`` requests start in any
+The guarantee is a sliding log: never more than ``max(1, floor(rate))`` requests in any
 window of 1.0 s, and below one request per second at least ``1 / rate`` seconds lie between two
-requests. The limiter counts with a small safety margin (:data:`SAFETY_WINDOW`) so that a
-server that timestamps requests a little later than we do never counts more either.
+requests. The limiter counts with a small safety margin (:data:`SAFETY_WINDOW`).
+
+The server sees a request somewhere between the moment it was allowed and the moment its answer
+came; under load (many threads, one GIL, a new connection) that can be hundreds of
+milliseconds. So a request taken with :meth:`RateLimiter.begin` holds its place in the log as
+"now" until :meth:`Slot.done` stamps it with the time its answer came: the request
+``burst`` places later starts only a window after that. An observer on the server side then
+never counts more than ``burst`` in any window either.
 """
 
 from __future__ import annotations
@@ -25,6 +31,19 @@ class _Waiter:
     __slots__ = ()
 
 
+class Slot:
+    """One request's place in the log; :meth:`done` when its answer came (or it failed)."""
+
+    __slots__ = ("_limiter", "stamp")
+
+    def __init__(self, limiter: RateLimiter, stamp: float) -> None:
+        self._limiter = limiter
+        self.stamp = stamp
+
+    def done(self) -> None:
+        self._limiter._finish(self)
+
+
 class RateLimiter:
     """Thread-safe sliding-log limiter; threads get their turn in the order they asked (FIFO)."""
 
@@ -39,7 +58,7 @@ class RateLimiter:
         self.window = SAFETY_WINDOW if rate >= 1 else SAFETY_WINDOW / rate
         """Length of the window in seconds (longer than 1 s below one request per second)."""
         self._clock = clock
-        self._log: deque[float] = deque(maxlen=self.burst)
+        self._log: deque[Slot] = deque(maxlen=self.burst)
         self._queue: deque[_Waiter] = deque()
         self._cond = threading.Condition(threading.Lock())
 
@@ -50,7 +69,12 @@ class RateLimiter:
         """Seconds until the log allows one more request (0.0 when it does now). Lock held."""
         if len(self._log) < self.burst:
             return 0.0
-        return max(0.0, self._log[0] + self.window - now)
+        return max(0.0, self._log[0].stamp + self.window - now)
+
+    def _finish(self, slot: Slot) -> None:
+        with self._cond:
+            slot.stamp = self._clock()
+            self._cond.notify_all()
 
     def try_acquire(self) -> float:
         """Take a slot without waiting: ``0.0`` when a request may go now (and it is counted),
@@ -62,11 +86,21 @@ class RateLimiter:
             if self._queue:
                 return max(delay, _CANCEL_TICK)
             if delay <= 0.0:
-                self._log.append(now)
+                self._log.append(Slot(self, now))
             return delay
 
     def acquire(self, cancel: threading.Event | None = None) -> bool:
-        """Block until a request may go and count it; ``False`` when ``cancel`` was set first.
+        """Block until a request may go and count it as sent now; ``False`` when ``cancel`` was
+        set first. (:meth:`begin` also accounts for how long the request takes.)"""
+        slot = self.begin(cancel)
+        if slot is None:
+            return False
+        slot.done()
+        return True
+
+    def begin(self, cancel: threading.Event | None = None) -> Slot | None:
+        """Block until a request may go; its place counts as "now" until ``done()``. ``None``
+        when ``cancel`` was set first.
 
         Waits are timed waits on a condition, never busy loops; a thread waiting with a cancel
         event notices it within :data:`_CANCEL_TICK` seconds.
@@ -77,15 +111,16 @@ class RateLimiter:
             try:
                 while True:
                     if cancel is not None and cancel.is_set():
-                        return False
+                        return None
                     timeout: float | None
                     if self._queue[0] is me:
                         now = self._clock()
                         delay = self._delay(now)
                         if delay <= 0.0:
-                            self._log.append(now)
-                            return True
-                        timeout = delay
+                            slot = Slot(self, math.inf)  # in flight: "now" until done()
+                            self._log.append(slot)
+                            return slot
+                        timeout = delay if math.isfinite(delay) else None  # until done()
                     else:
                         timeout = None
                     if cancel is not None:

@@ -31,7 +31,7 @@ from pytest_sipfront.client import (
     resolve_status_url,
 )
 from pytest_sipfront.outcome import Verdict
-from pytest_sipfront.ratelimit import RateLimiter
+from pytest_sipfront.ratelimit import RateLimiter, Slot
 
 PUBLIC = "pk_live_PUBLICKEY123"
 SECRET = "sk_live_SECRETKEY456"
@@ -727,10 +727,16 @@ def test_every_request_goes_through_the_rate_limiter(
 ) -> None:
     class Counting(RateLimiter):
         calls = 0
+        open_slots = 0
 
-        def acquire(self, cancel: threading.Event | None = None) -> bool:
+        def begin(self, cancel: threading.Event | None = None) -> Slot | None:
             Counting.calls += 1
-            return True
+            Counting.open_slots += 1
+            return _Closing(self, 0.0)
+
+    class _Closing(Slot):
+        def done(self) -> None:
+            Counting.open_slots -= 1
 
     on_trigger(httpserver, reply(503), trigger_ok(httpserver))
     on_status(httpserver, reply(502), RUNNING)
@@ -740,6 +746,7 @@ def test_every_request_goes_through_the_rate_limiter(
     client.status(answer.status_url, deadline=fake_time.now + 60)
 
     assert Counting.calls == len(httpserver.log) == 4
+    assert Counting.open_slots == 0  # every request gave its place back with its answer time
 
 
 def test_a_cancelled_limiter_wait_sends_nothing(

@@ -175,3 +175,20 @@ def test_an_already_cancelled_acquire_sends_nothing() -> None:
 
     assert limiter.acquire(cancel) is False
     assert limiter.try_acquire() == 0.0  # the slot is still free
+
+
+def test_a_request_in_flight_holds_its_place_until_its_answer_comes() -> None:
+    # The server may see a request as late as its answer: the next one in the window must wait
+    # a whole window after that answer, not after the moment the first one was allowed.
+    limiter = RateLimiter(1)
+    first = limiter.begin()
+    assert first is not None
+    got: list[float] = []
+    waiter = threading.Thread(target=lambda: (limiter.acquire(), got.append(time.monotonic())))
+    waiter.start()
+    time.sleep(0.3)
+    assert got == []  # still blocked: the first request has no answer yet
+    answered = time.monotonic()
+    first.done()
+    waiter.join(5)
+    assert got and got[0] - answered >= limiter.window - 0.01
