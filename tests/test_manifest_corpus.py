@@ -67,3 +67,23 @@ def test_broken_manifest_message_is_one_line_without_python_noise(path: Path) ->
     assert "\n" not in message
     for noise in ("Traceback", "yaml.", "jsonschema", "ValidationError", "Failed validating"):
         assert noise not in message
+
+
+@pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
+def test_the_loader_checks_with_the_published_schema(path: Path) -> None:
+    """The loader validates with an inlined copy of `sipfront schema` (faster): both must find
+    the same structural errors in every document."""
+    import jsonschema
+    import yaml
+
+    from pytest_sipfront import manifest
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        pytest.skip("not YAML: the schema never sees it")
+    published = jsonschema.Draft7Validator(manifest.manifest_schema())
+    inlined = manifest._validator()
+    assert sorted(e.message for e in published.iter_errors(data)) == sorted(
+        e.message for e in inlined.iter_errors(data)
+    )
