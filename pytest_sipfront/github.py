@@ -55,17 +55,19 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _annotation_file(manifest: str, rootdir: str, workspace: str | None) -> str:
-    """The manifest path relative to the workspace (else as given, relative to the rootdir)."""
+def _annotation_file(manifest: str, rootdir: str, workspace: str | None) -> str | None:
+    """The manifest path relative to the workspace (else as given, relative to the rootdir);
+    ``None`` for a file outside the workspace (the action's one-run form writes its manifest
+    to a temporary folder): GitHub cannot place it, so the annotation names no file."""
     if not workspace:
         return manifest
     absolute = os.path.normpath(os.path.join(rootdir, manifest))
     try:
         relative = os.path.relpath(absolute, os.path.normpath(workspace))
     except ValueError:  # another drive on Windows
-        return manifest
+        return None
     if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return manifest  # outside the workspace: GitHub cannot place it anyway
+        return None
     return relative.replace(os.sep, "/")
 
 
@@ -79,10 +81,12 @@ def _annotation(
     *,
     workspace: str | None,
 ) -> str:
-    path = clean_line(_annotation_file(manifest, info.rootdir, workspace), _URL_CHARS)
-    properties = [f"file={escape_property(path)}"]
-    if line > 0:
-        properties.append(f"line={line}")
+    where = _annotation_file(manifest, info.rootdir, workspace)
+    properties = []
+    if where is not None:
+        properties.append(f"file={escape_property(clean_line(where, _URL_CHARS))}")
+        if line > 0:
+            properties.append(f"line={line}")
     properties.append(f"title={escape_property('Sipfront: ' + clean_line(name, _CELL_CHARS))}")
     message = clean_line(result.message, _MESSAGE_CHARS) or result.label
     if url:
@@ -96,7 +100,8 @@ def manifest_error_annotations(info: SessionInfo, *, workspace: str | None) -> l
     """One ``::error`` per broken manifest, on the line and column the loader named."""
     lines = []
     for manifest, line, column, message in info.manifest_errors:
-        path = clean_line(_annotation_file(manifest, info.rootdir, workspace), _URL_CHARS)
+        where = _annotation_file(manifest, info.rootdir, workspace)
+        path = clean_line(where if where is not None else manifest, _URL_CHARS)
         properties = f"file={escape_property(path)},line={line},col={column}"
         title = escape_property("Sipfront manifest")
         text = escape_data(clean_line(message, _MESSAGE_CHARS))

@@ -289,6 +289,9 @@ def test_single_run_form_sends_the_destination_and_sets_the_official_outputs(
     assert (outputs["total"], outputs["failed"]) == ("1", "1")
     assert (workspace / "sipfront-junit.xml").is_file()
     assert not list(workspace.glob("*.sipfront.yml")), "the single-run manifest is temporary"
+    # Its manifest is not in the workspace: the annotation names no file GitHub cannot find.
+    (annotation,) = [line for line in run.lines if line.startswith("::error ")]
+    assert annotation.startswith("::error title=Sipfront%3A basic-call::"), annotation
 
 
 def test_a_hostile_description_cannot_forge_outputs_or_workflow_commands(workspace: Path) -> None:

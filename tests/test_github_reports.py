@@ -202,15 +202,16 @@ def test_an_annotation_names_the_manifest_line_title_message_and_report_link() -
     assert lines[2].startswith("::error file=ci/prod.sipfront.yml,line=12,title=Sipfront%3A ")
 
 
-def test_the_annotation_file_is_relative_to_the_workspace_else_the_rootdir() -> None:
+def test_the_annotation_file_is_relative_to_the_workspace_and_absent_outside_it() -> None:
     records = [record("call", P.FAILED, manifest="ci/prod.sipfront.yml", verdict=Verdict.FAILED)]
     session = info(rootdir=os.path.join(os.sep, "w", "repo", "gates"))
     in_workspace = github.annotations(records, session, workspace=os.path.join(os.sep, "w", "repo"))
     assert in_workspace[0].startswith("::error file=gates/ci/prod.sipfront.yml,line=5,")
     without = github.annotations(records, session, workspace=None)
     assert without[0].startswith("::error file=ci/prod.sipfront.yml,line=5,")
+    # Outside the workspace GitHub cannot place the file: the annotation names none.
     outside = github.annotations(records, session, workspace=os.path.join(os.sep, "elsewhere"))
-    assert outside[0].startswith("::error file=ci/prod.sipfront.yml,line=5,")
+    assert outside[0].startswith("::error title=Sipfront%3A call::")
 
 
 def test_more_failures_than_github_shows_give_nine_and_one_line_counting_the_rest() -> None:
