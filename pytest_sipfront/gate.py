@@ -10,6 +10,7 @@ import warnings
 from typing import Any
 
 import pytest
+from _pytest.skipping import evaluate_skip_marks
 
 from .broker import Broker, BrokerClient
 from .client import check_base_url
@@ -47,8 +48,8 @@ class Gate:
         self.config = config
         self.settings = settings
         api_url = settings.api_url if settings.sandbox else check_base_url(settings.api_url)
-        self.session: pytest.Session | None = None
         self.preset: dict[str, RunOutcome] = {}
+        """Verdicts decided here without Sipfront: the dry run's skips."""
         self.records: dict[str, ItemRecord] = {}
         self.still_running: list[RunOutcome] = []
         self.interrupted = False
@@ -82,9 +83,9 @@ class Gate:
 
     def start(self, session: pytest.Session) -> None:
         """Trigger every selected, unskipped Sipfront item, in item order, ahead of pytest."""
-        self.session = session
         items = [item for item in session.items if isinstance(item, SipfrontItem)]
-        runnable = [item for item in items if item.get_closest_marker("skip") is None]
+        # skip and skipif marks (a manifest's skip:, or one a conftest adds) trigger nothing.
+        runnable = [item for item in items if evaluate_skip_marks(item) is None]
         if not runnable:
             return
         if self.settings.dry_run:

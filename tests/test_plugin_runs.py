@@ -659,3 +659,25 @@ def test_many_simultaneous_triggers_put_no_connection_pool_warnings_in_the_repor
     result = run_gate("tests:\n" + entries, "--sipfront-concurrency", "6", server=server)
     result.assert_outcomes(failed=6)
     assert "Connection pool is full" not in result.stdout.str()
+
+
+def test_an_entry_a_conftest_skips_with_skipif_is_never_triggered(
+    sipfront_sandbox, run_gate, pytester
+):
+    server = sipfront_sandbox({"default_duration": 0.2})
+    pytester.makeconftest(
+        """
+import pytest
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.name == "lab-only":
+            item.add_marker(pytest.mark.skipif(True, reason="no lab here"))
+"""
+    )
+    result = run_gate(
+        "tests:\n  - {name: lab-only, test: t-lab}\n  - {name: everywhere, test: t-all}\n",
+        server=server,
+    )
+    result.assert_outcomes(passed=1, skipped=1)
+    assert [body.get("test.name") for body in server.triggers()] == ["t-all"]
