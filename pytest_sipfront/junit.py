@@ -39,6 +39,7 @@ from junit_xml import TestCase, TestSuite  # type: ignore[import-untyped]
 
 from .durations import format_duration
 from .outcome import ItemRecord, PytestOutcome, RunOutcome, SessionInfo, Verdict
+from .sanitize import ANSI, UNSAFE
 
 MESSAGE_LIMIT = 500
 """``message`` attributes: the first line, cut to this many characters."""
@@ -49,17 +50,6 @@ NAME_LIMIT = 500
 INTERRUPTED_MESSAGE = "Interrupted; the run is still going at Sipfront"
 SANDBOX_NOTE = "SANDBOX: simulated by the pytest-sipfront sandbox, not a real Sipfront run"
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
-_NONCHARACTERS = "".join(
-    f"{chr(plane * 0x10000 + 0xFFFE)}-{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
-)
-# What XML 1.0 forbids, what junit-xml drops silently (C1 controls, U+FDD0-U+FDDF and the
-# non-characters), and the bidi embedding/override/isolate controls ("trojan source").
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufddf\u202a-\u202e\u2066-\u2069"
-    + _NONCHARACTERS
-    + "]"
-)
 REPLACEMENT = "\ufffd"
 
 # Where the plugin gives no run (so no verdict), the contract's first lines still say which
@@ -92,8 +82,8 @@ def xml_text(value: object, limit: int = TEXT_LIMIT) -> str:
     if total > limit + 4096:
         text = text[: limit + 4096]  # no need to clean what will be cut anyway
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _ANSI.sub("", text)
-    text = _UNSAFE.sub(REPLACEMENT, text)
+    text = ANSI.sub("", text)
+    text = UNSAFE.sub(REPLACEMENT, text)
     if len(text) > limit:
         keep = text[:limit]
         newline = keep.rfind("\n")

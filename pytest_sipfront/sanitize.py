@@ -6,12 +6,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
-# C0 controls except TAB and LF, DEL, C1 controls, lone surrogates, bidi embedding/override/isolate
-# controls and the two characters XML 1.0 forbids (U+FFFE, U+FFFF).
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufffe\uffff]"
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+"""ANSI escape sequences (colours, cursor moves, OSC titles and links)."""
+_NONCHARACTERS = "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}-{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
 )
+UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufddf\u202a-\u202e\u2066-\u2069"
+    + _NONCHARACTERS
+    + "]"
+)
+"""C0 controls but TAB and LF, DEL, C1 controls, lone surrogates, the non-characters (which
+XML 1.0 forbids or junit-xml drops), and the bidi embedding/override/isolate controls
+("trojan source")."""
 
 DEFAULT_LIMIT = 2000
 ERROR_BODY_LIMIT = 300
@@ -24,8 +31,8 @@ def clean_text(value: object, limit: int = DEFAULT_LIMIT) -> str:
     """
     text = value if isinstance(value, str) else str(value)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _ANSI.sub("", text)
-    text = _UNSAFE.sub("", text)
+    text = ANSI.sub("", text)
+    text = UNSAFE.sub("", text)
     if len(text) > limit:
         text = text[: max(0, limit - 1)] + "…"
     return text
