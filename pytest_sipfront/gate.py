@@ -149,6 +149,19 @@ class Gate:
         self.consumed.add(key)
         for text in outcome.warnings:
             warnings.warn(SipfrontWarning(text), stacklevel=1)
+        spec = item.spec
+        if (
+            spec.kind == "project"
+            and spec.report_mode is None
+            and (self.settings.report_mode == "print")
+        ):
+            warnings.warn(
+                SipfrontWarning(
+                    f"{spec.name}: report mode 'print' is for tests only; the project run was "
+                    "started without report.mode (set report_mode: full or kiosk on the entry)"
+                ),
+                stacklevel=1,
+            )
         return outcome
 
     def _heartbeat(self, item: SipfrontItem) -> None:

@@ -441,3 +441,20 @@ def test_no_heartbeat_is_written_when_runs_finish_before_it_is_due(sipfront_sand
     result = run_gate(NO_DEFAULTS, "--sipfront-heartbeat", "30s", server=server, subprocess=True)
     result.assert_outcomes(passed=1)
     assert not any(HEARTBEAT.search(line) for line in result.errlines + result.outlines)
+
+
+def test_report_mode_print_from_the_command_line_is_not_sent_to_projects_and_says_so(
+    sipfront_sandbox, run_gate
+):
+    server = sipfront_sandbox({"default_duration": 0.2})
+    result = run_gate(
+        "tests:\n  - {name: call, test: t-call}\n  - {name: nightly, project: p-nightly}\n",
+        "--sipfront-report-mode",
+        "print",
+        server=server,
+    )
+    result.assert_outcomes(passed=2)
+    bodies = {body.get("test.name") or body.get("project.name"): body for body in server.triggers()}
+    assert bodies["t-call"]["report.mode"] == "print"
+    assert "report.mode" not in bodies["p-nightly"]
+    result.stdout.fnmatch_lines(["*nightly: report mode 'print' is for tests only*"])
