@@ -19,7 +19,7 @@ from .github import write_github
 from .items import SipfrontItem
 from .junit import write_junit
 from .manifest import request_body
-from .messages import INTERRUPTED, INTERRUPTED_SENDING, full_text, heartbeat
+from .messages import INTERRUPTED, full_text, heartbeat
 from .outcome import (
     ItemRecord,
     PytestOutcome,
@@ -268,11 +268,7 @@ class Gate:
         self.finished = True
         # Runs triggered but without a verdict have no report: pytest never reached them, or
         # was waiting for one when it was stopped. Sipfront has no cancel endpoint.
-        for outcome in self.local.shutdown():
-            outcome.verdict = Verdict.INTERRUPTED
-            # No answer to its trigger yet: a run may have started, but there is no link.
-            outcome.message = INTERRUPTED if outcome.attempts else INTERRUPTED_SENDING
-            self.still_running.append(outcome)
+        self.still_running.extend(self.local.shutdown())
         if self.broker is not None:
             self.broker.stop()
         if self.is_worker:

@@ -160,15 +160,8 @@ class RunService:
         outcome = self.current(key)
         if outcome is None:
             return None
-        stopped = copy.deepcopy(outcome)
-        stopped.verdict = Verdict.INTERRUPTED
-        if stopped.attempts:
-            stopped.message = INTERRUPTED
-        elif self.scheduler is not None and self.scheduler.sending(key):
-            stopped.message = INTERRUPTED_SENDING
-        else:
-            stopped.message = INTERRUPTED_QUEUED
-        return stopped
+        sending = self.scheduler is not None and self.scheduler.sending(key)
+        return _stopped(copy.deepcopy(outcome), sending=sending)
 
     def progress(self) -> Progress:
         scheduler = self.scheduler
@@ -187,10 +180,25 @@ class RunService:
             self.scheduler.stop_triggering()
 
     def shutdown(self) -> list[RunOutcome]:
-        """Stop at once; the runs still going at Sipfront (they cannot be cancelled there)."""
+        """Stop at once; the runs still going at Sipfront (they cannot be cancelled there),
+        marked interrupted. The scheduler lists only runs triggered or being triggered."""
         still = self.scheduler.shutdown() if self.scheduler is not None else []
+        for outcome in still:
+            _stopped(outcome, sending=not outcome.attempts)
         if self.client is not None:
             self.client.close()
         if self.sandbox is not None:
             self.sandbox.stop()
         return still
+
+
+def _stopped(outcome: RunOutcome, *, sending: bool) -> RunOutcome:
+    """Mark a run without a verdict as interrupted, saying how far it got."""
+    outcome.verdict = Verdict.INTERRUPTED
+    if outcome.attempts:
+        outcome.message = INTERRUPTED
+    elif sending:  # no answer to its trigger yet: a run may have started, but there is no link
+        outcome.message = INTERRUPTED_SENDING
+    else:
+        outcome.message = INTERRUPTED_QUEUED
+    return outcome
