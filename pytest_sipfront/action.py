@@ -26,7 +26,7 @@ from .action_inputs import ActionInputs, InputError, SingleRun, env_name, parse_
 from .gate import GATE_KEY
 from .junit import classify, classify_still_running, unreported
 from .outcome import ItemRecord, RunOutcome
-from .sanitize import clean_json, clean_line, clean_text
+from .sanitize import clean_json, clean_line, clean_text, install_secrets, secret_forms
 from .settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR
 
 COUNT_OUTPUTS = ("total", "passed", "failed", "errors", "junit_report", "report_urls")
@@ -448,12 +448,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     github = environ.get("GITHUB_ACTIONS") == "true"
     console = Console(github, _secrets(environ))
     console.mask_secrets()
+    install_secrets(_secrets(environ))  # an echo of a key in anything Sipfront sends is redacted
     args = _parser().parse_args(argv)
+    workspace = environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        # Paths in the inputs, the JUnit file and the item names are relative to the workspace.
+        try:
+            os.chdir(workspace)
+        except OSError as error:
+            console.error(
+                f"GITHUB_WORKSPACE: {clean_line(workspace, 300)!r} cannot be used as the "
+                f"workspace ({error.strerror or error}); check the job's checkout"
+            )
+            return EXIT_INPUT_ERROR
     try:
         inputs = parse_inputs(environ, args.manifests)
     except InputError as error:
         console.error(str(error))
         return EXIT_INPUT_ERROR
+    install_secrets(secret_forms(inputs.public_key or "", inputs.secret_key or ""))
     for text in inputs.warnings:
         console.warning(text)
     _export_credentials(inputs, environ)
@@ -464,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rootdir = directory
         else:
             paths = list(inputs.manifests)
-            rootdir = environ.get("GITHUB_WORKSPACE") or os.getcwd()
+            rootdir = os.getcwd()  # the workspace, when GITHUB_WORKSPACE is set
         code = run_pytest(pytest_arguments(inputs, paths, rootdir), collector)
     tally = Tally(collector, inputs.single, inputs.junit_report)
     sys.stdout.flush()

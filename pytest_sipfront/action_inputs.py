@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .client import check_base_url
 from .durations import parse_duration
-from .safety import is_emergency_destination
+from .safety import credential_problem, is_emergency_destination
 from .sanitize import clean_line
 from .settings import PUBLIC_KEY_VAR, REPORT_MODES, SECRET_KEY_VAR
 
@@ -46,6 +46,10 @@ INPUT_DEFAULTS: dict[str, str | None] = {
 """Every input and its default (``None``: unset); ``action.yml`` declares the same defaults."""
 
 SECRET_INPUTS = ("public_key", "secret_key")
+MULTI_LINE_INPUTS = ("manifest", "pytest_args", "test_ids", *SECRET_INPUTS)
+"""Inputs that may hold a line break: manifest (one path per line), pytest_args and test_ids
+(a line break separates like a space) and the keys (checked on their own, never shown). Every
+other input must be one line: a line break in a marker could start a workflow command."""
 SINGLE_RUN_INPUTS = ("mode", "name", "destination", "project_id", "project_name", "test_ids")
 MODES = ("test", "project")
 LONGEST_TIMEOUT = "24h"
@@ -284,6 +288,9 @@ def parse_inputs(
     ``argv`` holds manifest paths given on the command line (the Docker image's arguments).
     """
     raw = read_raw(environ)
+    for name, value in raw.items():
+        if name not in MULTI_LINE_INPUTS and ("\n" in value or "\r" in value):
+            raise InputError(f"{name}: must be one line, but it holds a line break; remove it")
     warnings: list[str] = []
     here = cwd if cwd is not None else os.getcwd()
     manifests = _manifests(raw, argv, here)
@@ -318,6 +325,10 @@ def parse_inputs(
             f"{missing}: missing: pass the Sipfront API keys as the public_key and secret_key "
             f"inputs (from secrets) or set {PUBLIC_KEY_VAR} and {SECRET_KEY_VAR}"
         )
+    for key_name, key in (("public_key", public_key), ("secret_key", secret_key)):
+        problem = credential_problem(key_name, key or "")
+        if problem:
+            raise InputError(problem)
     api_url = raw.get("api_url")
     if api_url is not None and not sandbox:
         try:

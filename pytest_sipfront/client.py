@@ -45,7 +45,14 @@ from pytest_sipfront.backoff import backoff_delay, parse_retry_after
 from pytest_sipfront.durations import format_duration
 from pytest_sipfront.outcome import Verdict
 from pytest_sipfront.ratelimit import RateLimiter
-from pytest_sipfront.sanitize import ERROR_BODY_LIMIT, clean_json, clean_line
+from pytest_sipfront.safety import credential_problem
+from pytest_sipfront.sanitize import (
+    ERROR_BODY_LIMIT,
+    clean_json,
+    clean_line,
+    install_secrets,
+    secret_forms,
+)
 
 log = logging.getLogger(__name__)
 
@@ -450,14 +457,10 @@ class SipfrontClient:
         for name, key in (("SIPFRONT_PUBLIC_KEY", public_key), ("SIPFRONT_SECRET_KEY", secret_key)):
             if not isinstance(key, str):
                 raise ValueError(f"{name} must be a string")
-            try:
-                key.encode("latin-1")
-            except UnicodeEncodeError:
-                raise ValueError(
-                    f"{name} contains characters that cannot be sent in HTTP Basic auth"
-                ) from None
-            if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
-                raise ValueError(f"{name} contains control characters")
+            problem = credential_problem(name, key)
+            if problem:
+                raise ValueError(problem)
+        install_secrets(secret_forms(public_key, secret_key))  # an echo of them is redacted
         self.limiter = limiter
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout

@@ -87,6 +87,10 @@ PYTEST_MARK_NAMES: frozenset[str] = frozenset(
     }
 )
 MAX_MATRIX_ITEMS = 10_000
+MAX_ID = 2**63 - 1
+"""The largest test or project id sent (a signed 64-bit integer, as Sipfront's ids are)."""
+MAX_MANIFEST_BYTES = 5 * 1024 * 1024
+"""A manifest file larger than this (5 MB) is refused before it is parsed."""
 FORBIDDEN_VARIABLES: frozenset[str] = frozenset({"SIPFRONT_PUBLIC_KEY", "SIPFRONT_SECRET_KEY"})
 
 _NAME = re.compile(NAME_PATTERN.strip("^$"))
@@ -172,10 +176,18 @@ def load_manifest(
     shown = display_path if display_path is not None else os.fspath(path)
     try:
         with open(path, "rb") as handle:
-            raw = handle.read()
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise ManifestError(shown, 1, 1, f"cannot read the manifest: {reason}") from None
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ManifestError(
+            shown,
+            1,
+            1,
+            f"the file is larger than the {MAX_MANIFEST_BYTES // (1024 * 1024)} MB a manifest "
+            "may be; split it into several manifests",
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -338,12 +350,11 @@ def _mark_problem(mark: Any) -> str | None:
 def _positive_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return int(value) if value > 0 else None
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
-        number = int(value)
-        return number if number > 0 else None
-    return None
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if not whole and not (isinstance(value, str) and _DIGITS.fullmatch(value)):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
 
 
 def _retries(value: Any) -> int | None:
@@ -448,7 +459,10 @@ def _value_sentence(name: str, value: Any, validator: str) -> str:
         return f"must be the Sipfront {name} name as text, not {_kind(value)}"
     if name in ("test_id", "project_id", "test_ids_item"):
         what = "project" if name == "project_id" else "test"
-        return f"{_show(value)} is not a Sipfront {what} id (a whole number greater than 0)"
+        return (
+            f"{_show(value)} is not a Sipfront {what} id "
+            f"(a whole number greater than 0 and at most {MAX_ID})"
+        )
     if name == "test_ids":
         if validator == "minItems":
             return "is empty; list at least one test id, or leave test_ids out to run them all"

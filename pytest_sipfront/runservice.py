@@ -23,9 +23,10 @@ from .messages import (
 )
 from .outcome import RunOutcome, Verdict
 from .ratelimit import RateLimiter
+from .safety import credential_problem
 from .sandbox import Catalog, SandboxServer
 from .scheduler import Progress, RunJob, Scheduler
-from .settings import Settings, credentials
+from .settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR, Settings, credentials
 
 
 class RunService:
@@ -87,6 +88,13 @@ class RunService:
         if keys is None:
             for job in jobs:
                 self._preset_one(job, Verdict.AUTH, NO_CREDENTIALS)
+            return
+        problem = credential_problem(PUBLIC_KEY_VAR, keys[0]) or credential_problem(
+            SECRET_KEY_VAR, keys[1]
+        )
+        if problem:  # one clear error per item; the session's other tests still run
+            for job in jobs:
+                self._preset_one(job, Verdict.AUTH, problem)
             return
         # One event stops everything: the scheduler's threads and the client's retry waits
         # (without it a status request being retried goes on until its run's deadline).

@@ -1,9 +1,13 @@
 """Every string that comes from Sipfront is hostile: cut it and strip what a terminal or a file
-would misread (ANSI escapes, control characters, lone surrogates, bidi overrides)."""
+would misread (ANSI escapes, control characters, lone surrogates, bidi overrides), and redact
+the session's own credentials from it (a server may echo them back)."""
 
 from __future__ import annotations
 
+import base64
 import re
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
@@ -22,6 +26,48 @@ XML 1.0 forbids or junit-xml drops), and the bidi embedding/override/isolate con
 
 DEFAULT_LIMIT = 2000
 ERROR_BODY_LIMIT = 300
+REDACTED = "[redacted]"
+
+_secrets_lock = threading.Lock()
+_secrets: tuple[str, ...] = ()
+
+
+def secret_forms(public_key: str, secret_key: str) -> list[str]:
+    """What a credential pair can look like when echoed: each key, ``pub:secret``, its
+    base64 (the Basic-auth value, also URL-safe and unpadded) and the whole header value."""
+    forms = [public_key, secret_key]
+    if public_key and secret_key:
+        pair = f"{public_key}:{secret_key}".encode("latin-1", "replace")
+        encoded = base64.b64encode(pair).decode("ascii")
+        urlsafe = base64.urlsafe_b64encode(pair).decode("ascii")
+        forms += [
+            f"{public_key}:{secret_key}",
+            f"Basic {encoded}",
+            encoded,
+            encoded.rstrip("="),
+            urlsafe,
+            urlsafe.rstrip("="),
+        ]
+    return forms
+
+
+def install_secrets(values: Iterable[str]) -> None:
+    """Redact these strings (and the session's earlier ones) from everything cleaned here.
+
+    Called wherever credentials are loaded: the API client, the action. Longer first, so a
+    header is replaced whole, not around its base64 part."""
+    global _secrets
+    with _secrets_lock:
+        merged = {s for s in (*_secrets, *values) if s and s.strip()}
+        _secrets = tuple(sorted(merged, key=len, reverse=True))
+
+
+def redact(text: str) -> str:
+    """``text`` without any installed secret; each becomes ``[redacted]``."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 def clean_text(value: object, limit: int = DEFAULT_LIMIT) -> str:
@@ -33,6 +79,7 @@ def clean_text(value: object, limit: int = DEFAULT_LIMIT) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = ANSI.sub("", text)
     text = UNSAFE.sub("", text)
+    text = redact(text)  # after the strip: a secret split by control characters is found too
     if len(text) > limit:
         text = text[: max(0, limit - 1)] + "…"
     return text
@@ -40,7 +87,7 @@ def clean_text(value: object, limit: int = DEFAULT_LIMIT) -> str:
 
 def clean_line(value: object, limit: int = DEFAULT_LIMIT) -> str:
     """Like :func:`clean_text`, folded to one line."""
-    return " ".join(clean_text(value, limit=limit * 2).split())[:limit]
+    return redact(" ".join(clean_text(value, limit=limit * 2).split()))[:limit]
 
 
 def clean_json(value: Any, limit: int = DEFAULT_LIMIT, depth: int = 0) -> Any:

@@ -71,7 +71,7 @@ _DEFINITIONS: dict[str, Any] = {
     },
     "positive_id": {
         "anyOf": [
-            {"type": "integer", "minimum": 1},
+            {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
             {"type": "string", "pattern": DIGITS_PATTERN},
             _WITH_VARIABLE,
         ],

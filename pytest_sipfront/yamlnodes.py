@@ -219,6 +219,7 @@ class _Builder:
     def __init__(self) -> None:
         self.positions = Positions()
         self.count = 0
+        self.seen: set[int] = set()
         self.constructor = SafeConstructor()
 
     def problem(self, node: Node, message: str, path: Path) -> YamlProblem:
@@ -226,7 +227,12 @@ class _Builder:
         return YamlProblem(line, column, message, path)
 
     def build(self, node: Node, path: Path, depth: int, active: frozenset[int]) -> Any:
-        self.count += 1
+        # Only values built a second time (through an alias) count: a large file without
+        # aliases is bounded by the manifest size limit, not by this one.
+        if id(node) in self.seen:
+            self.count += 1
+        else:
+            self.seen.add(id(node))
         if self.count > MAX_NODES:
             line, column = _position(node.start_mark)
             raise YamlProblem(

@@ -467,3 +467,157 @@ def test_a_redirect_to_another_origin_is_not_followed_with_the_credentials(
 )
 def test_a_status_url_is_resolved_onto_the_api_origin(status_url: str, expected: str) -> None:
     assert resolve_status_url("https://app.sipfront.com/api/v2", status_url) == expected
+
+
+# -- a server that echoes the credentials back ---------------------------------------------------
+
+ECHO = (
+    f"key {PUBLIC_KEY} secret {SECRET_KEY} header Authorization: Basic {BASIC_TOKEN} "
+    f"b64 {BASIC_TOKEN.rstrip('=')}"
+)
+# The echo split by a control character: stripping it must not put the secret back together.
+SPLIT_ECHO = f"{SECRET_KEY[:4]}\x01{SECRET_KEY[4:]}"
+
+ECHO_CATALOG: dict[str, Any] = {
+    "tests": [
+        {
+            "name": "echo-fail",
+            "duration": "0.3s",
+            "outcome": "failed",
+            "result_description": ECHO + " " + SPLIT_ECHO,
+            "testcase_name": f"case {SECRET_KEY}",
+        },
+        {"name": "echo-error", "duration": "0.3s"},
+        {"name": "echo-pass", "duration": "0.3s", "result_description": ECHO},
+    ],
+    "faults": [{"endpoint": "tests.run", "status": 422, "error": ECHO, "test": "echo-error"}],
+}
+
+ECHO_MANIFEST = """\
+defaults:
+  poll_interval: 0.2s
+  timeout: 5s
+tests:
+  - name: echo-fail
+    test: echo-fail
+  - name: echo-error
+    test: echo-error
+  - name: echo-pass
+    test: echo-pass
+"""
+
+
+def test_credentials_echoed_by_sipfront_are_redacted_from_every_output(
+    sandbox: Callable[[dict[str, Any]], SandboxServer], tmp_path: Path
+) -> None:
+    server = sandbox(ECHO_CATALOG)
+    result = run_session(tmp_path, server, ECHO_MANIFEST)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert server.count("tests.run") == 3
+    # The echo was shown, redacted, so the scan below looked at text that held it.
+    assert "[redacted]" in result.stdout
+    assert "[redacted]" in (tmp_path / "sipfront-junit.xml").read_text(encoding="utf-8")
+    assert "[redacted]" in (tmp_path / "pytest-junit.xml").read_text(encoding="utf-8")
+    scan_everything(tmp_path, result)
+    assert "Basic " + BASIC_TOKEN not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("form", "triggers"),
+    [({"INPUT_MANIFEST": "sipfront.yml"}, 3), ({"INPUT_NAME": "echo-fail"}, 1)],
+    ids=["manifest", "single-run"],
+)
+def test_the_action_redacts_credentials_echoed_by_sipfront_from_every_output(
+    sandbox: Callable[[dict[str, Any]], SandboxServer],
+    tmp_path: Path,
+    form: dict[str, str],
+    triggers: int,
+) -> None:
+    server = sandbox(ECHO_CATALOG)
+    (tmp_path / "sipfront.yml").write_text(ECHO_MANIFEST, encoding="utf-8")
+    env = github_environ(
+        tmp_path,
+        INPUT_API_URL=server.base_url,
+        INPUT_PUBLIC_KEY=PUBLIC_KEY,
+        INPUT_SECRET_KEY=SECRET_KEY,
+        INPUT_POLL_INTERVAL="0.2s",
+        INPUT_PYTEST_ARGS="-p no:hypothesispytest -rA --sipfront-max-rps=100",
+        INPUT_JUNIT_REPORT="sipfront-junit.xml",
+        **form,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_sipfront.action"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert server.count("tests.run") == triggers
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("::add-mask::")]
+    assert_secret_free("stdout", "\n".join(lines))
+    assert_secret_free("stderr", result.stderr)
+    assert "[redacted]" in result.stdout
+    for name in ("sipfront-junit.xml", "step_summary.md", "github_output.txt"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert_secret_free(name, text)
+    if "INPUT_NAME" in form:  # the single-run outputs carry the result description
+        assert "[redacted]" in (tmp_path / "github_output.txt").read_text(encoding="utf-8")
+
+
+# -- keys that cannot be sent -----------------------------------------------------------------
+
+PLAIN_TEST = "def test_plain():\n    assert True\n"
+
+
+@pytest.mark.parametrize(
+    ("public", "secret", "variable", "what"),
+    [
+        (PUBLIC_KEY, "SÉCRET☎", "SIPFRONT_SECRET_KEY", "U+260E"),
+        (PUBLIC_KEY, "SK-line\nbreak", "SIPFRONT_SECRET_KEY", "a line break"),
+        (PUBLIC_KEY, "SK-\x07bell", "SIPFRONT_SECRET_KEY", "U+0007"),
+        ("PK:with-colon", SECRET_KEY, "SIPFRONT_PUBLIC_KEY", "':'"),
+    ],
+)
+def test_a_key_that_cannot_be_sent_errors_every_sipfront_item_in_one_line_and_others_run(
+    sandbox: Callable[[dict[str, Any]], SandboxServer],
+    tmp_path: Path,
+    public: str,
+    secret: str,
+    variable: str,
+    what: str,
+) -> None:
+    server = sandbox(CATALOG)
+    (tmp_path / "sipfront.yml").write_text(AUTH_MANIFEST, encoding="utf-8")
+    (tmp_path / "test_plain.py").write_text(PLAIN_TEST, encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",
+        "-rA",
+        "--sipfront-url",
+        server.base_url,
+        "--sipfront-junit",
+        "sipfront-junit.xml",
+    ]
+    env = clean_environ(SIPFRONT_PUBLIC_KEY=public, SIPFRONT_SECRET_KEY=secret)
+    result = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "INTERNALERROR" not in output
+    assert "1 passed" in result.stdout and "2 errors" in result.stdout, result.stdout
+    lines = [line for line in result.stdout.splitlines() if variable in line and what in line]
+    assert lines, result.stdout
+    assert server.count("tests.run") == 0
+    junit = (tmp_path / "sipfront-junit.xml").read_text(encoding="utf-8")
+    assert 'tests="2"' in junit and variable in junit
+    for shown in (secret, public):
+        assert shown not in output and shown not in junit
