@@ -459,10 +459,12 @@ def _value_sentence(name: str, value: Any, validator: str) -> str:
         return f"must be the Sipfront {name} name as text, not {_kind(value)}"
     if name in ("test_id", "project_id", "test_ids_item"):
         what = "project" if name == "project_id" else "test"
-        return (
-            f"{_show(value)} is not a Sipfront {what} id "
-            f"(a whole number greater than 0 and at most {MAX_ID})"
+        too_big = (isinstance(value, int) and not isinstance(value, bool) and value > MAX_ID) or (
+            isinstance(value, str) and _DIGITS.fullmatch(value) is not None and int(value) > MAX_ID
         )
+        if too_big:
+            return f"{_show(value)} is not a Sipfront {what} id (ids are at most {MAX_ID})"
+        return f"{_show(value)} is not a Sipfront {what} id (a whole number greater than 0)"
     if name == "test_ids":
         if validator == "minItems":
             return "is empty; list at least one test id, or leave test_ids out to run them all"

@@ -617,3 +617,154 @@ def test_public_constants() -> None:
         )
         == PYTEST_MARK_NAMES
     )
+
+
+# -- the emergency guard normalises before it checks --------------------------------------------
+
+EMERGENCY_SPELLINGS = [
+    "tel:112",
+    "TEL:+112",
+    "sip:911@pbx.example",
+    "sips:112@pbx.example;transport=tls",
+    "sip:112;user=phone",
+    "112#",
+    "*31#112",
+    "#31#112",
+    "*67911",
+    "*67 0112",
+    "\u0661\u0661\u0662",  # Arabic-Indic 112
+    "\uff19\uff11\uff11",  # fullwidth 911
+    "\u0969\u0966\u0966\u0966"[1:],  # Devanagari 000
+    "9 112",
+]
+
+
+@pytest.mark.parametrize("destination", EMERGENCY_SPELLINGS)
+def test_an_emergency_number_in_any_spelling_is_refused(destination: str) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load(
+            """\
+            tests:
+              - name: lab
+                test: t
+                overrides:
+                  step.1.0.dial_destination: "${DEST}"
+            """,
+            DEST=destination,
+        )
+    assert "is an emergency number" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "destination",
+    ["sip:alice@pbx.example", "tel:+4930123456", "*31#4930123456", "1120", "49112", "0049911"],
+)
+def test_ordinary_destinations_in_the_same_spellings_pass(destination: str) -> None:
+    spec = load(
+        """\
+        tests:
+          - name: lab
+            test: t
+            overrides:
+              step.1.0.dial_destination: "${DEST}"
+        """,
+        DEST=destination,
+    ).specs[0]
+    assert spec.request["step.1.0.dial_destination"] == destination
+
+
+CREDENTIAL_LIKE_KEYS = [
+    "step.1.0.sip_passwd",
+    "step.1.0.Auth",
+    "step.1.0.apiKey",
+    "step.1.0.x-api-key",
+    "step.1.0.apikey",
+    "step.1.0.api_key",
+    "step.1.0.pass",
+    "step.1.0.password",
+    "step.1.0.SIP_PASSWORD",
+    "step.1.0.token",
+    "step.1.0.auth_token",
+    "step.1.0.secret",
+    "step.1.0.public_key",
+    "step.1.0.secretKey",
+]
+
+
+@pytest.mark.parametrize("key", CREDENTIAL_LIKE_KEYS)
+def test_a_credential_like_key_is_refused_whatever_its_case_and_separators(key: str) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load(f"tests: [{{name: a, test: t, overrides: {{{key}: x}}}}]")
+    assert "looks like a credential" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "step.1.0.credential_pool",
+        "step.0.1.target_pool",
+        "step.1.0.dial_destination",
+        "step.1.0.regexpire",
+        "step.0.0.max_total_calls",
+        "step.1.0.passive_mode",
+        "step.1.0.author",
+    ],
+)
+def test_sipfront_keys_that_merely_contain_a_credential_word_pass(key: str) -> None:
+    spec = load(f"tests: [{{name: a, test: t, overrides: {{{key}: 7}}}}]").specs[0]
+    assert spec.request[key] == 7
+
+
+def test_the_readme_lists_the_credential_words_that_are_refused() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    safety = readme.split("### Safety", 1)[1].split("\n### ", 1)[0]
+    for word in ("passwd", "pass", "password", "auth", "apikey", "api_key", "token", "secret"):
+        assert f"`{word}`" in safety, word
+    for key in ("sip_passwd", "x-api-key", "apiKey", "credential_pool"):
+        assert f"`{key}`" in safety, key
+
+
+# -- sizes and ids ------------------------------------------------------------------------------
+
+
+def test_a_large_manifest_without_aliases_is_not_blamed_on_aliases(tmp_path: Path) -> None:
+    entries = "".join(
+        f"  - {{name: e{i}, test: t, overrides: {{step.1.0.a: 1, step.1.0.b: 2}}}}\n"
+        for i in range(12_000)
+    )
+    manifest = tmp_path / "sipfront.yml"
+    manifest.write_text("tests:\n" + entries, encoding="utf-8")
+    assert len(load_manifest(manifest).specs) == 12_000  # 60 000 values, no alias
+
+
+def test_aliases_that_expand_a_document_too_far_are_still_refused() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 7):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest_text("\n".join(lines) + "\ntests: []\n", "sipfront.yml")
+    assert "aliases used too often" in str(caught.value)
+
+
+def test_a_manifest_file_larger_than_the_limit_is_refused_naming_the_limit(
+    tmp_path: Path,
+) -> None:
+    manifest = tmp_path / "sipfront.yml"
+    manifest.write_text("tests: []\n" + ("#" * 79 + "\n") * (6 * 1024 * 1024 // 80), "utf-8")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(manifest)
+    assert "larger than the 5 MB a manifest may be" in str(caught.value)
+    assert "alias" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["100000000000000000000000000", "'9223372036854775808'"])
+def test_an_id_beyond_a_64_bit_integer_is_a_manifest_error(value: str) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load(f"tests: [{{name: a, test_id: {value}}}]")
+    assert "is not a Sipfront test id" in str(caught.value)
+    assert "at most 9223372036854775807" in str(caught.value)
+
+
+def test_the_largest_64_bit_id_is_sent() -> None:
+    spec = load("tests: [{name: a, test_id: 9223372036854775807}]").specs[0]
+    assert spec.request == {"test.id": 2**63 - 1}
