@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
+import secrets
 import sys
 import time
 from collections.abc import Sequence
@@ -24,8 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     sim = commands.add_parser("sim", help="serve the Sipfront sandbox on loopback")
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=8000)
+    sim.add_argument("--host", default="127.0.0.1", help="a loopback address, unless --public")
+    sim.add_argument("--port", default="8000", help="0 to 65535 (0: any free port)")
+    sim.add_argument(
+        "--public",
+        action="store_true",
+        help="allow a --host that is not loopback; random keys are generated and printed",
+    )
     sim.add_argument("--catalog", default=None, help="sandbox catalog YAML")
     tests = commands.add_parser("tests", help="list the tests the account can run")
     tests.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -64,30 +71,71 @@ def _find_manifests(root: Path) -> list[Path]:
     return sorted(set(found))
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve to anything
+
+
 def _sim(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        port = int(args.port)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        err.write(f"sipfront: --port {clean_line(args.port, 40)!r} is not a port (0 to 65535)\n")
+        return 2
+    host = str(args.host)
+    if not _is_loopback(host) and not args.public:
+        err.write(
+            f"sipfront: --host {clean_line(host, 100)!r} is not a loopback address: the sandbox "
+            "would answer every network that reaches it; pass --public to allow that "
+            "(it then generates random keys)\n"
+        )
+        return 2
     try:
         catalog = Catalog.load(args.catalog) if args.catalog else Catalog.default()
     except CatalogError as error:
         err.write(f"sipfront: {error}\n")
         return 2
-    server = SandboxServer(catalog, host=args.host, port=args.port)
-    url = server.start()
-    out.write(
-        f"Sipfront SANDBOX serving at {url}\n"
-        f"  export SIPFRONT_API_URL={url}\n"
-        f"  export SIPFRONT_PUBLIC_KEY={SandboxServer.PUBLIC_KEY}\n"
-        f"  export SIPFRONT_SECRET_KEY={SandboxServer.SECRET_KEY}\n"
-        "Stop it with Ctrl-C.\n"
-    )
-    out.flush()
+    keys = (SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY)
+    if args.public:  # fixed, published keys must never guard a server others can reach
+        keys = ("sim-" + secrets.token_urlsafe(12), secrets.token_urlsafe(24))
+    server: SandboxServer | None = None
     try:
+        server = SandboxServer(
+            catalog, host=host, port=port, public_key=keys[0], secret_key=keys[1]
+        )
+        try:
+            url = server.start()
+        except (OSError, OverflowError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            err.write(f"sipfront: {clean_line(reason, 300)}\n")
+            return 2
+        bound_host, bound_port = server.bound_address
+        where = f"[{bound_host}]" if ":" in bound_host else bound_host
+        out.write(
+            f"Sipfront SANDBOX serving at {url}\n"
+            f"  listening on {where}:{bound_port}"
+            + (" (every interface)" if bound_host in ("0.0.0.0", "::") else "")
+            + ("" if _is_loopback(bound_host) else ": reachable from other machines")
+            + "\n"
+            f"  export SIPFRONT_API_URL={url}\n"
+            f"  export SIPFRONT_PUBLIC_KEY={keys[0]}\n"
+            f"  export SIPFRONT_SECRET_KEY={keys[1]}\n"
+            "Stop it with Ctrl-C.\n"
+        )
+        out.flush()
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        pass
+        return 0
     finally:
-        server.stop()
-    return 0
+        if server is not None:
+            server.stop()
 
 
 def _tests(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -1711,6 +1711,14 @@ class SandboxServer:
         """``http://127.0.0.1:<port>/api/v2``; valid after :meth:`start`."""
         return self.origin + API_PREFIX
 
+    @property
+    def bound_address(self) -> tuple[str, int]:
+        """The host and port the socket really listens on (``0.0.0.0`` stays ``0.0.0.0``)."""
+        httpd = self._httpd
+        if httpd is None:
+            raise RuntimeError("the sandbox is not listening: call start() first")
+        return str(httpd.server_address[0]), int(httpd.server_address[1])
+
     # ---- what it saw
 
     @property

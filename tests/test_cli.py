@@ -6,6 +6,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -299,3 +300,106 @@ def test_sim_with_a_broken_catalog_says_what_is_wrong(tmp_path: Path):
     assert out == ""
     assert err.startswith("sipfront: ")
     assert "Traceback" not in err
+
+
+SIM = [sys.executable, "-m", "pytest_sipfront.cli", "sim"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def refuses_connections(port: int) -> bool:
+    with socket.socket() as client:
+        client.settimeout(5)
+        return client.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_sim_refuses_a_host_that_is_not_loopback_without_public():
+    code, out, err = run_cli("sim", "--host", "0.0.0.0", "--port", "0")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "'0.0.0.0' is not a loopback address" in err and "--public" in err
+
+
+def test_sim_public_generates_random_keys_and_names_the_address_it_listens_on():
+    port = free_port()
+    process = subprocess.Popen(
+        [*SIM, "--host", "0.0.0.0", "--public", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(6)]
+        assert f"listening on 0.0.0.0:{port} (every interface)" in banner[1], banner
+        exported = dict(line.strip().removeprefix("export ").split("=", 1) for line in banner[2:5])
+        public, secret = exported["SIPFRONT_PUBLIC_KEY"], exported["SIPFRONT_SECRET_KEY"]
+        assert public != SandboxServer.PUBLIC_KEY and secret != SandboxServer.SECRET_KEY
+        url = f"http://127.0.0.1:{port}/api/v2/tests"
+        fixed = requests.get(
+            url, auth=(SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY), timeout=10
+        )
+        assert fixed.status_code == 401
+        assert requests.get(url, auth=(public, secret), timeout=10).status_code == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--port", "70000"], "'70000' is not a port (0 to 65535)"),
+        (["--port", "eighty"], "'eighty' is not a port"),
+        (["--host", "no-such-host.invalid", "--public", "--port", "0"], "cannot listen on"),
+        (["--host", "999.1.1.1", "--public", "--port", "0"], "cannot listen on 999.1.1.1"),
+    ],
+)
+def test_sim_with_an_unusable_address_says_so_in_one_line(arguments: list[str], expected: str):
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_sipfront.cli", "sim", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("sipfront: ") and result.stderr.count("\n") == 1
+    assert expected in result.stderr
+
+
+def test_sim_on_a_port_in_use_says_so_in_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run_cli("sim", "--port", str(port))
+    assert code == 2
+    assert out == ""
+    assert (
+        err == f"sipfront: the sandbox cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
+
+
+class CtrlCWhilePrinting(io.StringIO):
+    def write(self, text: str) -> int:
+        raise KeyboardInterrupt
+
+
+def test_a_ctrl_c_while_sim_prints_its_banner_stops_the_server_without_a_traceback():
+    port = free_port()
+    err = io.StringIO()
+    code = main(["sim", "--port", str(port)], out=CtrlCWhilePrinting(), err=err)
+    assert code == 0
+    assert err.getvalue() == ""
+    assert refuses_connections(port)
