@@ -126,6 +126,7 @@ def run_action(
     argv: tuple[str, ...] = (),
     env: Mapping[str, str] | None = None,
     defaults: bool = True,
+    cwd: Path | None = None,
 ) -> ActionRun:
     environ = {
         key: value
@@ -153,7 +154,7 @@ def run_action(
     environ.update(env or {})
     done = subprocess.run(
         [sys.executable, "-m", "pytest_sipfront.action", *argv],
-        cwd=workspace,
+        cwd=cwd or workspace,
         env=environ,
         capture_output=True,
         text=True,
@@ -358,6 +359,24 @@ def test_a_broken_manifest_is_counted_as_an_error_not_as_nothing(workspace: Path
             {"manifest": "sipfront.yml", "public_key": "", "secret_key": ""},
             "public_key and secret_key: missing",
         ),
+        (
+            {"manifest": "sipfront.yml", "markers": "smoke\n::error::forged"},
+            "markers: must be one line",
+        ),
+        (
+            {"manifest": "sipfront.yml", "keyword": "call\r\n::warning::forged"},
+            "keyword: must be one line",
+        ),
+        ({"name": "basic-call\n::error::x"}, "name: must be one line"),
+        ({"name": "basic-call", "destination": "4399\n0000"}, "destination: must be one line"),
+        ({"mode": "test\nx", "name": "basic-call"}, "mode: must be one line"),
+        ({"manifest": "sipfront.yml", "junit_report": "a\nb.xml"}, "junit_report: must be one"),
+        (
+            {"manifest": "sipfront.yml", "secret_key": "SÉCRET☎"},
+            "secret_key contains the character U+260E",
+        ),
+        ({"manifest": "sipfront.yml", "secret_key": "sk\nx"}, "secret_key contains a line"),
+        ({"manifest": "sipfront.yml", "public_key": "pk:x"}, "public_key contains ':'"),
     ],
 )
 def test_an_invalid_input_is_one_error_line_and_exit_2_with_nothing_sent(
@@ -513,3 +532,58 @@ def test_without_github_an_invalid_input_is_one_plain_line_on_stderr(
     assert err.splitlines() == [
         "pytest-sipfront: error: timeout: 'soon' is not a duration (use 90s, 15m, 1h30m)"
     ]
+
+
+def test_a_multi_line_manifest_input_and_pytest_args_stay_allowed(workspace: Path) -> None:
+    (workspace / "second.sipfront.yml").write_text(
+        "tests:\n  - {name: other, test: basic-call}\n", encoding="utf-8"
+    )
+    run = run_action(
+        workspace,
+        {
+            "manifest": "sipfront.yml\nsecond.sipfront.yml",
+            "sandbox": "true",
+            "keyword": "call or other",
+            "pytest_args": FAST + "\n-p no:randomly",
+        },
+    )
+    assert run.code == 0, run.stdout + run.stderr
+    assert run.outputs["total"] == "2"
+
+
+def test_the_action_works_in_the_workspace_when_started_elsewhere(
+    workspace: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    run = run_action(
+        workspace,
+        {"manifest": "sipfront.yml", "sandbox": "true", "pytest_args": FAST},
+        env={"PWD": str(elsewhere)},
+        cwd=elsewhere,
+    )
+    assert run.code == 1, run.stdout + run.stderr  # audio fails
+    assert (workspace / "sipfront-junit.xml").exists()
+    assert not (elsewhere / "sipfront-junit.xml").exists()
+    junit = (workspace / "sipfront-junit.xml").read_text(encoding="utf-8")
+    assert "../" not in junit and 'file="sipfront.yml"' in junit
+    assert "../" not in run.stdout
+
+
+def test_a_workspace_that_does_not_exist_is_the_actions_one_line_error(
+    workspace: Path, private_sandbox: SandboxServer
+) -> None:
+    run = run_action(
+        workspace,
+        {
+            "manifest": "sipfront.yml",
+            "api_url": private_sandbox.base_url,
+            "public_key": "pk-live-Zq81Xv0",
+            "secret_key": "sk-live-9yTTr%Q2:x",
+        },
+        env={"GITHUB_WORKSPACE": str(workspace / "nowhere")},
+    )
+    assert run.code == 2
+    assert len(run.lines) == 1, run.stdout
+    assert run.lines[0].startswith("::error title=pytest-sipfront::GITHUB_WORKSPACE: ")
+    assert "rootdir" not in run.stdout + run.stderr
+    assert private_sandbox.requests == []
