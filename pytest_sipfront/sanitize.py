@@ -27,6 +27,8 @@ XML 1.0 forbids or junit-xml drops), and the bidi embedding/override/isolate con
 DEFAULT_LIMIT = 2000
 ERROR_BODY_LIMIT = 300
 REDACTED = "[redacted]"
+MIN_REDACTED = 6
+"""Credentials shorter than this are not redacted (no real API key is that short)."""
 
 _secrets_lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
@@ -52,14 +54,15 @@ def secret_forms(public_key: str, secret_key: str) -> list[str]:
 
 
 def install_secrets(values: Iterable[str]) -> None:
-    """Redact these strings (and the session's earlier ones) from everything cleaned here.
+    """Redact these strings from everything cleaned here, instead of the ones installed before.
 
     Called wherever credentials are loaded: the API client, the action. Longer first, so a
-    header is replaced whole, not around its base64 part."""
+    header is replaced whole, not around its base64 part. Strings shorter than
+    :data:`MIN_REDACTED` are left alone: replacing ``sk`` would cut every ``kiosk``."""
     global _secrets
+    kept = {s for s in values if len(s.strip()) >= MIN_REDACTED}
     with _secrets_lock:
-        merged = {s for s in (*_secrets, *values) if s and s.strip()}
-        _secrets = tuple(sorted(merged, key=len, reverse=True))
+        _secrets = tuple(sorted(kept, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
