@@ -61,7 +61,11 @@ def _api_client(api_url: str | None, err: TextIO) -> SipfrontClient | None:
     except ValueError as error:
         err.write(f"sipfront: {error}\n")
         return None
-    return SipfrontClient(base, keys[0], keys[1])
+    try:
+        return SipfrontClient(base, keys[0], keys[1])
+    except ValueError as error:  # a key that cannot be sent: the message never shows it
+        err.write(f"sipfront: {error}\n")
+        return None
 
 
 def _find_manifests(root: Path) -> list[Path]:

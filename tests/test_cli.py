@@ -403,3 +403,15 @@ def test_a_ctrl_c_while_sim_prints_its_banner_stops_the_server_without_a_traceba
     assert code == 0
     assert err.getvalue() == ""
     assert refuses_connections(port)
+
+
+def test_tests_with_a_key_that_cannot_be_sent_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("SIPFRONT_PUBLIC_KEY", "pk-abcdef")
+    monkeypatch.setenv("SIPFRONT_SECRET_KEY", "SÉCRET☎")
+    code, out, err = run_cli("tests", "--api-url", "http://127.0.0.1:9/api/v2")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("sipfront: SIPFRONT_SECRET_KEY contains the character U+260E")
+    assert err.count("\n") == 1 and "SÉCRET" not in err
