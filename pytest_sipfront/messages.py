@@ -13,7 +13,6 @@ INTERRUPTED_SENDING = (
     "Interrupted while its trigger was being sent; a run may have started: "
     "check Sipfront before re-running"
 )
-VANISHED = "Sipfront no longer knows this run (HTTP 404 on its status)"
 UNKNOWN_TRIGGER = (
     "The trigger request failed after it was sent; a run may have started: "
     "check Sipfront before re-running"
