@@ -31,7 +31,7 @@ from .outcome import (
 )
 from .runservice import RunService
 from .scheduler import RunJob
-from .settings import Settings
+from .settings import API_URL_VAR, Settings, ini_name, option_name
 
 GATE_KEY = pytest.StashKey["Gate"]()
 REPORT_ATTRIBUTE = "sipfront"
@@ -47,7 +47,14 @@ class Gate:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
-        api_url = settings.api_url if settings.sandbox else check_base_url(settings.api_url)
+        # A bad URL matters only to a session that sends Sipfront requests: checked in start().
+        self.url_error: str | None = None
+        api_url = settings.api_url
+        if not settings.sandbox:
+            try:
+                api_url = check_base_url(settings.api_url)
+            except ValueError as error:
+                self.url_error = str(error)
         self.preset: dict[str, RunOutcome] = {}
         """Verdicts decided here without Sipfront: the dry run's skips."""
         self.records: dict[str, ItemRecord] = {}
@@ -81,22 +88,29 @@ class Gate:
 
     # -- run loop start ----------------------------------------------------------------------
 
-    def start(self, session: pytest.Session) -> None:
-        """Trigger every selected, unskipped Sipfront item, in item order, ahead of pytest."""
+    def start(self, session: pytest.Session) -> bool:
+        """Trigger every selected, unskipped Sipfront item, in item order, ahead of pytest.
+        True when Sipfront runs are planned (the session then stops on SIGTERM like Ctrl-C)."""
         items = [item for item in session.items if isinstance(item, SipfrontItem)]
         # skip and skipif marks (a manifest's skip:, or one a conftest adds) trigger nothing.
         runnable = [item for item in items if evaluate_skip_marks(item) is None]
         if not runnable:
-            return
+            return False
         if self.settings.dry_run:
             for item in runnable:
                 self.preset[item.nodeid] = self._dry_run(item)
-            return
+            return False
+        if self.url_error is not None:
+            raise pytest.UsageError(
+                f"pytest-sipfront: {self.url_error} "
+                f"(from {API_URL_VAR}, {option_name('api_url')} or {ini_name('api_url')})"
+            )
         if self.is_worker and not isinstance(self.service, BrokerClient):
             # An xdist worker without a controller's broker (design.md 4.8, first form): it
             # triggers only the items it is handed, when it reaches them.
-            return
+            return True
         self.service.plan([self._job(item) for item in runnable])
+        return not self.is_worker
 
     def _new_outcome(self, item: SipfrontItem, verdict: Verdict, message: str = "") -> RunOutcome:
         return RunOutcome(

@@ -168,7 +168,11 @@ def report_link(server: SandboxServer, session_id: str) -> str:
     return f"{server.origin}/run/details/{session_id}"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum",
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
 def test_a_signal_ends_the_session_at_once_lists_runs_still_going_and_triggers_nothing_more(
     signum: int, start_gate: Callable[..., Gate]
 ) -> None:
