@@ -19,7 +19,7 @@ from .github import write_github
 from .items import SipfrontItem
 from .junit import write_junit
 from .manifest import request_body
-from .messages import INTERRUPTED, full_text, heartbeat
+from .messages import INTERRUPTED, NOT_REACHED, full_text, heartbeat
 from .outcome import (
     ItemRecord,
     PytestOutcome,
@@ -59,6 +59,7 @@ class Gate:
         """Verdicts decided here without Sipfront: the dry run's skips."""
         self.records: dict[str, ItemRecord] = {}
         self.still_running: list[RunOutcome] = []
+        self.not_reached: list[RunOutcome] = []
         self.interrupted = False
         self.finished = False
         self.consumed: set[str] = set()
@@ -283,6 +284,8 @@ class Gate:
         # Runs triggered but without a verdict have no report: pytest never reached them, or
         # was waiting for one when it was stopped. Sipfront has no cancel endpoint.
         self.still_running.extend(self.local.shutdown())
+        # Runs that finished at Sipfront before pytest reached their items: their verdict.
+        self.not_reached.extend(self.local.unclaimed())
         if self.broker is not None:
             self.broker.stop()
         if self.is_worker:
@@ -303,6 +306,7 @@ class Gate:
             rootdir=str(self.config.rootpath),
             interrupted=self.interrupted,
             still_running=self.still_running,
+            not_reached=self.not_reached,
             manifest_errors=self.manifest_errors,
         )
 
@@ -319,6 +323,14 @@ class Gate:
             duration = format_duration(record.duration_s) if ran else "-"
             link = record.report_url or ""
             lines.append(f"{word:<10} {record.name} {duration} {link}".rstrip())
+        reported = {(record.manifest, record.name) for record in self.records.values()}
+        for outcome in self.not_reached:
+            if (outcome.manifest, outcome.name) in reported:
+                continue
+            word = outcome.verdict.value.upper()
+            duration = format_duration(outcome.duration_s)
+            link = outcome.report_url or ""
+            lines.append(f"{word:<10} {outcome.name} {duration} {link} ({NOT_REACHED})")
         for outcome in self.still_running:
             if outcome.attempts:
                 where = f"still going at Sipfront {outcome.report_url or ''}".rstrip()

@@ -121,8 +121,9 @@ def annotations(
         if (result := classify(record)).kind in ("failure", "error")
     ]
     bad += [
-        (run.name, run.manifest, run.line, classify_still_running(run), run.report_url)
+        (run.name, run.manifest, run.line, result, run.report_url)
         for run in unreported(records, info)
+        if (result := classify_still_running(run)).kind in ("failure", "error")
     ]
     # Only the lines GitHub will show are formatted.
     lines = [

@@ -210,15 +210,39 @@ def classify(record: ItemRecord) -> Result:
 
 
 def classify_still_running(run: RunOutcome) -> Result:
-    """A run the interrupted session triggered but never reported: an error."""
-    message = run.message or INTERRUPTED_MESSAGE
-    return Result("error", "error", Verdict.INTERRUPTED.junit_type, message)
+    """A run the stopped session triggered but never reported: an error while it is still
+    going; Sipfront's verdict when it finished before the session stopped (never reached)."""
+    if run.verdict is Verdict.INTERRUPTED or not run.attempts:
+        message = run.message or INTERRUPTED_MESSAGE
+        return Result("error", "error", Verdict.INTERRUPTED.junit_type, message)
+    if run.verdict is Verdict.PASSED:
+        outcome = PytestOutcome.PASSED
+    elif run.verdict.is_failure:
+        outcome = PytestOutcome.FAILED
+    else:
+        outcome = PytestOutcome.ERROR
+    record = ItemRecord(
+        nodeid=run.name,
+        name=run.name,
+        manifest=run.manifest,
+        line=run.line,
+        outcome=outcome,
+        run=run,
+        message=run.message,
+    )
+    return classify(record)
 
 
 def unreported(records: Sequence[ItemRecord], info: SessionInfo) -> list[RunOutcome]:
-    """``info.still_running`` minus the runs that already have a record (no duplicates)."""
+    """The runs triggered without a record: finished but never reached, then still going at
+    Sipfront; each once (a run with a record is not repeated)."""
     seen = {(record.manifest, record.name) for record in records}
-    return [run for run in info.still_running if (run.manifest, run.name) not in seen]
+    listed: list[RunOutcome] = []
+    for run in (*info.not_reached, *info.still_running):
+        if (run.manifest, run.name) not in seen:
+            seen.add((run.manifest, run.name))
+            listed.append(run)
+    return listed
 
 
 def millis(seconds: float) -> int:

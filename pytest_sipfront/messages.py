@@ -8,6 +8,7 @@ from .sanitize import clean_line
 
 NO_CREDENTIALS = "No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
 INTERRUPTED = "Interrupted; the run is still going at Sipfront"
+NOT_REACHED = "not reached: the session stopped before its item; this is Sipfront's verdict"
 INTERRUPTED_QUEUED = "Interrupted before its run was triggered"
 INTERRUPTED_SENDING = (
     "Interrupted while its trigger was being sent; a run may have started: "

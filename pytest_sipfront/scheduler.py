@@ -195,6 +195,16 @@ class Scheduler:
             self._work.put(None)
         return still
 
+    def unclaimed(self) -> list[RunOutcome]:
+        """Runs that were triggered and got their verdict, but nobody took it: the session
+        stopped (-x, --maxfail, an interrupt) before pytest reached their items."""
+        with self._cond:
+            return [
+                outcome
+                for key, outcome in self._results.items()
+                if outcome.attempts and self._jobs.get(key) is not None
+            ]
+
     # -- background threads ----------------------------------------------------------------
 
     def _dispatch(self) -> None:

@@ -443,3 +443,56 @@ def test_under_xdist_a_signal_to_the_controller_alone_ends_the_session_promptly(
     junit_text = gate.junit.read_text(encoding="utf-8")
     for session in polled_sessions(server):
         assert report_link(server, session) in junit_text
+
+
+def test_exitfirst_lists_runs_that_finished_before_the_stop_with_sipfront_verdict(
+    start_gate: Callable[..., Gate],
+) -> None:
+    # All three are triggered at once; the two short ones finish at Sipfront while pytest
+    # still waits for the first item, which then fails and stops the session (-x).
+    manifest = """\
+defaults:
+  poll_interval: 0.2s
+  timeout: 5m
+tests:
+  - name: fails-late
+    test: broken-call
+  - name: quick-pass
+    test: quick-call
+  - name: quick-fail
+    test: quick-broken
+"""
+    catalog = {
+        "tests": [
+            {"name": "broken-call", "duration": "4s", "outcome": "failed"},
+            {"name": "quick-call", "duration": "0.2s"},
+            {"name": "quick-broken", "duration": "0.2s", "outcome": "failed"},
+        ]
+    }
+    gate = start_gate(catalog, manifest, "--sipfront-concurrency", "3", "-x")
+    out, err = gate.process.communicate(timeout=60)
+    server = gate.server
+    assert server.count("tests.run") == 3
+    sessions = polled_sessions(server)
+    assert len(sessions) == 3
+    summary = out.split("sipfront runs", 1)[1]
+    for name, word in (
+        ("fails-late", "FAILED"),
+        ("quick-pass", "PASSED"),
+        ("quick-fail", "FAILED"),
+    ):
+        lines = [line for line in summary.splitlines() if f" {name} " in line]
+        assert len(lines) == 1, summary
+        assert lines[0].startswith(word), lines[0]
+    for session in sessions:
+        link = report_link(server, session)
+        assert summary.count(link) == 1, summary
+    junit = JUnitXml.fromfile(str(gate.junit))
+    names = sorted(case.name for suite in junit for case in suite)
+    assert names == ["fails-late", "quick-fail", "quick-pass"]
+    junit_text = gate.junit.read_text(encoding="utf-8")
+    step = gate.summary.read_text(encoding="utf-8")
+    for session in sessions:
+        assert report_link(server, session) in junit_text
+        assert report_link(server, session) in step
+    assert "3 Sipfront items" in step, step
