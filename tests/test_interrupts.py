@@ -470,7 +470,7 @@ tests:
         ]
     }
     gate = start_gate(catalog, manifest, "--sipfront-concurrency", "3", "-x")
-    out, err = gate.process.communicate(timeout=60)
+    out, _ = gate.process.communicate(timeout=60)
     server = gate.server
     assert server.count("tests.run") == 3
     sessions = polled_sessions(server)
