@@ -21,6 +21,7 @@ from .junit import write_junit
 from .manifest import request_body
 from .messages import INTERRUPTED, NOT_REACHED, full_text, heartbeat
 from .outcome import (
+    Attempt,
     ItemRecord,
     PytestOutcome,
     RunOutcome,
@@ -63,6 +64,8 @@ class Gate:
         self.interrupted = False
         self.finished = False
         self.consumed: set[str] = set()
+        self.attempts: dict[str, list[Attempt]] = {}
+        """Every attempt of an item's runs so far, a rerun's earlier runs included."""
         self.failures = 0
         self.manifest_errors: list[tuple[str, int, int, str]] = []
         maxfail = int(config.getoption("maxfail", 0) or 0)
@@ -155,13 +158,17 @@ class Gate:
             return self.preset[key]
         if key in self.consumed or not self.service.knows(key):
             # A rerun (pytest-rerunfailures), or an item the run loop did not plan: a fresh run.
-            self.service.run_now(self._job(item))
+            # A rerun keeps the earlier attempts, so every report shows every attempt's link.
+            job = self._job(item)
+            job.outcome.attempts = list(self.attempts.get(key, []))
+            self.service.run_now(job)
         while True:
             outcome = self.service.wait(key, timeout=self.settings.heartbeat)
             if outcome is not None:
                 break
             self._heartbeat(item)
         self.consumed.add(key)
+        self.attempts[key] = list(outcome.attempts)
         for text in outcome.warnings:
             warnings.warn(SipfrontWarning(text), stacklevel=1)
         spec = item.spec
@@ -321,7 +328,9 @@ class Gate:
                 word += " (flaky)"
             ran = record.run is not None and bool(record.run.attempts)
             duration = format_duration(record.duration_s) if ran else "-"
-            link = record.report_url or ""
+            attempts = record.run.attempts if record.run is not None else []
+            # Every attempt's link (retries, reruns): each is a run paid at Sipfront.
+            link = " ".join(a.report_url for a in attempts if a.report_url)
             lines.append(f"{word:<10} {record.name} {duration} {link}".rstrip())
         reported = {(record.manifest, record.name) for record in self.records.values()}
         for outcome in self.not_reached:

@@ -42,6 +42,8 @@ class RunService:
         self._environ = os.environ if environ is None else environ
         self._lock = threading.Lock()
         self._planned = False
+        self._runs = 0
+        """Runs this session may start so far (each retry counted), for --sipfront-max-runs."""
         self._preset: dict[str, RunOutcome] = {}
         self.client: SipfrontClient | None = None
         self.scheduler: Scheduler | None = None
@@ -63,6 +65,8 @@ class RunService:
                 return
             for job in jobs:
                 if not scheduler.knows(job.key):
+                    if self._over_budget(job):
+                        continue
                     scheduler.add(job)
 
     def _why_not(self) -> tuple[Verdict, str]:
@@ -76,6 +80,18 @@ class RunService:
         job.outcome.message = message
         self._preset[job.key] = job.outcome
 
+    def _over_budget(self, job: RunJob) -> bool:
+        """Count a run (and its retries) added after the first plan, a rerun of
+        pytest-rerunfailures included; refuse it, triggering nothing, when it would pass
+        --sipfront-max-runs."""
+        wanted = self._runs + 1 + job.retries
+        if wanted > self.settings.max_runs:
+            self._preset_one(job, Verdict.MAX_RUNS, too_many_runs(wanted, self.settings.max_runs))
+            return True
+        self._preset.pop(job.key, None)
+        self._runs = wanted
+        return False
+
     def _first_plan(self, jobs: Sequence[RunJob]) -> None:
         planned = sum(1 + job.retries for job in jobs)
         if planned > self.settings.max_runs:
@@ -83,6 +99,7 @@ class RunService:
             for job in jobs:
                 self._preset_one(job, Verdict.MAX_RUNS, message)
             return
+        self._runs = planned
         keys = self._credentials()
         if keys is None:
             for job in jobs:
@@ -130,6 +147,8 @@ class RunService:
                 return
             if self.scheduler is None:
                 self._preset_one(job, *self._why_not())
+                return
+            if self._over_budget(job):
                 return
             self.scheduler.add(job, front=True)
 
