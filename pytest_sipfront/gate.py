@@ -17,9 +17,9 @@ from .client import check_base_url
 from .durations import format_duration
 from .github import write_github
 from .items import SipfrontItem
-from .junit import write_junit
+from .junit import junit_path_problem, write_junit
 from .manifest import request_body
-from .messages import INTERRUPTED, NOT_REACHED, full_text, heartbeat
+from .messages import INTERRUPTED, NOT_REACHED, full_text, heartbeat, report_not_written
 from .outcome import (
     Attempt,
     ItemRecord,
@@ -61,6 +61,7 @@ class Gate:
         self.records: dict[str, ItemRecord] = {}
         self.still_running: list[RunOutcome] = []
         self.not_reached: list[RunOutcome] = []
+        self.report_errors: list[str] = []
         self.interrupted = False
         self.finished = False
         self.consumed: set[str] = set()
@@ -104,6 +105,14 @@ class Gate:
             for item in runnable:
                 self.preset[item.nodeid] = self._dry_run(item)
             return False
+        if self.settings.junit and not self.is_worker:
+            xmlpath = getattr(self.config.option, "xmlpath", None)
+            others = [xmlpath] if xmlpath else []
+            problem = junit_path_problem(self.settings.junit, others)
+            if problem is not None:
+                raise pytest.UsageError(
+                    f"pytest-sipfront: --sipfront-junit {self.settings.junit}: {problem}"
+                )
         if self.url_error is not None:
             raise pytest.UsageError(
                 f"pytest-sipfront: {self.url_error} "
@@ -300,7 +309,13 @@ class Gate:
         info = self.info()
         records = list(self.records.values())
         if self.settings.junit:
-            write_junit(self.settings.junit, records, info)
+            try:
+                write_junit(self.settings.junit, records, info)
+            except OSError as error:
+                # One clear line; the terminal summary and the GitHub reports still follow.
+                self.report_errors.append(
+                    report_not_written("--sipfront-junit", self.settings.junit, error)
+                )
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.ensure_newline()  # a workflow command must start its own line
@@ -346,6 +361,7 @@ class Gate:
             else:
                 where = "trigger sent, no answer yet: a run may have started, check Sipfront"
             lines.append(f"{'RUNNING':<10} {outcome.name} {where}")
+        lines.extend(self.report_errors)
         return title, lines
 
 

@@ -29,6 +29,7 @@ import contextlib
 import math
 import os
 import re
+import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -481,12 +482,45 @@ def junit_xml(records: Sequence[ItemRecord], info: SessionInfo) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
 
 
+def junit_path_problem(path: str, other_reports: Sequence[str] = ()) -> str | None:
+    """Why the JUnit file could not be written at ``path`` (checked before the first trigger),
+    or ``None``. ``other_reports`` are paths other plugins write (pytest's ``--junitxml``)."""
+    target = os.path.realpath(os.path.abspath(path))
+    if any(target == os.path.realpath(os.path.abspath(other)) for other in other_reports):
+        return "it is the path of --junitxml; give each report its own file"
+    if os.path.isdir(target):
+        return "it is a directory; name a file"
+    if os.path.exists(target):
+        if not os.access(target, os.W_OK):
+            return "the file is not writable"
+        if not stat.S_ISREG(os.stat(target).st_mode):
+            return None  # a device or FIFO: written in place
+    ancestor = os.path.dirname(target)
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        return f"{ancestor} is not a directory"
+    try:  # a real probe: os.access says yes to root, and to /proc
+        handle, probe = tempfile.mkstemp(prefix=".sipfront-junit-", suffix=".tmp", dir=ancestor)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        return f"{ancestor} is not writable ({error.strerror or error})"
+    return None
+
+
 def write_junit(
     path: str | os.PathLike[str], records: Sequence[ItemRecord], info: SessionInfo
 ) -> None:
-    """Write the JUnit file: parent directories created, written whole or not at all."""
+    """Write the JUnit file: parent directories created, written whole or not at all. A path
+    that is (or links to) a device or a FIFO is written in place, never replaced; a symlink
+    to a file is followed (the link stays, the file it names is replaced)."""
     text = junit_xml(records, info)
-    target = os.path.abspath(os.fspath(path))
+    target = os.path.realpath(os.path.abspath(os.fspath(path)))
+    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
+        with open(target, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        return
     directory = os.path.dirname(target)
     os.makedirs(directory, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".sipfront-junit-", suffix=".tmp", dir=directory)

@@ -36,6 +36,10 @@ def too_many_runs(count: int, limit: int) -> str:
     return f"This session would start {count} Sipfront runs; --sipfront-max-runs allows {limit}"
 
 
+def report_not_written(setting: str, path: str, error: OSError) -> str:
+    return f"sipfront: {setting} {path} was not written: {error.strerror or error}"
+
+
 def heartbeat(name: str, running_s: float, running: int, done: int, queued: int) -> str:
     """The line CI systems see while an item waits (they kill jobs that print nothing)."""
     return (
