@@ -79,12 +79,25 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ManifestFi
         return None
     config = parent.config
     patterns: list[str] = config.getini("sipfront_files")
-    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
-        return ManifestFile.from_parent(parent, path=file_path)
-    named = {(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args}
-    if file_path.resolve() in named:
-        return ManifestFile.from_parent(parent, path=file_path)
-    return None
+    claimed = any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns)
+    if not claimed:
+        named = {
+            (config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args
+        }
+        claimed = file_path.resolve() in named
+    if not claimed:
+        return None
+    # One entry is one run: a manifest reached by a second path (a symlink) is not collected
+    # again, or its runs would be triggered (and paid) twice.
+    seen = config.stash.setdefault(COLLECTED_KEY, set())
+    real = file_path.resolve()
+    if real in seen:
+        return None
+    seen.add(real)
+    return ManifestFile.from_parent(parent, path=file_path)
+
+
+COLLECTED_KEY = pytest.StashKey[set[Path]]()
 
 
 class GateHooks:
