@@ -496,3 +496,26 @@ tests:
         assert report_link(server, session) in junit_text
         assert report_link(server, session) in step
     assert "3 Sipfront items" in step, step
+
+
+def test_a_second_ctrl_c_while_the_reports_are_written_waits_until_they_are_done(
+    start_gate: Callable[..., Gate], tmp_path: Path
+) -> None:
+    # The job summary is a FIFO: writing the reports blocks until this test reads it, so the
+    # second and third signals surely arrive while the reports are being written.
+    os.mkfifo(tmp_path / "step_summary.md")
+    catalog = {"tests": [{"name": "long-call", "duration": "30s"}]}
+    gate = start_gate(catalog, LONG_MANIFEST, "--sipfront-concurrency", "2")
+    wait_until(lambda: len(polled_sessions(gate.server)) == 2, 30, "both runs to be polled")
+    gate.process.send_signal(signal.SIGINT)
+    wait_until(gate.junit.exists, 30, "the JUnit file (the reports being written)")
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+        gate.process.send_signal(signum)
+    time.sleep(0.3)
+    assert gate.process.poll() is None, "a signal broke the writing of the reports"
+    summary = (tmp_path / "step_summary.md").read_text(encoding="utf-8")
+    out, err = gate.process.communicate(timeout=30)
+    assert gate.process.returncode == EXIT_INTERRUPTED, out + err
+    assert "Traceback" not in err + out
+    assert "Sipfront runs" in summary
+    assert "sipfront runs" in out
