@@ -445,8 +445,9 @@ def test_under_xdist_a_signal_to_the_controller_alone_ends_the_session_promptly(
         assert report_link(server, session) in junit_text
 
 
-def test_exitfirst_lists_runs_that_finished_before_the_stop_with_sipfront_verdict(
-    start_gate: Callable[..., Gate],
+@pytest.mark.parametrize("stop", ["-x", "--maxfail=1", "SIGTERM"])
+def test_runs_that_finished_before_the_stop_are_listed_once_with_sipfront_verdict(
+    stop: str, start_gate: Callable[..., Gate]
 ) -> None:
     # All three are triggered at once; the two short ones finish at Sipfront while pytest
     # still waits for the first item, which then fails and stops the session (-x).
@@ -464,20 +465,33 @@ tests:
 """
     catalog = {
         "tests": [
-            {"name": "broken-call", "duration": "4s", "outcome": "failed"},
+            {
+                "name": "broken-call",
+                "duration": "4s" if stop != "SIGTERM" else "60s",
+                "outcome": "failed",
+            },
             {"name": "quick-call", "duration": "0.2s"},
             {"name": "quick-broken", "duration": "0.2s", "outcome": "failed"},
         ]
     }
-    gate = start_gate(catalog, manifest, "--sipfront-concurrency", "3", "-x")
-    out, _ = gate.process.communicate(timeout=60)
+    args = [] if stop == "SIGTERM" else [stop]
+    gate = start_gate(catalog, manifest, "--sipfront-concurrency", "3", *args)
     server = gate.server
+    if stop == "SIGTERM":
+        # The quick runs take 0.2 s; by the tenth status request (0.2 s apart) they are done.
+        wait_until(
+            lambda: sum(r.endpoint == "runs.status" for r in server.requests) >= 10,
+            30,
+            "the quick runs to finish",
+        )
+        gate.process.send_signal(signal.SIGTERM)
+    out, _ = gate.process.communicate(timeout=60)
     assert server.count("tests.run") == 3
     sessions = polled_sessions(server)
     assert len(sessions) == 3
     summary = out.split("sipfront runs", 1)[1]
     for name, word in (
-        ("fails-late", "FAILED"),
+        ("fails-late", "RUNNING" if stop == "SIGTERM" else "FAILED"),
         ("quick-pass", "PASSED"),
         ("quick-fail", "FAILED"),
     ):
