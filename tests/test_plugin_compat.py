@@ -337,6 +337,7 @@ def test_reruns_count_against_max_runs_and_the_rerun_that_would_pass_it_is_refus
         "--sipfront-junit",
         "sf.xml",
         server=server,
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(pytester.path / "summary.md")},
     )
     # 2 planned + 2 reruns reach the limit of 4; the third rerun is refused, not sent.
     assert triggers_by_name(server) == Counter({"t-fails": 3, "t-good": 1})
@@ -352,5 +353,7 @@ def test_reruns_count_against_max_runs_and_the_rerun_that_would_pass_it_is_refus
     # The three runs of "bad" (first run, two reruns) are all listed, in the terminal and JUnit.
     shown = [link for link in links if link in bad_line]
     assert len(shown) == 3, bad_line
+    step = (pytester.path / "summary.md").read_text(encoding="utf-8")
     for link in shown:
         assert link in junit
+        assert link in step
