@@ -19,7 +19,14 @@ from .github import write_github
 from .items import SipfrontItem
 from .junit import junit_path_problem, write_junit
 from .manifest import request_body
-from .messages import INTERRUPTED, NOT_REACHED, full_text, heartbeat, report_not_written
+from .messages import (
+    INTERRUPTED,
+    NOT_REACHED,
+    bad_api_url,
+    full_text,
+    heartbeat,
+    report_not_written,
+)
 from .outcome import (
     Attempt,
     ItemRecord,
@@ -32,7 +39,7 @@ from .outcome import (
 )
 from .runservice import RunService
 from .scheduler import RunJob
-from .settings import API_URL_VAR, Settings, ini_name, option_name
+from .settings import Settings
 
 GATE_KEY = pytest.StashKey["Gate"]()
 REPORT_ATTRIBUTE = "sipfront"
@@ -113,11 +120,10 @@ class Gate:
                 raise pytest.UsageError(
                     f"pytest-sipfront: --sipfront-junit {self.settings.junit}: {problem}"
                 )
-        if self.url_error is not None:
-            raise pytest.UsageError(
-                f"pytest-sipfront: {self.url_error} "
-                f"(from {API_URL_VAR}, {option_name('api_url')} or {ini_name('api_url')})"
-            )
+        if self.url_error is not None and not self.is_worker:
+            # (An xdist worker plans on the controller, which errors every item instead: a
+            # usage error raised there would be an INTERNALERROR.)
+            raise pytest.UsageError(f"pytest-sipfront: {bad_api_url(self.url_error)}")
         if self.is_worker and not isinstance(self.service, BrokerClient):
             # An xdist worker without a controller's broker (design.md 4.8, first form): it
             # triggers only the items it is handed, when it reaches them.

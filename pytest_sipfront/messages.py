@@ -40,6 +40,11 @@ def report_not_written(setting: str, path: str, error: OSError) -> str:
     return f"sipfront: {setting} {path} was not written: {error.strerror or error}"
 
 
+def bad_api_url(reason: str) -> str:
+    """A refused API URL, naming where it can be set."""
+    return f"{reason} (from SIPFRONT_API_URL, --sipfront-url or sipfront_url)"
+
+
 def heartbeat(name: str, running_s: float, running: int, done: int, queued: int) -> str:
     """The line CI systems see while an item waits (they kill jobs that print nothing)."""
     return (

@@ -13,12 +13,13 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 
-from .client import SipfrontClient
+from .client import SipfrontClient, check_base_url
 from .messages import (
     INTERRUPTED,
     INTERRUPTED_QUEUED,
     INTERRUPTED_SENDING,
     NO_CREDENTIALS,
+    bad_api_url,
     too_many_runs,
 )
 from .outcome import RunOutcome, Verdict
@@ -100,6 +101,13 @@ class RunService:
                 self._preset_one(job, Verdict.MAX_RUNS, message)
             return
         self._runs = planned
+        if not self.settings.sandbox:
+            try:
+                self.api_url = check_base_url(self.api_url)
+            except ValueError as error:
+                for job in jobs:
+                    self._preset_one(job, Verdict.REFUSED, bad_api_url(str(error)))
+                return
         keys = self._credentials()
         if keys is None:
             for job in jobs:

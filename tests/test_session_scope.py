@@ -105,3 +105,18 @@ def test_a_bad_api_url_is_a_usage_error_naming_the_setting_when_sipfront_items_a
     assert "must use https://" in errors
     assert "SIPFRONT_API_URL, --sipfront-url or sipfront_url" in errors
     assert "Traceback" not in errors
+
+
+def test_under_xdist_a_bad_api_url_errors_the_sipfront_items_without_an_internal_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makefile(".yml", sipfront="tests:\n  - name: call\n    test: basic-call\n")
+    pytester.makepyfile(test_plain="def test_one():\n    pass\n")
+    monkeypatch.setenv("SIPFRONT_PUBLIC_KEY", "pk-scope")
+    monkeypatch.setenv("SIPFRONT_SECRET_KEY", "sk-scope")
+    monkeypatch.setenv("SIPFRONT_API_URL", "http://example.com")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", timeout=120)
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output
+    result.assert_outcomes(passed=1, errors=1)
+    assert "SIPFRONT_API_URL, --sipfront-url or sipfront_url" in output
