@@ -120,3 +120,32 @@ def test_under_xdist_a_bad_api_url_errors_the_sipfront_items_without_an_internal
     assert "INTERNALERROR" not in output
     result.assert_outcomes(passed=1, errors=1)
     assert "SIPFRONT_API_URL, --sipfront-url or sipfront_url" in output
+
+
+def test_the_stop_signal_handlers_are_put_back_after_a_session_with_sipfront_runs(
+    sipfront_sandbox, run_gate, pytester
+) -> None:
+    # In this process (pytester runs inline): the handlers before and after must be the same,
+    # and during the run the plugin's own was installed.
+    pytester.makeconftest(
+        "import signal\n"
+        "def pytest_runtest_setup(item):\n"
+        "    during = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)\n"
+        "    item.config._during = during\n"
+        "    open('during.txt', 'w').write(repr(signal.SIG_DFL in during))\n"
+    )
+    seen: list[object] = []
+    server = sipfront_sandbox({"default_duration": 0.2})
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {s: signal.signal(s, signal.SIG_DFL) for s in before}
+    try:
+        run_gate(
+            "tests:\n  - {name: call, test: basic-call}\n",
+            server=server,
+        ).assert_outcomes(passed=1)
+        seen.extend(signal.getsignal(s) for s in before)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert seen == [signal.SIG_DFL, signal.SIG_DFL]
+    assert (pytester.path / "during.txt").read_text(encoding="utf-8") == "False"
