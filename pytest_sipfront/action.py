@@ -335,8 +335,10 @@ class Tally:
         for _ in range(collector.manifest_errors):
             self._count("error", "error")  # a broken manifest, as the JUnit file files it
         for run in collector.unreported:
-            self._count(classify_still_running(run).kind, "error")
-            self._url(urls, run.name, run.manifest, "running", run.report_url)
+            result = classify_still_running(run)
+            self._count(result.kind, result.label)
+            label = "running" if run.verdict.value == "interrupted" else result.label
+            self._url(urls, run.name, run.manifest, label, run.report_url)
         self.report_urls, self.urls_kept = _report_urls(urls)
         self.urls_total = len(urls)
         self.sandbox = collector.sandbox

@@ -17,10 +17,18 @@ from .client import check_base_url
 from .durations import format_duration
 from .github import write_github
 from .items import SipfrontItem
-from .junit import write_junit
+from .junit import junit_path_problem, write_junit
 from .manifest import request_body
-from .messages import INTERRUPTED, full_text, heartbeat
+from .messages import (
+    INTERRUPTED,
+    NOT_REACHED,
+    bad_api_url,
+    full_text,
+    heartbeat,
+    report_not_written,
+)
 from .outcome import (
+    Attempt,
     ItemRecord,
     PytestOutcome,
     RunOutcome,
@@ -47,14 +55,25 @@ class Gate:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
-        api_url = settings.api_url if settings.sandbox else check_base_url(settings.api_url)
+        # A bad URL matters only to a session that sends Sipfront requests: checked in start().
+        self.url_error: str | None = None
+        api_url = settings.api_url
+        if not settings.sandbox:
+            try:
+                api_url = check_base_url(settings.api_url)
+            except ValueError as error:
+                self.url_error = str(error)
         self.preset: dict[str, RunOutcome] = {}
         """Verdicts decided here without Sipfront: the dry run's skips."""
         self.records: dict[str, ItemRecord] = {}
         self.still_running: list[RunOutcome] = []
+        self.not_reached: list[RunOutcome] = []
+        self.report_errors: list[str] = []
         self.interrupted = False
         self.finished = False
         self.consumed: set[str] = set()
+        self.attempts: dict[str, list[Attempt]] = {}
+        """Every attempt of an item's runs so far, a rerun's earlier runs included."""
         self.failures = 0
         self.manifest_errors: list[tuple[str, int, int, str]] = []
         maxfail = int(config.getoption("maxfail", 0) or 0)
@@ -81,22 +100,36 @@ class Gate:
 
     # -- run loop start ----------------------------------------------------------------------
 
-    def start(self, session: pytest.Session) -> None:
-        """Trigger every selected, unskipped Sipfront item, in item order, ahead of pytest."""
+    def start(self, session: pytest.Session) -> bool:
+        """Trigger every selected, unskipped Sipfront item, in item order, ahead of pytest.
+        True when Sipfront runs are planned (the session then stops on SIGTERM like Ctrl-C)."""
         items = [item for item in session.items if isinstance(item, SipfrontItem)]
         # skip and skipif marks (a manifest's skip:, or one a conftest adds) trigger nothing.
         runnable = [item for item in items if evaluate_skip_marks(item) is None]
         if not runnable:
-            return
+            return False
         if self.settings.dry_run:
             for item in runnable:
                 self.preset[item.nodeid] = self._dry_run(item)
-            return
+            return False
+        if self.settings.junit and not self.is_worker:
+            xmlpath = getattr(self.config.option, "xmlpath", None)
+            others = [xmlpath] if xmlpath else []
+            problem = junit_path_problem(self.settings.junit, others)
+            if problem is not None:
+                raise pytest.UsageError(
+                    f"pytest-sipfront: --sipfront-junit {self.settings.junit}: {problem}"
+                )
+        if self.url_error is not None and not self.is_worker:
+            # (An xdist worker plans on the controller, which errors every item instead: a
+            # usage error raised there would be an INTERNALERROR.)
+            raise pytest.UsageError(f"pytest-sipfront: {bad_api_url(self.url_error)}")
         if self.is_worker and not isinstance(self.service, BrokerClient):
             # An xdist worker without a controller's broker (design.md 4.8, first form): it
             # triggers only the items it is handed, when it reaches them.
-            return
+            return True
         self.service.plan([self._job(item) for item in runnable])
+        return not self.is_worker
 
     def _new_outcome(self, item: SipfrontItem, verdict: Verdict, message: str = "") -> RunOutcome:
         return RunOutcome(
@@ -140,13 +173,17 @@ class Gate:
             return self.preset[key]
         if key in self.consumed or not self.service.knows(key):
             # A rerun (pytest-rerunfailures), or an item the run loop did not plan: a fresh run.
-            self.service.run_now(self._job(item))
+            # A rerun keeps the earlier attempts, so every report shows every attempt's link.
+            job = self._job(item)
+            job.outcome.attempts = list(self.attempts.get(key, []))
+            self.service.run_now(job)
         while True:
             outcome = self.service.wait(key, timeout=self.settings.heartbeat)
             if outcome is not None:
                 break
             self._heartbeat(item)
         self.consumed.add(key)
+        self.attempts[key] = list(outcome.attempts)
         for text in outcome.warnings:
             warnings.warn(SipfrontWarning(text), stacklevel=1)
         spec = item.spec
@@ -269,6 +306,8 @@ class Gate:
         # Runs triggered but without a verdict have no report: pytest never reached them, or
         # was waiting for one when it was stopped. Sipfront has no cancel endpoint.
         self.still_running.extend(self.local.shutdown())
+        # Runs that finished at Sipfront before pytest reached their items: their verdict.
+        self.not_reached.extend(self.local.unclaimed())
         if self.broker is not None:
             self.broker.stop()
         if self.is_worker:
@@ -276,7 +315,13 @@ class Gate:
         info = self.info()
         records = list(self.records.values())
         if self.settings.junit:
-            write_junit(self.settings.junit, records, info)
+            try:
+                write_junit(self.settings.junit, records, info)
+            except OSError as error:
+                # One clear line; the terminal summary and the GitHub reports still follow.
+                self.report_errors.append(
+                    report_not_written("--sipfront-junit", self.settings.junit, error)
+                )
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.ensure_newline()  # a workflow command must start its own line
@@ -289,6 +334,7 @@ class Gate:
             rootdir=str(self.config.rootpath),
             interrupted=self.interrupted,
             still_running=self.still_running,
+            not_reached=self.not_reached,
             manifest_errors=self.manifest_errors,
         )
 
@@ -303,14 +349,25 @@ class Gate:
                 word += " (flaky)"
             ran = record.run is not None and bool(record.run.attempts)
             duration = format_duration(record.duration_s) if ran else "-"
-            link = record.report_url or ""
+            attempts = record.run.attempts if record.run is not None else []
+            # Every attempt's link (retries, reruns): each is a run paid at Sipfront.
+            link = " ".join(a.report_url for a in attempts if a.report_url)
             lines.append(f"{word:<10} {record.name} {duration} {link}".rstrip())
+        reported = {(record.manifest, record.name) for record in self.records.values()}
+        for outcome in self.not_reached:
+            if (outcome.manifest, outcome.name) in reported:
+                continue
+            word = outcome.verdict.value.upper()
+            duration = format_duration(outcome.duration_s)
+            link = outcome.report_url or ""
+            lines.append(f"{word:<10} {outcome.name} {duration} {link} ({NOT_REACHED})")
         for outcome in self.still_running:
             if outcome.attempts:
                 where = f"still going at Sipfront {outcome.report_url or ''}".rstrip()
             else:
                 where = "trigger sent, no answer yet: a run may have started, check Sipfront"
             lines.append(f"{'RUNNING':<10} {outcome.name} {where}")
+        lines.extend(self.report_errors)
         return title, lines
 
 

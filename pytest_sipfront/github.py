@@ -121,8 +121,9 @@ def annotations(
         if (result := classify(record)).kind in ("failure", "error")
     ]
     bad += [
-        (run.name, run.manifest, run.line, classify_still_running(run), run.report_url)
+        (run.name, run.manifest, run.line, result, run.report_url)
         for run in unreported(records, info)
+        if (result := classify_still_running(run)).kind in ("failure", "error")
     ]
     # Only the lines GitHub will show are formatted.
     lines = [
@@ -174,6 +175,8 @@ class _Row:
     duration: str
     url: str | None
     attempts: int
+    urls: tuple[str | None, ...] = ()
+    """Every attempt's report link when there was more than one (retries, reruns)."""
 
 
 _ICONS = {
@@ -202,7 +205,19 @@ def _row_text(row: _Row, qualified: bool) -> str:
     cell = markdown_cell(name)
     if row.result.label not in ("passed", "flaky") and row.result.message:
         cell = f"{cell}<br>{markdown_cell(row.result.message)}"
-    return f"| {_result_cell(row)} | {cell} | {row.duration} | {markdown_link(row.url)} |"
+    if len(row.urls) > 1:
+        links = " ".join(
+            markdown_link(url, f"attempt {number}") for number, url in enumerate(row.urls, 1)
+        )
+    else:
+        links = markdown_link(row.url)
+    return f"| {_result_cell(row)} | {cell} | {row.duration} | {links} |"
+
+
+def _urls(run: RunOutcome | None) -> tuple[str | None, ...]:
+    if run is None or len(run.attempts) < 2:
+        return ()
+    return tuple(attempt.report_url for attempt in run.attempts)
 
 
 def _duration(run: RunOutcome | None) -> str:
@@ -224,6 +239,7 @@ def _rows(records: Sequence[ItemRecord], info: SessionInfo) -> list[_Row]:
                 _duration(run),
                 record.report_url,
                 len(run.attempts) if run is not None else 0,
+                _urls(run),
             )
         )
     for still in unreported(records, info):
@@ -235,6 +251,7 @@ def _rows(records: Sequence[ItemRecord], info: SessionInfo) -> list[_Row]:
                 _duration(still),
                 still.report_url,
                 len(still.attempts),
+                _urls(still),
             )
         )
     return rows

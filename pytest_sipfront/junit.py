@@ -29,6 +29,7 @@ import contextlib
 import math
 import os
 import re
+import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -210,15 +211,39 @@ def classify(record: ItemRecord) -> Result:
 
 
 def classify_still_running(run: RunOutcome) -> Result:
-    """A run the interrupted session triggered but never reported: an error."""
-    message = run.message or INTERRUPTED_MESSAGE
-    return Result("error", "error", Verdict.INTERRUPTED.junit_type, message)
+    """A run the stopped session triggered but never reported: an error while it is still
+    going; Sipfront's verdict when it finished before the session stopped (never reached)."""
+    if run.verdict is Verdict.INTERRUPTED or not run.attempts:
+        message = run.message or INTERRUPTED_MESSAGE
+        return Result("error", "error", Verdict.INTERRUPTED.junit_type, message)
+    if run.verdict is Verdict.PASSED:
+        outcome = PytestOutcome.PASSED
+    elif run.verdict.is_failure:
+        outcome = PytestOutcome.FAILED
+    else:
+        outcome = PytestOutcome.ERROR
+    record = ItemRecord(
+        nodeid=run.name,
+        name=run.name,
+        manifest=run.manifest,
+        line=run.line,
+        outcome=outcome,
+        run=run,
+        message=run.message,
+    )
+    return classify(record)
 
 
 def unreported(records: Sequence[ItemRecord], info: SessionInfo) -> list[RunOutcome]:
-    """``info.still_running`` minus the runs that already have a record (no duplicates)."""
+    """The runs triggered without a record: finished but never reached, then still going at
+    Sipfront; each once (a run with a record is not repeated)."""
     seen = {(record.manifest, record.name) for record in records}
-    return [run for run in info.still_running if (run.manifest, run.name) not in seen]
+    listed: list[RunOutcome] = []
+    for run in (*info.not_reached, *info.still_running):
+        if (run.manifest, run.name) not in seen:
+            seen.add((run.manifest, run.name))
+            listed.append(run)
+    return listed
 
 
 def millis(seconds: float) -> int:
@@ -457,12 +482,45 @@ def junit_xml(records: Sequence[ItemRecord], info: SessionInfo) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
 
 
+def junit_path_problem(path: str, other_reports: Sequence[str] = ()) -> str | None:
+    """Why the JUnit file could not be written at ``path`` (checked before the first trigger),
+    or ``None``. ``other_reports`` are paths other plugins write (pytest's ``--junitxml``)."""
+    target = os.path.realpath(os.path.abspath(path))
+    if any(target == os.path.realpath(os.path.abspath(other)) for other in other_reports):
+        return "it is the path of --junitxml; give each report its own file"
+    if os.path.isdir(target):
+        return "it is a directory; name a file"
+    if os.path.exists(target):
+        if not os.access(target, os.W_OK):
+            return "the file is not writable"
+        if not stat.S_ISREG(os.stat(target).st_mode):
+            return None  # a device or FIFO: written in place
+    ancestor = os.path.dirname(target)
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        return f"{ancestor} is not a directory"
+    try:  # a real probe: os.access says yes to root, and to /proc
+        handle, probe = tempfile.mkstemp(prefix=".sipfront-junit-", suffix=".tmp", dir=ancestor)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        return f"{ancestor} is not writable ({error.strerror or error})"
+    return None
+
+
 def write_junit(
     path: str | os.PathLike[str], records: Sequence[ItemRecord], info: SessionInfo
 ) -> None:
-    """Write the JUnit file: parent directories created, written whole or not at all."""
+    """Write the JUnit file: parent directories created, written whole or not at all. A path
+    that is (or links to) a device or a FIFO is written in place, never replaced; a symlink
+    to a file is followed (the link stays, the file it names is replaced)."""
     text = junit_xml(records, info)
-    target = os.path.abspath(os.fspath(path))
+    target = os.path.realpath(os.path.abspath(os.fspath(path)))
+    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
+        with open(target, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        return
     directory = os.path.dirname(target)
     os.makedirs(directory, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".sipfront-junit-", suffix=".tmp", dir=directory)

@@ -8,12 +8,12 @@ from .sanitize import clean_line
 
 NO_CREDENTIALS = "No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
 INTERRUPTED = "Interrupted; the run is still going at Sipfront"
+NOT_REACHED = "not reached: the session stopped before its item; this is Sipfront's verdict"
 INTERRUPTED_QUEUED = "Interrupted before its run was triggered"
 INTERRUPTED_SENDING = (
     "Interrupted while its trigger was being sent; a run may have started: "
     "check Sipfront before re-running"
 )
-VANISHED = "Sipfront no longer knows this run (HTTP 404 on its status)"
 UNKNOWN_TRIGGER = (
     "The trigger request failed after it was sent; a run may have started: "
     "check Sipfront before re-running"
@@ -34,6 +34,15 @@ def run_timed_out(timeout: float, last_status: str | None) -> str:
 
 def too_many_runs(count: int, limit: int) -> str:
     return f"This session would start {count} Sipfront runs; --sipfront-max-runs allows {limit}"
+
+
+def report_not_written(setting: str, path: str, error: OSError) -> str:
+    return f"sipfront: {setting} {path} was not written: {error.strerror or error}"
+
+
+def bad_api_url(reason: str) -> str:
+    """A refused API URL, naming where it can be set."""
+    return f"{reason} (from SIPFRONT_API_URL, --sipfront-url or sipfront_url)"
 
 
 def heartbeat(name: str, running_s: float, running: int, done: int, queued: int) -> str:

@@ -192,6 +192,9 @@ class SessionInfo:
     rootdir: str
     interrupted: bool = False
     still_running: list[RunOutcome] = field(default_factory=list)
+    not_reached: list[RunOutcome] = field(default_factory=list)
+    """Runs triggered and finished at Sipfront whose items pytest never reached (-x, --maxfail,
+    an interrupt): listed with Sipfront's verdict."""
     manifest_errors: list[tuple[str, int, int, str]] = field(default_factory=list)
     """Broken manifests: (path relative to the rootdir, line, column, message)."""
 

@@ -79,12 +79,25 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ManifestFi
         return None
     config = parent.config
     patterns: list[str] = config.getini("sipfront_files")
-    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
-        return ManifestFile.from_parent(parent, path=file_path)
-    named = {(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args}
-    if file_path.resolve() in named:
-        return ManifestFile.from_parent(parent, path=file_path)
-    return None
+    claimed = any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns)
+    if not claimed:
+        named = {
+            (config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args
+        }
+        claimed = file_path.resolve() in named
+    if not claimed:
+        return None
+    # One entry is one run: a manifest reached by a second path (a symlink) is not collected
+    # again, or its runs would be triggered (and paid) twice.
+    seen = config.stash.setdefault(COLLECTED_KEY, set())
+    real = file_path.resolve()
+    if real in seen:
+        return None
+    seen.add(real)
+    return ManifestFile.from_parent(parent, path=file_path)
+
+
+COLLECTED_KEY = pytest.StashKey[set[Path]]()
 
 
 class GateHooks:
@@ -92,27 +105,10 @@ class GateHooks:
 
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
-        self.previous_sigterm: Any = None
-        if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-            # pytest ignores SIGTERM; a CI job cancelled with it should stop like Ctrl-C.
-            with contextlib.suppress(ValueError):  # ValueError: not the main thread
-                self.previous_sigterm = signal.signal(signal.SIGTERM, self._sigterm)
-
-    def _sigterm(self, signum: int, frame: FrameType | None) -> None:
-        """Stop like Ctrl-C, once: while the session is already stopping (a first signal, the
-        reports being written) another SIGTERM must not break that."""
-        if (
-            self.gate.interrupted
-            or self.gate.finished
-            or isinstance(sys.exc_info()[1], KeyboardInterrupt)
-        ):
-            return
-        self.gate.interrupted = True
-        raise KeyboardInterrupt("SIGTERM")
+        self.signals = SignalGuard(gate)
 
     def pytest_unconfigure(self) -> None:
-        if self.previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, self.previous_sigterm)
+        self.signals.restore()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
@@ -120,7 +116,8 @@ class GateHooks:
             return
         if session.testsfailed and not session.config.option.continue_on_collection_errors:
             return  # pytest stops next for the collection errors: trigger nothing
-        self.gate.start(session)
+        if self.gate.start(session):
+            self.signals.install()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(
@@ -159,7 +156,9 @@ class GateHooks:
 
     @pytest.hookimpl(tryfirst=True)  # before xdist tears down workers still waiting on us
     def pytest_sessionfinish(self) -> None:
-        self.gate.finish()
+        with self.signals.ignored():
+            self.gate.finish()
+        self.signals.restore()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         title, lines = self.gate.summary_lines()
@@ -177,3 +176,72 @@ class XdistControllerHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[BROKER_INPUT] = self.gate.serve_workers()
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # The controller has no items of its own: a manifest among the workers' items means
+        # Sipfront runs are planned (only manifests are collected from .yml/.yaml files).
+        if any(nodeid.split("::")[0].endswith((".yml", ".yaml")) for nodeid in ids):
+            plugin = self.gate.config.pluginmanager.get_plugin("sipfront-gate")
+            if isinstance(plugin, GateHooks):
+                plugin.signals.install()
+
+
+class SignalGuard:
+    """SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) stop the session like Ctrl-C,
+    but only while Sipfront runs are planned or going: from the run loop start of a session
+    with Sipfront items until its reports are written. Outside that window the process keeps
+    whatever handler it had (without one it dies at once, as without the plugin)."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if self.previous:
+            return
+        for name in STOP_SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is None or signal.getsignal(signum) != signal.SIG_DFL:
+                continue  # someone else (or nohup) decided about this signal: leave it
+            with contextlib.suppress(ValueError):  # ValueError: not the main thread
+                self.previous[signum] = signal.signal(signum, self._stop)
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        """Stop like Ctrl-C, once: while the session is already stopping (a first signal, the
+        reports being written) another signal must not break that."""
+        if (
+            self.gate.interrupted
+            or self.gate.finished
+            or isinstance(sys.exc_info()[1], KeyboardInterrupt)
+        ):
+            return
+        self.gate.interrupted = True
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    @contextlib.contextmanager
+    def ignored(self) -> Generator[None, None, None]:
+        """While the reports are written, Ctrl-C and the stop signals wait: a half-written
+        report (and a long traceback) helps nobody; writing takes a moment."""
+        saved: dict[int, Any] = {}
+        if self.previous:
+            for name in ("SIGINT", *STOP_SIGNALS):
+                signum = getattr(signal, name, None)
+                if signum is None:
+                    continue
+                with contextlib.suppress(ValueError):
+                    saved[signum] = signal.signal(signum, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            for signum, handler in saved.items():
+                with contextlib.suppress(ValueError):
+                    signal.signal(signum, handler)
+
+    def restore(self) -> None:
+        previous, self.previous = self.previous, {}
+        for signum, handler in previous.items():
+            with contextlib.suppress(ValueError):
+                signal.signal(signum, handler)
+
+
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")

@@ -13,12 +13,13 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 
-from .client import SipfrontClient
+from .client import SipfrontClient, check_base_url
 from .messages import (
     INTERRUPTED,
     INTERRUPTED_QUEUED,
     INTERRUPTED_SENDING,
     NO_CREDENTIALS,
+    bad_api_url,
     too_many_runs,
 )
 from .outcome import RunOutcome, Verdict
@@ -43,6 +44,8 @@ class RunService:
         self._environ = os.environ if environ is None else environ
         self._lock = threading.Lock()
         self._planned = False
+        self._runs = 0
+        """Runs this session may start so far (each retry counted), for --sipfront-max-runs."""
         self._preset: dict[str, RunOutcome] = {}
         self.client: SipfrontClient | None = None
         self.scheduler: Scheduler | None = None
@@ -64,6 +67,8 @@ class RunService:
                 return
             for job in jobs:
                 if not scheduler.knows(job.key):
+                    if self._over_budget(job):
+                        continue
                     scheduler.add(job)
 
     def _why_not(self) -> tuple[Verdict, str]:
@@ -77,6 +82,18 @@ class RunService:
         job.outcome.message = message
         self._preset[job.key] = job.outcome
 
+    def _over_budget(self, job: RunJob) -> bool:
+        """Count a run (and its retries) added after the first plan, a rerun of
+        pytest-rerunfailures included; refuse it, triggering nothing, when it would pass
+        --sipfront-max-runs."""
+        wanted = self._runs + 1 + job.retries
+        if wanted > self.settings.max_runs:
+            self._preset_one(job, Verdict.MAX_RUNS, too_many_runs(wanted, self.settings.max_runs))
+            return True
+        self._preset.pop(job.key, None)
+        self._runs = wanted
+        return False
+
     def _first_plan(self, jobs: Sequence[RunJob]) -> None:
         planned = sum(1 + job.retries for job in jobs)
         if planned > self.settings.max_runs:
@@ -84,6 +101,14 @@ class RunService:
             for job in jobs:
                 self._preset_one(job, Verdict.MAX_RUNS, message)
             return
+        self._runs = planned
+        if not self.settings.sandbox:
+            try:
+                self.api_url = check_base_url(self.api_url)
+            except ValueError as error:
+                for job in jobs:
+                    self._preset_one(job, Verdict.REFUSED, bad_api_url(str(error)))
+                return
         keys = self._credentials()
         if keys is None:
             for job in jobs:
@@ -139,6 +164,8 @@ class RunService:
             if self.scheduler is None:
                 self._preset_one(job, *self._why_not())
                 return
+            if self._over_budget(job):
+                return
             self.scheduler.add(job, front=True)
 
     def knows(self, key: str) -> bool:
@@ -186,6 +213,11 @@ class RunService:
     def stop_triggering(self) -> None:
         if self.scheduler is not None:
             self.scheduler.stop_triggering()
+
+    def unclaimed(self) -> list[RunOutcome]:
+        """Triggered runs with a verdict no item took (see :meth:`Scheduler.unclaimed`)."""
+        scheduler = self.scheduler
+        return [copy.deepcopy(run) for run in scheduler.unclaimed()] if scheduler else []
 
     def shutdown(self) -> list[RunOutcome]:
         """Stop at once; the runs still going at Sipfront (they cannot be cancelled there),

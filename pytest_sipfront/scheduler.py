@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import ApiError, RunNotFound, SipfrontClient
-from .messages import VANISHED, run_failed, run_timed_out
+from .messages import run_failed, run_timed_out
 from .outcome import Attempt, RunOutcome, Verdict
 from .runstatus import interpret
 
@@ -195,6 +195,16 @@ class Scheduler:
             self._work.put(None)
         return still
 
+    def unclaimed(self) -> list[RunOutcome]:
+        """Runs that were triggered and got their verdict, but nobody took it: the session
+        stopped (-x, --maxfail, an interrupt) before pytest reached their items."""
+        with self._cond:
+            return [
+                outcome
+                for key, outcome in self._results.items()
+                if outcome.attempts and self._jobs.get(key) is not None
+            ]
+
     # -- background threads ----------------------------------------------------------------
 
     def _dispatch(self) -> None:
@@ -309,11 +319,12 @@ class Scheduler:
         assert attempt.status_url is not None
         try:
             run = self._client.status(attempt.status_url, deadline=job.deadline)
-        except RunNotFound:
+        except RunNotFound as gone:
             with self._cond:
                 job.not_found += 1
                 if job.not_found >= 2:
-                    self._finish_locked(job, Verdict.VANISHED, VANISHED)
+                    # The message names the status Sipfront answered (404 or 410).
+                    self._finish_locked(job, Verdict.VANISHED, gone.message)
                 else:
                     self._next_poll_locked(job)
             return

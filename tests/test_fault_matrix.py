@@ -165,6 +165,14 @@ CASES = [
         "sipfront.vanished",
     ),
     Case(
+        "status-410-twice-is-reported-as-410",
+        (status(410, times=2),),
+        "error",
+        VANISHED.replace("404", "410"),
+        1,
+        "sipfront.vanished",
+    ),
+    Case(
         "status-503-until-the-deadline",
         (status(503, times=0),),
         "error",

@@ -168,7 +168,11 @@ def report_link(server: SandboxServer, session_id: str) -> str:
     return f"{server.origin}/run/details/{session_id}"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum",
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
 def test_a_signal_ends_the_session_at_once_lists_runs_still_going_and_triggers_nothing_more(
     signum: int, start_gate: Callable[..., Gate]
 ) -> None:
@@ -439,3 +443,93 @@ def test_under_xdist_a_signal_to_the_controller_alone_ends_the_session_promptly(
     junit_text = gate.junit.read_text(encoding="utf-8")
     for session in polled_sessions(server):
         assert report_link(server, session) in junit_text
+
+
+@pytest.mark.parametrize("stop", ["-x", "--maxfail=1", "SIGTERM"])
+def test_runs_that_finished_before_the_stop_are_listed_once_with_sipfront_verdict(
+    stop: str, start_gate: Callable[..., Gate]
+) -> None:
+    # All three are triggered at once; the two short ones finish at Sipfront while pytest
+    # still waits for the first item, which then fails and stops the session (-x).
+    manifest = """\
+defaults:
+  poll_interval: 0.2s
+  timeout: 5m
+tests:
+  - name: fails-late
+    test: broken-call
+  - name: quick-pass
+    test: quick-call
+  - name: quick-fail
+    test: quick-broken
+"""
+    catalog = {
+        "tests": [
+            {
+                "name": "broken-call",
+                "duration": "4s" if stop != "SIGTERM" else "60s",
+                "outcome": "failed",
+            },
+            {"name": "quick-call", "duration": "0.2s"},
+            {"name": "quick-broken", "duration": "0.2s", "outcome": "failed"},
+        ]
+    }
+    args = [] if stop == "SIGTERM" else [stop]
+    gate = start_gate(catalog, manifest, "--sipfront-concurrency", "3", *args)
+    server = gate.server
+    if stop == "SIGTERM":
+        # The quick runs take 0.2 s; by the tenth status request (0.2 s apart) they are done.
+        wait_until(
+            lambda: sum(r.endpoint == "runs.status" for r in server.requests) >= 10,
+            30,
+            "the quick runs to finish",
+        )
+        gate.process.send_signal(signal.SIGTERM)
+    out, _ = gate.process.communicate(timeout=60)
+    assert server.count("tests.run") == 3
+    sessions = polled_sessions(server)
+    assert len(sessions) == 3
+    summary = out.split("sipfront runs", 1)[1]
+    for name, word in (
+        ("fails-late", "RUNNING" if stop == "SIGTERM" else "FAILED"),
+        ("quick-pass", "PASSED"),
+        ("quick-fail", "FAILED"),
+    ):
+        lines = [line for line in summary.splitlines() if f" {name} " in line]
+        assert len(lines) == 1, summary
+        assert lines[0].startswith(word), lines[0]
+    for session in sessions:
+        link = report_link(server, session)
+        assert summary.count(link) == 1, summary
+    junit = JUnitXml.fromfile(str(gate.junit))
+    names = sorted(case.name for suite in junit for case in suite)
+    assert names == ["fails-late", "quick-fail", "quick-pass"]
+    junit_text = gate.junit.read_text(encoding="utf-8")
+    step = gate.summary.read_text(encoding="utf-8")
+    for session in sessions:
+        assert report_link(server, session) in junit_text
+        assert report_link(server, session) in step
+    assert "3 Sipfront items" in step, step
+
+
+def test_a_second_ctrl_c_while_the_reports_are_written_waits_until_they_are_done(
+    start_gate: Callable[..., Gate], tmp_path: Path
+) -> None:
+    # The job summary is a FIFO: writing the reports blocks until this test reads it, so the
+    # second and third signals surely arrive while the reports are being written.
+    os.mkfifo(tmp_path / "step_summary.md")
+    catalog = {"tests": [{"name": "long-call", "duration": "30s"}]}
+    gate = start_gate(catalog, LONG_MANIFEST, "--sipfront-concurrency", "2")
+    wait_until(lambda: len(polled_sessions(gate.server)) == 2, 30, "both runs to be polled")
+    gate.process.send_signal(signal.SIGINT)
+    wait_until(gate.junit.exists, 30, "the JUnit file (the reports being written)")
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+        gate.process.send_signal(signum)
+    time.sleep(0.3)
+    assert gate.process.poll() is None, "a signal broke the writing of the reports"
+    summary = (tmp_path / "step_summary.md").read_text(encoding="utf-8")
+    out, err = gate.process.communicate(timeout=30)
+    assert gate.process.returncode == EXIT_INTERRUPTED, out + err
+    assert "Traceback" not in err + out
+    assert "Sipfront runs" in summary
+    assert "sipfront runs" in out

@@ -322,3 +322,38 @@ def test_pytest_split_groups_trigger_only_their_own_entries_and_together_all_onc
         assert sum(triggered.values()) == 2
     total = sum(per_group, Counter())
     assert total == Counter(dict.fromkeys(names, 1))
+
+
+def test_reruns_count_against_max_runs_and_the_rerun_that_would_pass_it_is_refused(
+    sipfront_sandbox, run_gate, pytester
+):
+    server = sipfront_sandbox(CATALOG)
+    result = run_gate(
+        entries(("bad", "t-fails"), ("good", "t-good")),
+        "--reruns",
+        "3",
+        "--sipfront-max-runs",
+        "4",
+        "--sipfront-junit",
+        "sf.xml",
+        server=server,
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(pytester.path / "summary.md")},
+    )
+    # 2 planned + 2 reruns reach the limit of 4; the third rerun is refused, not sent.
+    assert triggers_by_name(server) == Counter({"t-fails": 3, "t-good": 1})
+    result.stdout.fnmatch_lines(
+        ["*This session would start 5 Sipfront runs; --sipfront-max-runs allows 4*"]
+    )
+    sessions = {r.path.split("/")[-2] for r in server.requests if r.endpoint == "runs.status"}
+    assert len(sessions) == 4
+    summary = result.stdout.str().split("sipfront runs", 1)[1]
+    bad_line = next(line for line in summary.splitlines() if " bad " in line)
+    junit = (pytester.path / "sf.xml").read_text(encoding="utf-8")
+    links = [f"{server.origin}/run/details/{s}" for s in sessions]
+    # The three runs of "bad" (first run, two reruns) are all listed, in the terminal and JUnit.
+    shown = [link for link in links if link in bad_line]
+    assert len(shown) == 3, bad_line
+    step = (pytester.path / "summary.md").read_text(encoding="utf-8")
+    for link in shown:
+        assert link in junit
+        assert link in step

@@ -681,3 +681,19 @@ def pytest_collection_modifyitems(items):
     )
     result.assert_outcomes(passed=1, skipped=1)
     assert [body.get("test.name") for body in server.triggers()] == ["t-all"]
+
+
+def test_a_symlink_to_a_manifest_collected_beside_it_triggers_each_entry_once(
+    sipfront_sandbox, run_gate, pytester
+):
+    server = sipfront_sandbox({"default_duration": 0.2})
+    pytester.path.joinpath("sipfront.yml").write_text(
+        "tests:\n  - {name: call, test: basic-call}\n", encoding="utf-8"
+    )
+    pytester.path.joinpath("other.sipfront.yml").symlink_to(pytester.path / "sipfront.yml")
+    result = run_gate(None, "--sipfront-junit", "sf.xml", server=server)
+    result.assert_outcomes(passed=1)
+    assert server.count("tests.run") == 1
+    summary = result.stdout.str().split("sipfront runs", 1)[1]
+    assert len([line for line in summary.splitlines() if " call " in line]) == 1
+    assert (pytester.path / "sf.xml").read_text(encoding="utf-8").count("<testcase") == 1
