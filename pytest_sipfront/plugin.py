@@ -89,15 +89,17 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ManifestFi
         return None
     # One entry is one run: a manifest reached by a second path (a symlink) is not collected
     # again, or its runs would be triggered (and paid) twice.
-    seen = config.stash.setdefault(COLLECTED_KEY, set())
-    real = file_path.resolve()
-    if real in seen:
+    # The same path may be collected more than once (pytest walks a folder once per argument
+    # naming a file in it); only another path to the same file is left out.
+    first_path = config.stash.setdefault(COLLECTED_KEY, {}).setdefault(
+        file_path.resolve(), file_path
+    )
+    if first_path != file_path:
         return None
-    seen.add(real)
     return ManifestFile.from_parent(parent, path=file_path)
 
 
-COLLECTED_KEY = pytest.StashKey[set[Path]]()
+COLLECTED_KEY = pytest.StashKey[dict[Path, Path]]()
 
 
 class GateHooks:
