@@ -125,7 +125,7 @@ from urllib.parse import parse_qsl
 
 import yaml
 
-from pytest_sipfront.durations import parse_duration
+from pytest_sipfront.durations import DURATION_BOUNDS, check_bounds, parse_duration
 
 API_PREFIX = "/api/v2"
 ENDPOINTS = ("index", "tests", "projects", "tests.run", "projects.run", "runs.status", "report")
@@ -239,8 +239,8 @@ class Fault:
             raise ValueError(f"times: {self.times!r} must be 0 or more (0 or null: always)")
         if self.after < 0:
             raise ValueError(f"after: {self.after!r} must be 0 or more")
-        if self.delay < 0:
-            raise ValueError(f"delay: {self.delay!r} must be 0 or more seconds")
+        if not 0 <= self.delay <= DURATION_BOUNDS["delay"][1]:
+            raise ValueError(f"delay: {self.delay!r} must be 0 to 86400 seconds")
         if self.status is None and self.body is None and not self.drop and not self.delay:
             raise ValueError("does nothing: give it a status, a body, a delay or drop: true")
 
@@ -373,9 +373,9 @@ class _CatalogReader:
             self.fail(where, f"{value!r} is not true or false")
         return value
 
-    def duration(self, value: Any, where: str) -> float:
+    def duration(self, value: Any, where: str, setting: str = "duration") -> float:
         try:
-            return parse_duration(value)
+            return check_bounds(parse_duration(value), value, setting)
         except ValueError as exc:
             self.fail(where, str(exc))
 
@@ -383,7 +383,7 @@ class _CatalogReader:
         """A delay: like a duration, but 0 is allowed."""
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
             return 0.0
-        return self.duration(value, where)
+        return self.duration(value, where, "delay")
 
     def catalog(self, data: Mapping[str, Any]) -> Catalog:
         top = self.mapping(
