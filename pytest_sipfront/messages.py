@@ -25,11 +25,22 @@ def run_failed(attempt: Attempt) -> str:
     return f"Sipfront run failed: {description} [status: {attempt.status or 'unknown'}]"
 
 
-def run_timed_out(timeout: float, last_status: str | None) -> str:
+def run_contradictory(attempt: Attempt, contradiction: str) -> str:
+    """A finished run whose fields contradict each other: it never passes."""
     return (
+        f"Sipfront run failed: contradictory result: {contradiction} "
+        f"[status: {attempt.status or 'unknown'}]"
+    )
+
+
+def run_timed_out(timeout: float, last_status: str | None, contradiction: str | None = None) -> str:
+    text = (
         f"Sipfront run did not finish within {format_duration(timeout)} "
         f"(last status: {last_status or 'unknown'})"
     )
+    if contradiction:
+        text += f"; contradictory result: {contradiction}"
+    return text
 
 
 def too_many_runs(count: int, limit: int) -> str:

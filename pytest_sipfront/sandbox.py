@@ -37,6 +37,9 @@ test pass after 2 s::
             result_description: "callee did not answer (SIP 480)"
             duration: 1s
         behaviour: {...}          # optional; overrides the catalog's behaviour for this test
+        finished_body:            # optional; fields set in the finished status body as given,
+          has_passed: 2           # any JSON scalars: contradictions such as has_passed 2,
+          status: failed          # "yes", is_finished 1 beside status running (tests, projects)
     projects:
       - name: nightly-project     # matched by project.name or id
         id: 7
@@ -192,6 +195,7 @@ class CatalogTest:
     project_name: str | None = None
     when: tuple[WhenRule, ...] = ()
     behaviour: Mapping[str, Any] = field(default_factory=dict)
+    finished_body: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,7 @@ class CatalogProject:
     description: str = ""
     total_tests: int | None = None
     behaviour: Mapping[str, Any] = field(default_factory=dict)
+    finished_body: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -463,6 +468,7 @@ class _CatalogReader:
             "project_name",
             "when",
             "behaviour",
+            "finished_body",
         )
         entry = self.mapping(value, where, known)
         if "name" not in entry:
@@ -506,6 +512,7 @@ class _CatalogReader:
             behaviour=self.behaviour(entry["behaviour"], f"{where}.behaviour")
             if entry.get("behaviour") is not None
             else {},
+            finished_body=self.scalars(entry.get("finished_body"), f"{where}.finished_body"),
         )
 
     def when(self, value: Any, where: str) -> WhenRule:
@@ -547,6 +554,7 @@ class _CatalogReader:
             "description",
             "total_tests",
             "behaviour",
+            "finished_body",
         )
         entry = self.mapping(value, where, known)
         if "name" not in entry:
@@ -570,7 +578,23 @@ class _CatalogReader:
             behaviour=self.behaviour(entry["behaviour"], f"{where}.behaviour")
             if entry.get("behaviour") is not None
             else {},
+            finished_body=self.scalars(entry.get("finished_body"), f"{where}.finished_body"),
         )
+
+    def scalars(self, value: Any, where: str) -> dict[str, Any]:
+        """A mapping of field names to JSON scalars (``None`` allowed), as given."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail(where, f"expected a mapping, got {_kind(value)}")
+        out: dict[str, Any] = {}
+        for key, val in value.items():
+            if not isinstance(key, str):
+                self.fail(where, f"{key!r} is not a field name")
+            if val is not None and not isinstance(val, (str, int, float, bool)):
+                self.fail(f"{where}.{key}", f"expected a scalar, got {_kind(val)}")
+            out[key] = val
+        return out
 
     def behaviour(self, value: Any, where: str = "behaviour") -> dict[str, Any]:
         """The keys given, checked; merged over the defaults by the caller."""
@@ -710,6 +734,7 @@ class _Run:
     test: CatalogTest | None = None
     total_tests: int = 1
     polls: int = 0
+    finished_body: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -949,6 +974,7 @@ class _State:
             kiosk_token=token,
             behaviour=behaviour,
             test=test,
+            finished_body=test.finished_body,
         )
         with self.lock:
             run.run_id = next(self.run_ids)
@@ -983,6 +1009,7 @@ class _State:
             kiosk_token=token,
             behaviour=behaviour,
             total_tests=total if total is not None else 1,
+            finished_body=project.finished_body,
         )
         with self.lock:
             run.run_id = next(self.run_ids)
@@ -1012,6 +1039,8 @@ class _State:
         elapsed = time.monotonic() - run.started
         finished = run.outcome != "running" and elapsed >= run.duration
         body = _project_body(run, finished) if run.kind == "project" else _test_body(run, finished)
+        if finished:
+            body.update(run.finished_body)
         for name in run.behaviour.omit:
             body.pop(name, None)
         return _json_answer({"run": body, "status": 200})

@@ -210,6 +210,52 @@ CASES = [
         timeout="1.5s",
         probe={"outcome": "running"},
     ),
+    # -- contradictory verdicts: never a pass -------------------------------------------------
+    *(
+        Case(
+            f"has-passed-{label}-with-status-failed",
+            (),
+            "failed",
+            f"Sipfront run failed: contradictory result: has_passed={shown} is neither 0 nor 1 "
+            "[status: failed]",
+            1,
+            "sipfront.failed",
+            probe={"finished_body": {"has_passed": value, "status": "failed"}},
+        )
+        for label, value, shown in (
+            ("2", 2, "2"),
+            ("yes", "yes", "'yes'"),
+            ("true", "true", "'true'"),
+        )
+    ),
+    Case(
+        "has-passed-1-with-status-failed",
+        (),
+        "failed",
+        "Sipfront run failed: contradictory result: has_passed=1 with status failed "
+        "[status: failed]",
+        1,
+        "sipfront.failed",
+        probe={"finished_body": {"has_passed": 1, "status": "failed", "session_status": "failed"}},
+    ),
+    Case(
+        "is-finished-1-with-status-running",
+        (),
+        "failed",
+        "Sipfront run did not finish within 1.5s (last status: running); "
+        "contradictory result: is_finished=1 with status running",
+        1,
+        "sipfront.timeout",
+        timeout="1.5s",
+        probe={
+            "finished_body": {
+                "is_finished": 1,
+                "has_passed": 1,
+                "status": "running",
+                "session_status": "running",
+            }
+        },
+    ),
     # -- the trigger -------------------------------------------------------------------------
     Case("trigger-500", (trigger(500),), "error", UNKNOWN, 1, "sipfront.unknown"),
     Case("trigger-502", (trigger(502),), "error", UNKNOWN, 1, "sipfront.unknown"),
