@@ -41,8 +41,13 @@ import requests.auth
 import urllib3.exceptions
 
 from pytest_sipfront import __version__
-from pytest_sipfront.backoff import backoff_delay, parse_retry_after
+from pytest_sipfront.backoff import RETRY_AFTER_CAP, backoff_delay, parse_retry_after
 from pytest_sipfront.durations import format_duration
+from pytest_sipfront.messages import (
+    RUN_TIMEOUT_LEFT,
+    TRIGGER_BUDGET_LEFT,
+    retry_after_too_long,
+)
 from pytest_sipfront.outcome import Verdict
 from pytest_sipfront.ratelimit import RateLimiter
 from pytest_sipfront.sanitize import ERROR_BODY_LIMIT, clean_json, clean_line
@@ -344,6 +349,11 @@ class _Answer:
     def retry_after(self) -> float | None:
         return parse_retry_after(self.headers.get("Retry-After"))
 
+    @property
+    def retry_after_asked(self) -> float | None:
+        """Retry-After as the server sent it (no cap): compared with what is left of a run."""
+        return parse_retry_after(self.headers.get("Retry-After"), cap=None)
+
     def json(self) -> Any:
         """The decoded body; raises ``ValueError`` when it is not JSON."""
         if not self.body.strip():
@@ -611,9 +621,15 @@ class SipfrontClient:
 
     # ---- trigger --------------------------------------------------------------------------
 
-    def trigger(self, kind: str, body: Mapping[str, Any]) -> TriggerResponse:
+    def trigger(
+        self, kind: str, body: Mapping[str, Any], *, deadline: float | None = None
+    ) -> TriggerResponse:
         """Start a run: ``kind`` ``test`` posts to ``/tests/run``, ``project`` to
         ``/projects/run``, with ``body`` as JSON (flat dotted keys).
+
+        ``deadline`` (on the client's clock) is the trigger's budget: no retry waits past it,
+        and a Retry-After longer than what is left of it ends the trigger at once (UNREACHABLE,
+        naming the Retry-After).
 
         Raises :class:`ApiError`: AUTH, REFUSED, UNREACHABLE (only when no attempt can have
         started a run), UNKNOWN (a run may have started), INTERRUPTED (before any attempt that
@@ -635,13 +651,15 @@ class SipfrontClient:
                     raise ApiError(
                         Verdict.UNKNOWN, UNKNOWN_MESSAGE, http_status=trouble.http_status
                     ) from None
-                reason, retry_after = trouble.reason, None
+                reason, retry_after, last_code = trouble.reason, None, None
             else:
-                code = answer.code
+                code = last_code = answer.code
                 if code in (401, 403):
                     self._latch_auth(code)
                 if code in (429, 503):
-                    reason, retry_after = f"HTTP {code}", answer.retry_after
+                    reason, retry_after = f"HTTP {code}", answer.retry_after_asked
+                    if deadline is None and retry_after is not None:
+                        retry_after = min(retry_after, RETRY_AFTER_CAP)
                 elif 200 <= code < 300:
                     return self._trigger_response(answer)
                 elif 400 <= code < 500:
@@ -660,6 +678,20 @@ class SipfrontClient:
                     UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempts, reason=reason),
                 )
             delay = backoff_delay(attempt, retry_after=retry_after, rng=self._rng)
+            if deadline is not None:
+                left = deadline - self._clock()
+                if retry_after is not None and retry_after > left:
+                    raise ApiError(
+                        Verdict.UNREACHABLE,
+                        retry_after_too_long(retry_after, left, TRIGGER_BUDGET_LEFT),
+                        http_status=last_code,
+                    )
+                if left <= 0:
+                    raise ApiError(
+                        Verdict.UNREACHABLE,
+                        UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempt, reason=reason),
+                    )
+                delay = min(delay, left)
             log.debug("trigger not sent (%s); retrying in %.1fs", reason, delay)
             if not self._wait(delay):
                 raise ApiError(Verdict.INTERRUPTED, INTERRUPTED_BEFORE_TRIGGER_MESSAGE)
@@ -720,7 +752,13 @@ class SipfrontClient:
                 remaining = deadline - now
                 delay = backoff_delay(failures, retry_after=trouble.retry_after, rng=self._rng)
                 must_wait = trouble.retry_after or 0.0
-                if remaining <= 0 or must_wait > remaining:
+                if must_wait > remaining:
+                    raise ApiError(
+                        Verdict.UNREACHABLE,
+                        retry_after_too_long(must_wait, remaining, RUN_TIMEOUT_LEFT),
+                        http_status=trouble.http_status,
+                    ) from None
+                if remaining <= 0:
                     raise ApiError(
                         Verdict.UNREACHABLE,
                         UNREACHABLE_FOR_MESSAGE.format(
@@ -752,7 +790,7 @@ class SipfrontClient:
         if code in (404, 410):
             raise RunNotFound(code)
         if not 200 <= code < 300:
-            raise _Trouble(f"HTTP {code}", retry_after=answer.retry_after, http_status=code)
+            raise _Trouble(f"HTTP {code}", retry_after=answer.retry_after_asked, http_status=code)
         try:
             body = answer.json()
         except ValueError:

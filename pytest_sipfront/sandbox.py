@@ -56,7 +56,8 @@ test pass after 2 s::
         error: "Service unavailable"  # the error text in that body (default: the HTTP phrase)
         times: 2                  # how many times (default 1); null or 0: always
         after: 0                  # let this many matching requests through first (default 0)
-        retry_after: 1            # send Retry-After: 1
+        retry_after: 1            # send Retry-After: 1 (any value, sent as written: 999999,
+                                  # 1.5, an HTTP-date, or garbage)
         delay: 0.5                # seconds to wait before answering (may exceed a read timeout);
                                   # a fault with only a delay then answers normally
         drop: true                # close the connection without any answer (connection reset)
@@ -661,7 +662,7 @@ class _CatalogReader:
             kwargs["retry_after"] = (
                 raw
                 if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0
-                else self.text(raw, f"{where}.retry_after")
+                else self.text(raw, f"{where}.retry_after", allow_numbers=True)
             )
         if "delay" in entry:
             kwargs["delay"] = self.seconds(entry["delay"], f"{where}.delay")

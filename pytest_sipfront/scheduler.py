@@ -278,7 +278,8 @@ class Scheduler:
                 return
             self._sending.add(job)
         try:
-            response = self._client.trigger(job.kind, job.body)
+            # The trigger's budget: its retries and Retry-After waits fit in the run's timeout.
+            response = self._client.trigger(job.kind, job.body, deadline=job.started + job.timeout)
         except BaseException as error:
             with self._cond:
                 self._sending.discard(job)

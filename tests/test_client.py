@@ -625,10 +625,60 @@ def test_status_gives_up_at_once_when_retry_after_reaches_past_the_deadline(
             httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 30
         )
 
-    assert caught.value.message.startswith("Sipfront API unreachable for ")
-    assert caught.value.message.endswith(": HTTP 503")
+    assert caught.value.message == (
+        "Sipfront asked to retry after 120s, longer than the 30s left of this run's timeout"
+    )
     assert script.count == 1
     assert fake_time.sleeps == []
+
+
+def test_a_status_429_with_a_huge_retry_after_names_it_not_unreachable_for_0s(
+    httpserver: HTTPServer, fake_time: FakeTime
+) -> None:
+    script = on_status(httpserver, reply(429, headers={"Retry-After": "999999"}))
+
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver, fake_time).status(
+            httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
+        )
+
+    assert caught.value.verdict is Verdict.UNREACHABLE
+    assert caught.value.message == (
+        "Sipfront asked to retry after 999999s, longer than the 1m left of this run's timeout"
+    )
+    assert script.count == 1
+    assert fake_time.sleeps == []
+
+
+def test_a_trigger_429_with_a_retry_after_past_its_budget_ends_at_once(
+    httpserver: HTTPServer, fake_time: FakeTime
+) -> None:
+    script = on_trigger(httpserver, reply(429, headers={"Retry-After": "999999"}))
+
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver, fake_time).trigger(
+            "test", {"test.name": "x"}, deadline=fake_time.now + 600
+        )
+
+    assert caught.value.verdict is Verdict.UNREACHABLE
+    assert caught.value.message == (
+        "Sipfront asked to retry after 999999s, longer than the 10m left of "
+        "this run's timeout for its trigger"
+    )
+    assert script.count == 1
+    assert fake_time.sleeps == []
+
+
+def test_a_trigger_never_waits_past_its_budget(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+    script = on_trigger(httpserver, reply(503, headers={"Retry-After": "4"}))
+    start = fake_time.now
+
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver, fake_time).trigger("test", {"test.name": "x"}, deadline=start + 10)
+
+    assert caught.value.verdict is Verdict.UNREACHABLE
+    assert fake_time.now <= start + 10
+    assert script.count < 5
 
 
 @pytest.mark.parametrize("code", [404, 410])

@@ -322,6 +322,26 @@ CASES = [
         retry_after_gap=("tests.run", 1.0),
     ),
     Case(
+        "trigger-429-retry-after-past-the-runs-timeout",
+        (trigger(429, times=0, retry_after=999999),),
+        "error",
+        r"Sipfront asked to retry after 999999s, longer than the \d+(\.\d)?s left of "
+        r"this run's timeout for its trigger",
+        1,
+        "sipfront.unreachable",
+        pattern=True,
+    ),
+    Case(
+        "status-429-retry-after-past-the-runs-timeout",
+        (status(429, times=0, retry_after=999999),),
+        "error",
+        r"Sipfront asked to retry after 999999s, longer than the \d+(\.\d)?s left of "
+        r"this run's timeout",
+        1,
+        "sipfront.unreachable",
+        pattern=True,
+    ),
+    Case(
         "trigger-422",
         (trigger(422, error="Test not found"),),
         "error",
