@@ -61,6 +61,8 @@ test pass after 2 s::
         delay: 0.5                # seconds to wait before answering (may exceed a read timeout);
                                   # a fault with only a delay then answers normally
         drop: true                # close the connection without any answer (connection reset)
+        trickle: 1                # send the answer's body chunked at this many bytes per
+                                  # second (0.01..1e6); alone, the normal answer trickles
         body: "<html>oops</html>" # send this raw body instead (status 200 unless given)
         content_type: text/html   # of that raw body (default text/html)
         test: basic-call-a-b      # optional: only requests concerning this test or project
@@ -233,6 +235,7 @@ class Fault:
     content_type: str = "text/html"
     error: str | None = None
     test: str | None = None
+    trickle: float | None = None
 
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
@@ -247,8 +250,18 @@ class Fault:
             raise ValueError(f"after: {self.after!r} must be 0 or more")
         if not 0 <= self.delay <= DURATION_BOUNDS["delay"][1]:
             raise ValueError(f"delay: {self.delay!r} must be 0 to 86400 seconds")
-        if self.status is None and self.body is None and not self.drop and not self.delay:
-            raise ValueError("does nothing: give it a status, a body, a delay or drop: true")
+        if self.trickle is not None and not 0.01 <= self.trickle <= 1e6:
+            raise ValueError(f"trickle: {self.trickle!r} must be 0.01 to 1000000 bytes per second")
+        if (
+            self.status is None
+            and self.body is None
+            and not self.drop
+            and not self.delay
+            and self.trickle is None
+        ):
+            raise ValueError(
+                "does nothing: give it a status, a body, a delay, a trickle or drop: true"
+            )
 
 
 @dataclass(frozen=True)
@@ -668,6 +681,11 @@ class _CatalogReader:
             kwargs["delay"] = self.seconds(entry["delay"], f"{where}.delay")
         if "drop" in entry:
             kwargs["drop"] = self.boolean(entry["drop"], f"{where}.drop")
+        if entry.get("trickle") is not None:
+            raw = entry["trickle"]
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                self.fail(f"{where}.trickle", f"{raw!r} is not a number of bytes per second")
+            kwargs["trickle"] = float(raw)
         for key in ("body", "content_type", "error"):
             if entry.get(key) is not None:
                 kwargs[key] = self.text(entry[key], f"{where}.{key}")
@@ -1386,6 +1404,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._record_base = (arrived, self.command, path, endpoint)
         self._body: dict[str, Any] | None = None
         self._authorized = False
+        self._trickle: float | None = None
         try:
             raw = self._read_body()
         except _BadBody as exc:
@@ -1421,6 +1440,7 @@ class _Handler(BaseHTTPRequestHandler):
             names = state.names_for_run(params[0])
         fault = state.pick_fault(endpoint, names) if endpoint != "other" else None
         if fault is not None:
+            self._trickle = fault.trickle
             if fault.delay and state.stopping.wait(fault.delay):
                 self._drop()
                 return
@@ -1534,15 +1554,32 @@ class _Handler(BaseHTTPRequestHandler):
     def _write(self, answer: _Answer) -> None:
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
+        trickle = getattr(self, "_trickle", None)
+        if trickle:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(answer.body)))
         self.send_header("X-Sipfront-Sandbox", "1")
         for name, value in answer.headers.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if not trickle:
             self.wfile.write(answer.body)
+            return
+        # Slowly: one chunk of a byte (or more, above 100 bytes per second) at a time.
+        step = max(1, int(trickle / 100))
+        for start in range(0, len(answer.body), step):
+            piece = answer.body[start : start + step]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.flush()
+            if self.state.stopping.wait(len(piece) / trickle):
+                self.close_connection = True
+                return
+        self.wfile.write(b"0\r\n\r\n")
 
     def _drop(self) -> None:
         """Close the connection without an answer; the client sees a reset."""

@@ -1057,3 +1057,46 @@ def test_retry_after_reads_seconds_and_http_dates(
     header: str | None, seconds: float | None
 ) -> None:
     assert parse_retry_after(header, now=NOW) == seconds
+
+
+def test_headers_trickling_in_end_at_the_runs_deadline() -> None:
+    # A raw server on loopback that sends its status line and headers one byte a second.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"a" * 300
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                for byte in answer:
+                    if stop.wait(1.0):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client = SipfrontClient(f"http://127.0.0.1:{port}/api/v2", PUBLIC, SECRET)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ApiError) as caught:
+            client.status(
+                f"http://127.0.0.1:{port}/api/v2/runs/s/status", deadline=time.monotonic() + 3
+            )
+    finally:
+        stop.set()
+        listener.close()
+    elapsed = time.monotonic() - started
+    assert caught.value.verdict is Verdict.UNREACHABLE
+    assert "no complete answer within" in caught.value.message
+    assert elapsed < 40, f"took {elapsed:.0f}s; the headers alone would take 300s"

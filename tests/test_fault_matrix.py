@@ -723,3 +723,32 @@ def test_unreachable_says_how_long_the_api_was_unusable_not_0s(
     outcome, first = item_outcomes(session.result)["probe"]
     assert outcome == "error"
     assert re.fullmatch(case.first_line, first), first
+
+
+@pytest.mark.parametrize("endpoint", ["runs.status", "tests.run"])
+def test_an_answer_trickling_in_ends_with_the_runs_timeout_not_hours_later(
+    endpoint: str, gate_session: Callable[[Case], Session]
+) -> None:
+    # One byte a second: the sandbox's answers are hundreds of bytes, so reading one to the end
+    # would take minutes; requests' read timeout alone restarts with every byte.
+    case = Case(
+        f"{endpoint}-trickles",
+        ({"endpoint": endpoint, "trickle": 1, "times": 0},),
+        "error",
+        "",
+        1,
+        timeout="3s",
+    )
+    session = gate_session(case)
+    outcome, first = item_outcomes(session.result)["probe"]
+    assert outcome == "error", first
+    if endpoint == "runs.status":
+        assert re.fullmatch(
+            r"Sipfront API unreachable for \d+(\.\d)?s: no complete answer within \d+(\.\d)?s",
+            first,
+        ), first
+    else:
+        assert first == UNKNOWN  # the trigger was sent: a run may have started
+    assert item_outcomes(session.result)["bystander"] == ("passed", "")
+    assert len(probe_triggers(session.server)) <= 1
+    assert session.elapsed < 60, f"the session took {session.elapsed:.0f}s"
