@@ -37,11 +37,13 @@ def backoff_delay(
     return delay
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+def parse_retry_after(
+    value: str | None, now: datetime | None = None, *, cap: float | None = RETRY_AFTER_CAP
+) -> float | None:
     """Read a ``Retry-After`` header: delta seconds or an HTTP-date.
 
     ``None`` when absent or unreadable; a date in the past gives ``0.0``; anything above
-    :data:`RETRY_AFTER_CAP` gives the cap.
+    ``cap`` (:data:`RETRY_AFTER_CAP`; ``None``: no cap) gives the cap.
     """
     if value is None:
         return None
@@ -66,4 +68,5 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         seconds = (when - reference).total_seconds()
     if not math.isfinite(seconds):
         return None
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
+    seconds = max(seconds, 0.0)
+    return seconds if cap is None else min(seconds, cap)

@@ -21,6 +21,7 @@ Decisions where the contract leaves a choice:
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import json
@@ -38,11 +39,18 @@ from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 import requests
 import requests.adapters
 import requests.auth
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions
 
 from pytest_sipfront import __version__
-from pytest_sipfront.backoff import backoff_delay, parse_retry_after
+from pytest_sipfront.backoff import RETRY_AFTER_CAP, backoff_delay, parse_retry_after
 from pytest_sipfront.durations import format_duration
+from pytest_sipfront.messages import (
+    RUN_TIMEOUT_LEFT,
+    TRIGGER_BUDGET_LEFT,
+    retry_after_too_long,
+)
 from pytest_sipfront.outcome import Verdict
 from pytest_sipfront.ratelimit import RateLimiter
 from pytest_sipfront.safety import credential_problem
@@ -351,6 +359,11 @@ class _Answer:
     def retry_after(self) -> float | None:
         return parse_retry_after(self.headers.get("Retry-After"))
 
+    @property
+    def retry_after_asked(self) -> float | None:
+        """Retry-After as the server sent it (no cap): compared with what is left of a run."""
+        return parse_retry_after(self.headers.get("Retry-After"), cap=None)
+
     def json(self) -> Any:
         """The decoded body; raises ``ValueError`` when it is not JSON."""
         if not self.body.strip():
@@ -428,6 +441,90 @@ def _extract_list(body: Any, key: str) -> list[dict[str, Any]] | None:
 
 
 # --------------------------------------------------------------------------------------------
+# A total deadline per request
+#
+# requests' read timeout restarts with every byte that arrives: a server that trickles its
+# headers or body one byte a second holds a request for ever. So each request gets a watchdog:
+# when its total deadline passes, the socket of the connection it uses is shut down, which ends
+# the blocked read in the sending thread at once. The connection classes below tell the
+# watchdog which connection a request went out on (a kept-alive one too).
+
+
+class _Watch:
+    """The watchdog of one request: ``expire()`` shuts its connection's socket down."""
+
+    def __init__(self) -> None:
+        self.expired = False
+        self._lock = threading.Lock()
+        self._connections: list[Any] = []
+
+    def attach(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.append(connection)
+            expired = self.expired
+        if expired:
+            _shut(connection)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            connections = list(self._connections)
+        for connection in connections:
+            _shut(connection)
+
+
+def _shut(connection: Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        # socket.socket's own shutdown, also for an SSLSocket: the TLS object is left alone
+        # while the other thread may be inside it; its read fails at once.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_current = threading.local()
+
+
+class _WatchedConnection(urllib3.connection.HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watch = getattr(_current, "watch", None)
+        if watch is not None:
+            watch.attach(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watch = getattr(_current, "watch", None)
+        if watch is not None:
+            watch.attach(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
+MIN_REQUEST_TIME = 1.0
+"""A request near its run's deadline still gets this long (seconds) for its answer."""
+WATCHDOG_GRACE = 0.25
+"""Seconds the watchdog waits beyond a request's total time before it cuts the connection."""
+
+
+# --------------------------------------------------------------------------------------------
 # The client
 
 
@@ -485,9 +582,7 @@ class SipfrontClient:
         session.headers["Accept"] = "application/json"
         session.headers["User-Agent"] = USER_AGENT
         size = max(1, pool_size)
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=size, pool_maxsize=size, max_retries=0
-        )
+        adapter = _WatchedAdapter(pool_connections=size, pool_maxsize=size, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -546,8 +641,13 @@ class SipfrontClient:
         body: bytes | None = None,
         read_timeout: float | None = None,
         interrupted: str = INTERRUPTED_MESSAGE,
+        deadline: float | None = None,
     ) -> _Answer:
         """One HTTP request (after the rate limiter), its body read up to a cap.
+
+        The whole request (connect, headers and body) ends by ``connect_timeout`` plus the
+        read timeout, and by ``deadline`` (the run's, on the client's clock) when that comes
+        first, though never sooner than :data:`MIN_REQUEST_TIME`.
 
         Raises :class:`ApiError` for a latched auth failure or an interrupt, :class:`_Trouble`
         when no answer came.
@@ -560,49 +660,82 @@ class SipfrontClient:
         if self.limiter is not None and slot is None:
             raise ApiError(Verdict.INTERRUPTED, interrupted)
         try:
-            return self._send_now(method, url, body, read_timeout)
+            return self._send_now(method, url, body, read_timeout, deadline)
         finally:
             if slot is not None:
                 slot.done()
 
     def _send_now(
-        self, method: str, url: str, body: bytes | None, read_timeout: float | None
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        read_timeout: float | None,
+        deadline: float | None = None,
     ) -> _Answer:
         if self._auth_status is not None:  # another thread learnt it while we waited
             raise self._auth_error()
         session = self._trigger_session if method == "POST" else self._session
         headers = {"Content-Type": "application/json"} if body is not None else None
         timeout = (self.connect_timeout, read_timeout or self.read_timeout)
+        allowed = self.connect_timeout + timeout[1]
+        if deadline is not None:
+            allowed = min(allowed, max(MIN_REQUEST_TIME, deadline - self._clock()))
+        too_slow = f"no complete answer within {format_duration(allowed)}"
+        watch = _Watch()
+        # A little later than ``allowed``: a silent server is "read timed out" (the read
+        # timeout fires first); the watchdog is for answers that keep dripping in.
+        timer = threading.Timer(allowed + WATCHDOG_GRACE, watch.expire)
+        timer.daemon = True
+        _current.watch = watch
+        timer.start()
         try:
-            response = session.request(
-                method,
-                url,
-                data=body,
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.RequestException as exc:
-            raise _classify(exc) from None
-        try:
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(65536):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise _Trouble("answer too large", http_status=response.status_code)
-            return _Answer(response.status_code, response.headers, b"".join(chunks))
-        except requests.RequestException as exc:
-            raise _classify(exc) from None
+            try:
+                response = session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                trouble = _classify(exc)
+                if watch.expired and trouble.sent and trouble.reason != "read timed out":
+                    raise _Trouble(too_slow) from None
+                raise trouble from None
+            finally:
+                _current.watch = None
+            try:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_content(65536):
+                    if watch.expired:
+                        raise _Trouble(too_slow, http_status=response.status_code)
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        raise _Trouble("answer too large", http_status=response.status_code)
+                if watch.expired:
+                    raise _Trouble(too_slow, http_status=response.status_code)
+                return _Answer(response.status_code, response.headers, b"".join(chunks))
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                if watch.expired:
+                    raise _Trouble(too_slow, http_status=response.status_code) from None
+                raise _classify(exc) from None
+            finally:
+                response.close()
         finally:
-            response.close()
+            timer.cancel()
+            _current.watch = None
 
-    def _get(self, url: str, *, read_timeout: float | None = None) -> _Answer:
+    def _get(
+        self, url: str, *, read_timeout: float | None = None, deadline: float | None = None
+    ) -> _Answer:
         """A GET that follows redirects on the API's own origin (at most 3 hops)."""
         for _hop in range(MAX_REDIRECTS + 1):
-            answer = self._send("GET", url, read_timeout=read_timeout)
+            answer = self._send("GET", url, read_timeout=read_timeout, deadline=deadline)
             location = answer.headers.get("Location")
             if answer.code not in (301, 302, 303, 307, 308) or not location:
                 return answer
@@ -614,9 +747,15 @@ class SipfrontClient:
 
     # ---- trigger --------------------------------------------------------------------------
 
-    def trigger(self, kind: str, body: Mapping[str, Any]) -> TriggerResponse:
+    def trigger(
+        self, kind: str, body: Mapping[str, Any], *, deadline: float | None = None
+    ) -> TriggerResponse:
         """Start a run: ``kind`` ``test`` posts to ``/tests/run``, ``project`` to
         ``/projects/run``, with ``body`` as JSON (flat dotted keys).
+
+        ``deadline`` (on the client's clock) is the trigger's budget: no retry waits past it,
+        and a Retry-After longer than what is left of it ends the trigger at once (UNREACHABLE,
+        naming the Retry-After).
 
         Raises :class:`ApiError`: AUTH, REFUSED, UNREACHABLE (only when no attempt can have
         started a run), UNKNOWN (a run may have started), INTERRUPTED (before any attempt that
@@ -630,7 +769,11 @@ class SipfrontClient:
         for attempt in range(1, attempts + 1):
             try:
                 answer = self._send(
-                    "POST", url, body=payload, interrupted=INTERRUPTED_BEFORE_TRIGGER_MESSAGE
+                    "POST",
+                    url,
+                    body=payload,
+                    interrupted=INTERRUPTED_BEFORE_TRIGGER_MESSAGE,
+                    deadline=deadline,
                 )
             except _Trouble as trouble:
                 if trouble.sent:
@@ -638,13 +781,15 @@ class SipfrontClient:
                     raise ApiError(
                         Verdict.UNKNOWN, UNKNOWN_MESSAGE, http_status=trouble.http_status
                     ) from None
-                reason, retry_after = trouble.reason, None
+                reason, retry_after, last_code = trouble.reason, None, None
             else:
-                code = answer.code
+                code = last_code = answer.code
                 if code in (401, 403):
                     self._latch_auth(code)
                 if code in (429, 503):
-                    reason, retry_after = f"HTTP {code}", answer.retry_after
+                    reason, retry_after = f"HTTP {code}", answer.retry_after_asked
+                    if deadline is None and retry_after is not None:
+                        retry_after = min(retry_after, RETRY_AFTER_CAP)
                 elif 200 <= code < 300:
                     return self._trigger_response(answer)
                 elif 400 <= code < 500:
@@ -663,6 +808,20 @@ class SipfrontClient:
                     UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempts, reason=reason),
                 )
             delay = backoff_delay(attempt, retry_after=retry_after, rng=self._rng)
+            if deadline is not None:
+                left = deadline - self._clock()
+                if retry_after is not None and retry_after > left:
+                    raise ApiError(
+                        Verdict.UNREACHABLE,
+                        retry_after_too_long(retry_after, left, TRIGGER_BUDGET_LEFT),
+                        http_status=last_code,
+                    )
+                if left <= 0:
+                    raise ApiError(
+                        Verdict.UNREACHABLE,
+                        UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempt, reason=reason),
+                    )
+                delay = min(delay, left)
             log.debug("trigger not sent (%s); retrying in %.1fs", reason, delay)
             if not self._wait(delay):
                 raise ApiError(Verdict.INTERRUPTED, INTERRUPTED_BEFORE_TRIGGER_MESSAGE)
@@ -714,7 +873,7 @@ class SipfrontClient:
             remaining = deadline - sent
             read_timeout = max(1.0, min(self.read_timeout, remaining))
             try:
-                return self._status_once(url, read_timeout)
+                return self._status_once(url, read_timeout, deadline)
             except _Trouble as trouble:
                 now = self._clock()
                 if first_failure is None:
@@ -723,7 +882,13 @@ class SipfrontClient:
                 remaining = deadline - now
                 delay = backoff_delay(failures, retry_after=trouble.retry_after, rng=self._rng)
                 must_wait = trouble.retry_after or 0.0
-                if remaining <= 0 or must_wait > remaining:
+                if remaining > 0 and must_wait > remaining:
+                    raise ApiError(
+                        Verdict.UNREACHABLE,
+                        retry_after_too_long(must_wait, remaining, RUN_TIMEOUT_LEFT),
+                        http_status=trouble.http_status,
+                    ) from None
+                if remaining <= 0:
                     raise ApiError(
                         Verdict.UNREACHABLE,
                         UNREACHABLE_FOR_MESSAGE.format(
@@ -747,15 +912,15 @@ class SipfrontClient:
                         http_status=trouble.http_status,
                     ) from None
 
-    def _status_once(self, url: str, read_timeout: float) -> dict[str, Any]:
-        answer = self._get(url, read_timeout=read_timeout)
+    def _status_once(self, url: str, read_timeout: float, deadline: float) -> dict[str, Any]:
+        answer = self._get(url, read_timeout=read_timeout, deadline=deadline)
         code = answer.code
         if code in (401, 403):
             self._latch_auth(code)
         if code in (404, 410):
             raise RunNotFound(code)
         if not 200 <= code < 300:
-            raise _Trouble(f"HTTP {code}", retry_after=answer.retry_after, http_status=code)
+            raise _Trouble(f"HTTP {code}", retry_after=answer.retry_after_asked, http_status=code)
         try:
             body = answer.json()
         except ValueError:

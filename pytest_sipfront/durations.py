@@ -51,3 +51,36 @@ def format_duration(seconds: float) -> str:
     if secs or not parts:
         parts.append(f"{secs}s")
     return "".join(parts)
+
+
+DURATION_BOUNDS: dict[str, tuple[float, float]] = {
+    # setting: (shortest, longest) in seconds
+    "timeout": (0.1, 24 * 3600.0),
+    "poll_interval": (0.1, 3600.0),
+    "heartbeat": (0.1, 24 * 3600.0),
+    "delay": (0.0, 24 * 3600.0),
+    "duration": (0.0, 24 * 3600.0),
+}
+"""Sane bounds for every duration setting: a longer wait cannot be meant (and overflows
+Python's timed waits), a shorter one would flood the API or the terminal."""
+
+
+def check_bounds(seconds: float, value: object, setting: str) -> float:
+    """``seconds`` when within :data:`DURATION_BOUNDS` for ``setting``; else ``ValueError``
+    with a sentence naming the bound."""
+    shortest, longest = DURATION_BOUNDS[setting]
+    label = setting.replace("_", " ")
+    if seconds < shortest:
+        raise ValueError(
+            f"{value!r} is shorter than the shortest allowed {label}, {format_duration(shortest)}"
+        )
+    if seconds > longest:
+        raise ValueError(
+            f"{value!r} is longer than the longest allowed {label}, {format_duration(longest)}"
+        )
+    return seconds
+
+
+def parse_bounded(value: object, setting: str) -> float:
+    """:func:`parse_duration`, then :func:`check_bounds` for ``setting``."""
+    return check_bounds(parse_duration(value), value, setting)

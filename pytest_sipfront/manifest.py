@@ -41,7 +41,7 @@ from typing import Any, Literal, NoReturn
 
 import jsonschema
 
-from .durations import parse_duration
+from .durations import parse_bounded
 from .safety import is_emergency_destination, looks_like_credential
 from .schema import (
     DEFAULTS_KEYS,
@@ -432,7 +432,7 @@ def _value_sentence(name: str, value: Any, validator: str) -> str:
         if value is None:
             return "has no value; give a duration such as 90s, 15m or 1h30m"
         try:
-            parse_duration(value)
+            parse_bounded(value, name)
         except ValueError as error:
             return str(error)
         return f"{_show(value)} is not a duration (use 90s, 15m, 1h30m)"  # pragma: no cover
@@ -701,10 +701,10 @@ class _Checker:
         except _VariableProblem as problem:
             self.fail(path, str(problem))
 
-    def duration(self, path: Path, value: Any) -> float:
+    def duration(self, path: Path, value: Any, setting: str) -> float:
         value = self.interpolate(path, value)
         try:
-            return parse_duration(value)
+            return parse_bounded(value, setting)
         except ValueError as error:
             self.fail(path, str(error))
 
@@ -774,7 +774,7 @@ class _Checker:
     def setting(self, settings: _Settings, at: Path, key: str, value: Any) -> bool:
         """Check one setting shared by defaults and entries; False when ``key`` is not one."""
         if key in ("timeout", "poll_interval"):
-            setattr(settings, key, self.duration(at, value))
+            setattr(settings, key, self.duration(at, value, key))
         elif key == "retries":
             settings.retries = self.retries(at, value)
         elif key == "report_mode":

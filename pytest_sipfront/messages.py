@@ -25,11 +25,35 @@ def run_failed(attempt: Attempt) -> str:
     return f"Sipfront run failed: {description} [status: {attempt.status or 'unknown'}]"
 
 
-def run_timed_out(timeout: float, last_status: str | None) -> str:
+def retry_after_too_long(retry_after: float, left: float, what: str) -> str:
+    """A Retry-After longer than what is left of the run's timeout (``what``) ends the run."""
+    asked = f"{retry_after:.0f}s" if retry_after >= 10 else f"{retry_after:.1f}s"
     return (
+        f"Sipfront asked to retry after {asked}, longer than the "
+        f"{format_duration(max(0.0, left))} left of {what}"
+    )
+
+
+RUN_TIMEOUT_LEFT = "this run's timeout"
+TRIGGER_BUDGET_LEFT = "this run's timeout for its trigger"
+
+
+def run_contradictory(attempt: Attempt, contradiction: str) -> str:
+    """A finished run whose fields contradict each other: it never passes."""
+    return (
+        f"Sipfront run failed: contradictory result: {contradiction} "
+        f"[status: {attempt.status or 'unknown'}]"
+    )
+
+
+def run_timed_out(timeout: float, last_status: str | None, contradiction: str | None = None) -> str:
+    text = (
         f"Sipfront run did not finish within {format_duration(timeout)} "
         f"(last status: {last_status or 'unknown'})"
     )
+    if contradiction:
+        text += f"; contradictory result: {contradiction}"
+    return text
 
 
 def too_many_runs(count: int, limit: int) -> str:

@@ -42,6 +42,33 @@ class RunState:
     unknown_word: str | None
     """A word that is neither finished nor going and keeps the run polling because
     ``is_finished`` is absent: the caller warns, naming it."""
+    contradiction: str | None = None
+    """The fields that contradict each other (``has_passed=2``, ``has_passed=1 with status
+    failed``, ``is_finished=1 with status running``): such a run never passes. A finished run
+    with one fails naming it; ``is_finished=1`` beside a going word keeps polling (the body may
+    still settle) and the caller names it when the deadline comes."""
+
+
+FAILED_WORDS: frozenset[str] = FINISHED_WORDS - {"passed", "finished", "completed"}
+"""Finished words that say the run did not pass."""
+
+
+def passed_flag(value: object) -> bool | None:
+    """Read ``has_passed`` strictly: integer 0/1, ``"0"``/``"1"``, true/false.
+
+    ``None`` for any other value (2, ``"yes"``, ``"true"``, 1.0): it is not evidence.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return value == 1
+    if isinstance(value, str) and value.strip() in ("0", "1"):
+        return value.strip() == "1"
+    return None
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def flag(value: object) -> bool | None:
@@ -89,7 +116,8 @@ def interpret(run: Mapping[str, Any], kind: str = "test") -> RunState:
       none) the run keeps polling, and an unknown word is reported in ``unknown_word``.
     - A finished run passes when ``has_passed`` is 1; when ``has_passed`` is absent, when its
       status words say ``passed`` and no other finished word (``passed`` next to ``failed``
-      does not pass).
+      does not pass). Doubt is red: a ``has_passed`` other than 0/1, one that contradicts a
+      finished word, or ``is_finished`` 1 beside a going word is a ``contradiction``.
     """
     words = status_words(run, kind)
     going = [w for w in words if w in GOING_WORDS]
@@ -109,12 +137,34 @@ def interpret(run: Mapping[str, Any], kind: str = "test") -> RunState:
     else:
         finished = is_finished
 
+    contradiction: str | None = None
+    if finished and going:
+        # is_finished says done while a status word says going: keep polling, never pass.
+        finished = False
+        contradiction = f"is_finished={_show(run.get('is_finished'))} with status {going[0]}"
+
     if not finished:
         word = going[0] if going else (words[0] if words else "")
-        return RunState(finished=False, passed=False, word=word, unknown_word=unknown_word)
+        return RunState(
+            finished=False,
+            passed=False,
+            word=word,
+            unknown_word=unknown_word,
+            contradiction=contradiction,
+        )
 
-    has_passed = flag(run.get("has_passed"))
-    if has_passed is not None:
+    raw_passed = run.get("has_passed")
+    has_passed = passed_flag(raw_passed)
+    failing_words = [w for w in ended if w in FAILED_WORDS]
+    if raw_passed is not None and has_passed is None:
+        contradiction = f"has_passed={_show(raw_passed)} is neither 0 nor 1"
+    elif has_passed and failing_words:
+        contradiction = f"has_passed={_show(raw_passed)} with status {failing_words[0]}"
+    elif has_passed is False and "passed" in ended:
+        contradiction = f"has_passed={_show(raw_passed)} with status passed"
+    if contradiction is not None:
+        passed = False
+    elif has_passed is not None:
         passed = has_passed
     else:
         passed = bool(ended) and all(w == "passed" for w in ended)
@@ -127,4 +177,6 @@ def interpret(run: Mapping[str, Any], kind: str = "test") -> RunState:
             word = failing[0] if failing else ended[0]
     else:
         word = words[0] if words else ""
-    return RunState(finished=True, passed=passed, word=word, unknown_word=None)
+    return RunState(
+        finished=True, passed=passed, word=word, unknown_word=None, contradiction=contradiction
+    )

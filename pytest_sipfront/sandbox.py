@@ -37,6 +37,9 @@ test pass after 2 s::
             result_description: "callee did not answer (SIP 480)"
             duration: 1s
         behaviour: {...}          # optional; overrides the catalog's behaviour for this test
+        finished_body:            # optional; fields set in the finished status body as given,
+          has_passed: 2           # any JSON scalars: contradictions such as has_passed 2,
+          status: failed          # "yes", is_finished 1 beside status running (tests, projects)
     projects:
       - name: nightly-project     # matched by project.name or id
         id: 7
@@ -53,10 +56,13 @@ test pass after 2 s::
         error: "Service unavailable"  # the error text in that body (default: the HTTP phrase)
         times: 2                  # how many times (default 1); null or 0: always
         after: 0                  # let this many matching requests through first (default 0)
-        retry_after: 1            # send Retry-After: 1
+        retry_after: 1            # send Retry-After: 1 (any value, sent as written: 999999,
+                                  # 1.5, an HTTP-date, or garbage)
         delay: 0.5                # seconds to wait before answering (may exceed a read timeout);
                                   # a fault with only a delay then answers normally
         drop: true                # close the connection without any answer (connection reset)
+        trickle: 1                # send the answer's body chunked at this many bytes per
+                                  # second (0.01..1e6); alone, the normal answer trickles
         body: "<html>oops</html>" # send this raw body instead (status 200 unless given)
         content_type: text/html   # of that raw body (default text/html)
         test: basic-call-a-b      # optional: only requests concerning this test or project
@@ -125,7 +131,7 @@ from urllib.parse import parse_qsl
 
 import yaml
 
-from pytest_sipfront.durations import parse_duration
+from pytest_sipfront.durations import DURATION_BOUNDS, check_bounds, parse_duration
 
 API_PREFIX = "/api/v2"
 ENDPOINTS = ("index", "tests", "projects", "tests.run", "projects.run", "runs.status", "report")
@@ -192,6 +198,7 @@ class CatalogTest:
     project_name: str | None = None
     when: tuple[WhenRule, ...] = ()
     behaviour: Mapping[str, Any] = field(default_factory=dict)
+    finished_body: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,7 @@ class CatalogProject:
     description: str = ""
     total_tests: int | None = None
     behaviour: Mapping[str, Any] = field(default_factory=dict)
+    finished_body: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -227,6 +235,7 @@ class Fault:
     content_type: str = "text/html"
     error: str | None = None
     test: str | None = None
+    trickle: float | None = None
 
     def __post_init__(self) -> None:
         if self.endpoint not in ENDPOINTS:
@@ -239,10 +248,20 @@ class Fault:
             raise ValueError(f"times: {self.times!r} must be 0 or more (0 or null: always)")
         if self.after < 0:
             raise ValueError(f"after: {self.after!r} must be 0 or more")
-        if self.delay < 0:
-            raise ValueError(f"delay: {self.delay!r} must be 0 or more seconds")
-        if self.status is None and self.body is None and not self.drop and not self.delay:
-            raise ValueError("does nothing: give it a status, a body, a delay or drop: true")
+        if not 0 <= self.delay <= DURATION_BOUNDS["delay"][1]:
+            raise ValueError(f"delay: {self.delay!r} must be 0 to 86400 seconds")
+        if self.trickle is not None and not 0.01 <= self.trickle <= 1e6:
+            raise ValueError(f"trickle: {self.trickle!r} must be 0.01 to 1000000 bytes per second")
+        if (
+            self.status is None
+            and self.body is None
+            and not self.drop
+            and not self.delay
+            and self.trickle is None
+        ):
+            raise ValueError(
+                "does nothing: give it a status, a body, a delay, a trickle or drop: true"
+            )
 
 
 @dataclass(frozen=True)
@@ -373,9 +392,9 @@ class _CatalogReader:
             self.fail(where, f"{value!r} is not true or false")
         return value
 
-    def duration(self, value: Any, where: str) -> float:
+    def duration(self, value: Any, where: str, setting: str = "duration") -> float:
         try:
-            return parse_duration(value)
+            return check_bounds(parse_duration(value), value, setting)
         except ValueError as exc:
             self.fail(where, str(exc))
 
@@ -383,7 +402,7 @@ class _CatalogReader:
         """A delay: like a duration, but 0 is allowed."""
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
             return 0.0
-        return self.duration(value, where)
+        return self.duration(value, where, "delay")
 
     def catalog(self, data: Mapping[str, Any]) -> Catalog:
         top = self.mapping(
@@ -463,6 +482,7 @@ class _CatalogReader:
             "project_name",
             "when",
             "behaviour",
+            "finished_body",
         )
         entry = self.mapping(value, where, known)
         if "name" not in entry:
@@ -506,6 +526,7 @@ class _CatalogReader:
             behaviour=self.behaviour(entry["behaviour"], f"{where}.behaviour")
             if entry.get("behaviour") is not None
             else {},
+            finished_body=self.scalars(entry.get("finished_body"), f"{where}.finished_body"),
         )
 
     def when(self, value: Any, where: str) -> WhenRule:
@@ -547,6 +568,7 @@ class _CatalogReader:
             "description",
             "total_tests",
             "behaviour",
+            "finished_body",
         )
         entry = self.mapping(value, where, known)
         if "name" not in entry:
@@ -570,7 +592,23 @@ class _CatalogReader:
             behaviour=self.behaviour(entry["behaviour"], f"{where}.behaviour")
             if entry.get("behaviour") is not None
             else {},
+            finished_body=self.scalars(entry.get("finished_body"), f"{where}.finished_body"),
         )
+
+    def scalars(self, value: Any, where: str) -> dict[str, Any]:
+        """A mapping of field names to JSON scalars (``None`` allowed), as given."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail(where, f"expected a mapping, got {_kind(value)}")
+        out: dict[str, Any] = {}
+        for key, val in value.items():
+            if not isinstance(key, str):
+                self.fail(where, f"{key!r} is not a field name")
+            if val is not None and not isinstance(val, (str, int, float, bool)):
+                self.fail(f"{where}.{key}", f"expected a scalar, got {_kind(val)}")
+            out[key] = val
+        return out
 
     def behaviour(self, value: Any, where: str = "behaviour") -> dict[str, Any]:
         """The keys given, checked; merged over the defaults by the caller."""
@@ -637,12 +675,17 @@ class _CatalogReader:
             kwargs["retry_after"] = (
                 raw
                 if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0
-                else self.text(raw, f"{where}.retry_after")
+                else self.text(raw, f"{where}.retry_after", allow_numbers=True)
             )
         if "delay" in entry:
             kwargs["delay"] = self.seconds(entry["delay"], f"{where}.delay")
         if "drop" in entry:
             kwargs["drop"] = self.boolean(entry["drop"], f"{where}.drop")
+        if entry.get("trickle") is not None:
+            raw = entry["trickle"]
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                self.fail(f"{where}.trickle", f"{raw!r} is not a number of bytes per second")
+            kwargs["trickle"] = float(raw)
         for key in ("body", "content_type", "error"):
             if entry.get(key) is not None:
                 kwargs[key] = self.text(entry[key], f"{where}.{key}")
@@ -710,6 +753,7 @@ class _Run:
     test: CatalogTest | None = None
     total_tests: int = 1
     polls: int = 0
+    finished_body: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -949,6 +993,7 @@ class _State:
             kiosk_token=token,
             behaviour=behaviour,
             test=test,
+            finished_body=test.finished_body,
         )
         with self.lock:
             run.run_id = next(self.run_ids)
@@ -983,6 +1028,7 @@ class _State:
             kiosk_token=token,
             behaviour=behaviour,
             total_tests=total if total is not None else 1,
+            finished_body=project.finished_body,
         )
         with self.lock:
             run.run_id = next(self.run_ids)
@@ -1012,6 +1058,8 @@ class _State:
         elapsed = time.monotonic() - run.started
         finished = run.outcome != "running" and elapsed >= run.duration
         body = _project_body(run, finished) if run.kind == "project" else _test_body(run, finished)
+        if finished:
+            body.update(run.finished_body)
         for name in run.behaviour.omit:
             body.pop(name, None)
         return _json_answer({"run": body, "status": 200})
@@ -1356,6 +1404,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._record_base = (arrived, self.command, path, endpoint)
         self._body: dict[str, Any] | None = None
         self._authorized = False
+        self._trickle: float | None = None
         try:
             raw = self._read_body()
         except _BadBody as exc:
@@ -1391,6 +1440,7 @@ class _Handler(BaseHTTPRequestHandler):
             names = state.names_for_run(params[0])
         fault = state.pick_fault(endpoint, names) if endpoint != "other" else None
         if fault is not None:
+            self._trickle = fault.trickle
             if fault.delay and state.stopping.wait(fault.delay):
                 self._drop()
                 return
@@ -1504,15 +1554,32 @@ class _Handler(BaseHTTPRequestHandler):
     def _write(self, answer: _Answer) -> None:
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
+        trickle = getattr(self, "_trickle", None)
+        if trickle:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(answer.body)))
         self.send_header("X-Sipfront-Sandbox", "1")
         for name, value in answer.headers.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if not trickle:
             self.wfile.write(answer.body)
+            return
+        # Slowly: one chunk of a byte (or more, above 100 bytes per second) at a time.
+        step = max(1, int(trickle / 100))
+        for start in range(0, len(answer.body), step):
+            piece = answer.body[start : start + step]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.flush()
+            if self.state.stopping.wait(len(piece) / trickle):
+                self.close_connection = True
+                return
+        self.wfile.write(b"0\r\n\r\n")
 
     def _drop(self) -> None:
         """Close the connection without an answer; the client sees a reset."""

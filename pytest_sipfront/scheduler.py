@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import ApiError, RunNotFound, SipfrontClient
-from .messages import run_failed, run_timed_out
+from .messages import run_contradictory, run_failed, run_timed_out
 from .outcome import Attempt, RunOutcome, Verdict
 from .runstatus import interpret
 
@@ -45,6 +45,7 @@ class RunJob:
     not_found: int = 0
     seen_words: set[str] = field(default_factory=set)
     expect_failure: bool = False  # an xfail entry: its failure does not count for --maxfail
+    contradiction: str | None = None  # the last status body's contradiction, if any
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,8 @@ class Scheduler:
                 return
             self._sending.add(job)
         try:
-            response = self._client.trigger(job.kind, job.body)
+            # The trigger's budget: its retries and Retry-After waits fit in the run's timeout.
+            response = self._client.trigger(job.kind, job.body, deadline=job.started + job.timeout)
         except BaseException as error:
             with self._cond:
                 self._sending.discard(job)
@@ -338,6 +340,7 @@ class Scheduler:
             attempt.status = state.word or attempt.status
             attempt.finished = state.finished
             attempt.passed = state.passed if state.finished else None
+            job.contradiction = state.contradiction
             if state.unknown_word and state.unknown_word not in job.seen_words:
                 job.seen_words.add(state.unknown_word)
                 job.outcome.warnings.append(
@@ -351,6 +354,10 @@ class Scheduler:
             elif job.retries_left > 0 and not self._closed and self._triggering:
                 job.retries_left -= 1
                 self._schedule_locked(self._clock(), _bound(self._trigger, job))
+            elif state.contradiction:
+                self._finish_locked(
+                    job, Verdict.FAILED, run_contradictory(attempt, state.contradiction)
+                )
             else:
                 self._finish_locked(job, Verdict.FAILED, run_failed(attempt))
 
@@ -358,7 +365,8 @@ class Scheduler:
         now = self._clock()
         if now >= job.deadline:
             last = job.outcome.attempts[-1].status
-            self._finish_locked(job, Verdict.TIMEOUT, run_timed_out(job.timeout, last))
+            message = run_timed_out(job.timeout, last, job.contradiction)
+            self._finish_locked(job, Verdict.TIMEOUT, message)
             return
         self._schedule_locked(min(now + job.poll_interval, job.deadline), _bound(self._poll, job))
 

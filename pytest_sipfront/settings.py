@@ -10,13 +10,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .durations import parse_duration
+from .durations import parse_bounded
 
 DEFAULT_API_URL = "https://app.sipfront.com/api/v2"
 REPORT_MODES = ("full", "kiosk", "print")
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
 API_URL_VAR = "SIPFRONT_API_URL"
+
+
+MIN_RPS = 0.01
+MAX_RPS = 1000.0
 
 
 class SettingsError(ValueError):
@@ -56,14 +60,25 @@ def _rate(value: str, name: str) -> float:
         raise SettingsError(f"{name}: {value!r} is not a number of requests per second") from None
     if not number > 0 or math.isinf(number):
         raise SettingsError(f"{name}: {value!r} must be greater than zero")
+    if number < MIN_RPS:
+        raise SettingsError(
+            f"{name}: {value!r} is below the smallest allowed rate, {MIN_RPS:g} per second"
+        )
+    if number > MAX_RPS:
+        raise SettingsError(
+            f"{name}: {value!r} is above the largest allowed rate, {MAX_RPS:g} per second"
+        )
     return number
 
 
-def _duration(value: str, name: str) -> float:
-    try:
-        return parse_duration(value)
-    except ValueError as error:
-        raise SettingsError(f"{name}: {error}") from None
+def _duration_of(setting: str) -> Callable[[str, str], float]:
+    def parse(value: str, name: str) -> float:
+        try:
+            return parse_bounded(value, setting)
+        except ValueError as error:
+            raise SettingsError(f"{name}: {error}") from None
+
+    return parse
 
 
 def _report_mode(value: str, name: str) -> str:
@@ -81,12 +96,12 @@ _FIELDS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     # setting: (environment variable, parser)
     "api_url": (API_URL_VAR, _text),
     "concurrency": (None, _positive_int),
-    "timeout": (None, _duration),
-    "poll_interval": (None, _duration),
+    "timeout": (None, _duration_of("timeout")),
+    "poll_interval": (None, _duration_of("poll_interval")),
     "max_rps": (None, _rate),
     "report_mode": (None, _report_mode),
     "junit": (None, _text),
-    "heartbeat": (None, _duration),
+    "heartbeat": (None, _duration_of("heartbeat")),
     "max_runs": (None, _positive_int),
 }
 

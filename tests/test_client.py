@@ -625,10 +625,60 @@ def test_status_gives_up_at_once_when_retry_after_reaches_past_the_deadline(
             httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 30
         )
 
-    assert caught.value.message.startswith("Sipfront API unreachable for ")
-    assert caught.value.message.endswith(": HTTP 503")
+    assert caught.value.message == (
+        "Sipfront asked to retry after 120s, longer than the 30s left of this run's timeout"
+    )
     assert script.count == 1
     assert fake_time.sleeps == []
+
+
+def test_a_status_429_with_a_huge_retry_after_names_it_not_unreachable_for_0s(
+    httpserver: HTTPServer, fake_time: FakeTime
+) -> None:
+    script = on_status(httpserver, reply(429, headers={"Retry-After": "999999"}))
+
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver, fake_time).status(
+            httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
+        )
+
+    assert caught.value.verdict is Verdict.UNREACHABLE
+    assert caught.value.message == (
+        "Sipfront asked to retry after 999999s, longer than the 1m left of this run's timeout"
+    )
+    assert script.count == 1
+    assert fake_time.sleeps == []
+
+
+def test_a_trigger_429_with_a_retry_after_past_its_budget_ends_at_once(
+    httpserver: HTTPServer, fake_time: FakeTime
+) -> None:
+    script = on_trigger(httpserver, reply(429, headers={"Retry-After": "999999"}))
+
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver, fake_time).trigger(
+            "test", {"test.name": "x"}, deadline=fake_time.now + 600
+        )
+
+    assert caught.value.verdict is Verdict.UNREACHABLE
+    assert caught.value.message == (
+        "Sipfront asked to retry after 999999s, longer than the 10m left of "
+        "this run's timeout for its trigger"
+    )
+    assert script.count == 1
+    assert fake_time.sleeps == []
+
+
+def test_a_trigger_never_waits_past_its_budget(httpserver: HTTPServer, fake_time: FakeTime) -> None:
+    script = on_trigger(httpserver, reply(503, headers={"Retry-After": "4"}))
+    start = fake_time.now
+
+    with pytest.raises(ApiError) as caught:
+        make_client(httpserver, fake_time).trigger("test", {"test.name": "x"}, deadline=start + 10)
+
+    assert caught.value.verdict is Verdict.UNREACHABLE
+    assert fake_time.now <= start + 10
+    assert script.count < 5
 
 
 @pytest.mark.parametrize("code", [404, 410])
@@ -1007,3 +1057,46 @@ def test_retry_after_reads_seconds_and_http_dates(
     header: str | None, seconds: float | None
 ) -> None:
     assert parse_retry_after(header, now=NOW) == seconds
+
+
+def test_headers_trickling_in_end_at_the_runs_deadline() -> None:
+    # A raw server on loopback that sends its status line and headers one byte a second.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"a" * 300
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                for byte in answer:
+                    if stop.wait(1.0):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client = SipfrontClient(f"http://127.0.0.1:{port}/api/v2", PUBLIC, SECRET)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ApiError) as caught:
+            client.status(
+                f"http://127.0.0.1:{port}/api/v2/runs/s/status", deadline=time.monotonic() + 3
+            )
+    finally:
+        stop.set()
+        listener.close()
+    elapsed = time.monotonic() - started
+    assert caught.value.verdict is Verdict.UNREACHABLE
+    assert "no complete answer within" in caught.value.message
+    assert elapsed < 40, f"took {elapsed:.0f}s; the headers alone would take 300s"

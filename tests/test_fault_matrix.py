@@ -218,6 +218,52 @@ CASES = [
         timeout="1.5s",
         probe={"outcome": "running"},
     ),
+    # -- contradictory verdicts: never a pass -------------------------------------------------
+    *(
+        Case(
+            f"has-passed-{label}-with-status-failed",
+            (),
+            "failed",
+            f"Sipfront run failed: contradictory result: has_passed={shown} is neither 0 nor 1 "
+            "[status: failed]",
+            1,
+            "sipfront.failed",
+            probe={"finished_body": {"has_passed": value, "status": "failed"}},
+        )
+        for label, value, shown in (
+            ("2", 2, "2"),
+            ("yes", "yes", "'yes'"),
+            ("true", "true", "'true'"),
+        )
+    ),
+    Case(
+        "has-passed-1-with-status-failed",
+        (),
+        "failed",
+        "Sipfront run failed: contradictory result: has_passed=1 with status failed "
+        "[status: failed]",
+        1,
+        "sipfront.failed",
+        probe={"finished_body": {"has_passed": 1, "status": "failed", "session_status": "failed"}},
+    ),
+    Case(
+        "is-finished-1-with-status-running",
+        (),
+        "failed",
+        "Sipfront run did not finish within 1.5s (last status: running); "
+        "contradictory result: is_finished=1 with status running",
+        1,
+        "sipfront.timeout",
+        timeout="1.5s",
+        probe={
+            "finished_body": {
+                "is_finished": 1,
+                "has_passed": 1,
+                "status": "running",
+                "session_status": "running",
+            }
+        },
+    ),
     # -- the trigger -------------------------------------------------------------------------
     Case("trigger-500", (trigger(500),), "error", UNKNOWN, 1, "sipfront.unknown"),
     Case("trigger-502", (trigger(502),), "error", UNKNOWN, 1, "sipfront.unknown"),
@@ -282,6 +328,26 @@ CASES = [
         "",
         3,
         retry_after_gap=("tests.run", 1.0),
+    ),
+    Case(
+        "trigger-429-retry-after-past-the-runs-timeout",
+        (trigger(429, times=0, retry_after=999999),),
+        "error",
+        r"Sipfront asked to retry after 999999s, longer than the \d+(\.\d)?s left of "
+        r"this run's timeout for its trigger",
+        1,
+        "sipfront.unreachable",
+        pattern=True,
+    ),
+    Case(
+        "status-429-retry-after-past-the-runs-timeout",
+        (status(429, times=0, retry_after=999999),),
+        "error",
+        r"Sipfront asked to retry after 999999s, longer than the \d+(\.\d)?s left of "
+        r"this run's timeout",
+        1,
+        "sipfront.unreachable",
+        pattern=True,
     ),
     Case(
         "trigger-422",
@@ -665,3 +731,32 @@ def test_unreachable_says_how_long_the_api_was_unusable_not_0s(
     outcome, first = item_outcomes(session.result)["probe"]
     assert outcome == "error"
     assert re.fullmatch(case.first_line, first), first
+
+
+@pytest.mark.parametrize("endpoint", ["runs.status", "tests.run"])
+def test_an_answer_trickling_in_ends_with_the_runs_timeout_not_hours_later(
+    endpoint: str, gate_session: Callable[[Case], Session]
+) -> None:
+    # One byte a second: the sandbox's answers are hundreds of bytes, so reading one to the end
+    # would take minutes; requests' read timeout alone restarts with every byte.
+    case = Case(
+        f"{endpoint}-trickles",
+        ({"endpoint": endpoint, "trickle": 1, "times": 0},),
+        "error",
+        "",
+        1,
+        timeout="3s",
+    )
+    session = gate_session(case)
+    outcome, first = item_outcomes(session.result)["probe"]
+    assert outcome == "error", first
+    if endpoint == "runs.status":
+        assert re.fullmatch(
+            r"Sipfront API unreachable for \d+(\.\d)?s: no complete answer within \d+(\.\d)?s",
+            first,
+        ), first
+    else:
+        assert first == UNKNOWN  # the trigger was sent: a run may have started
+    assert item_outcomes(session.result)["bystander"] == ("passed", "")
+    assert len(probe_triggers(session.server)) <= 1
+    assert session.elapsed < 60, f"the session took {session.elapsed:.0f}s"

@@ -509,6 +509,19 @@ def test_the_first_problem_in_the_file_is_the_one_reported() -> None:
     )
 
 
+def test_a_manifest_duration_out_of_bounds_names_the_bound() -> None:
+    with pytest.raises(ManifestError) as caught:
+        load("tests:\n  - name: a\n    test: t\n    timeout: 1e300\n")
+    assert "tests[0].timeout: '1e300' is longer than the longest allowed timeout, 24h" in str(
+        caught.value
+    )
+    with pytest.raises(ManifestError) as caught:
+        load("defaults:\n  poll_interval: 0.001s\ntests:\n  - {name: a, test: t}\n")
+    assert "poll_interval: '0.001s' is shorter than the shortest allowed poll interval" in str(
+        caught.value
+    )
+
+
 def test_a_mapping_with_a_misspelt_key_reports_the_key_before_what_is_missing() -> None:
     with pytest.raises(ManifestError) as caught:
         load(

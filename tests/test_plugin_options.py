@@ -270,6 +270,30 @@ def test_a_bad_option_value_is_a_usage_error_naming_the_option(
     assert server.requests == []
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "why"),
+    [
+        ("--sipfront-max-rps", "1e-300", "is below the smallest allowed rate, 0.01 per second"),
+        ("--sipfront-max-rps", "1e6", "is above the largest allowed rate, 1000 per second"),
+        ("--sipfront-heartbeat", "1e300", "is longer than the longest allowed heartbeat, 24h"),
+        ("--sipfront-heartbeat", "1e11", "is longer than the longest allowed heartbeat, 24h"),
+        ("--sipfront-timeout", "25h", "is longer than the longest allowed timeout, 24h"),
+        ("--sipfront-timeout", "0.01", "is shorter than the shortest allowed timeout, 0.1s"),
+        ("--sipfront-poll-interval", "2h", "is longer than the longest allowed poll interval, 1h"),
+        ("--sipfront-poll-interval", "1e-9", "is shorter than the shortest allowed poll interval"),
+    ],
+)
+def test_a_duration_or_rate_out_of_bounds_is_a_usage_error_naming_the_bound(
+    sipfront_sandbox, run_gate, option, value, why
+):
+    server = sipfront_sandbox()
+    result = run_gate(NO_DEFAULTS, f"{option}={value}", server=server)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: pytest-sipfront: {option}: '{value}' {why}*"])
+    assert "Traceback" not in result.stderr.str()
+    assert server.requests == []
+
+
 def test_a_bad_ini_value_is_a_usage_error_naming_the_ini_key(sipfront_sandbox, run_gate, pytester):
     server = sipfront_sandbox()
     pytester.makeini("[pytest]\nsipfront_concurrency = lots\n")

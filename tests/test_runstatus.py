@@ -9,8 +9,20 @@ import pytest
 from pytest_sipfront.runstatus import FINISHED_WORDS, GOING_WORDS, RunState, interpret
 
 
-def state(finished: bool, passed: bool, word: str, unknown: str | None = None) -> RunState:
-    return RunState(finished=finished, passed=passed, word=word, unknown_word=unknown)
+def state(
+    finished: bool,
+    passed: bool,
+    word: str,
+    unknown: str | None = None,
+    contradiction: str | None = None,
+) -> RunState:
+    return RunState(
+        finished=finished,
+        passed=passed,
+        word=word,
+        unknown_word=unknown,
+        contradiction=contradiction,
+    )
 
 
 PUBLISHED_FINISHED = {
@@ -42,11 +54,17 @@ PUBLISHED_FINISHED = {
         ({"is_finished": "0", "status": "failed"}, state(False, False, "failed")),
         ({"is_finished": 0, "status": "weird"}, state(False, False, "weird")),
         # has_passed decides a finished run; without it, only "passed" passes.
-        ({"is_finished": 1, "has_passed": 1, "status": "failed"}, state(True, True, "failed")),
+        (
+            {"is_finished": 1, "has_passed": 1, "status": "failed"},
+            state(True, False, "failed", None, "has_passed=1 with status failed"),
+        ),
         ({"is_finished": 1, "status": "passed"}, state(True, True, "passed")),
         ({"is_finished": 1, "status": "errored"}, state(True, False, "errored")),
         ({"is_finished": 1}, state(True, False, "")),
-        ({"is_finished": 1, "status": "running"}, state(True, False, "running")),
+        (
+            {"is_finished": 1, "status": "running"},
+            state(False, False, "running", None, "is_finished=1 with status running"),
+        ),
         ({"is_finished": 1, "status": "wobbly"}, state(True, False, "wobbly")),
         # Without is_finished, the words decide.
         ({"status": "passed"}, state(True, True, "passed")),
@@ -97,6 +115,67 @@ def test_a_test_run_status_is_read_by_the_rules_of_the_contract(
 )
 def test_a_project_run_is_read_from_run_status(run: dict[str, Any], expected: RunState) -> None:
     assert interpret(run, kind="project") == expected
+
+
+@pytest.mark.parametrize(
+    ("run", "contradiction"),
+    [
+        (
+            {"is_finished": 1, "has_passed": 2, "status": "failed"},
+            "has_passed=2 is neither 0 nor 1",
+        ),
+        (
+            {"is_finished": 1, "has_passed": "yes", "status": "failed"},
+            "has_passed='yes' is neither 0 nor 1",
+        ),
+        (
+            {"is_finished": 1, "has_passed": "true", "status": "passed"},
+            "has_passed='true' is neither 0 nor 1",
+        ),
+        ({"is_finished": 1, "has_passed": 1.0}, "has_passed=1.0 is neither 0 nor 1"),
+        ({"is_finished": 1, "has_passed": -1}, "has_passed=-1 is neither 0 nor 1"),
+        ({"has_passed": 1, "status": "stopped"}, "has_passed=1 with status stopped"),
+        (
+            {"is_finished": 1, "has_passed": 0, "status": "passed"},
+            "has_passed=0 with status passed",
+        ),
+        (
+            {"is_finished": 1, "has_passed": 1, "status": "passed", "session_status": "aborted"},
+            "has_passed=1 with status aborted",
+        ),
+    ],
+)
+def test_a_contradictory_finished_body_never_passes_and_names_the_fields(
+    run: dict[str, Any], contradiction: str
+) -> None:
+    result = interpret(run)
+    assert result.finished
+    assert not result.passed
+    assert result.contradiction == contradiction
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        {"is_finished": 1, "has_passed": 1, "status": "running"},
+        {"is_finished": "1", "has_passed": 1, "session_status": "queued"},
+    ],
+)
+def test_is_finished_beside_a_going_word_keeps_polling_and_never_passes(
+    run: dict[str, Any],
+) -> None:
+    result = interpret(run)
+    assert not result.finished and not result.passed
+    assert result.contradiction is not None and result.contradiction.startswith("is_finished=")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1, "1", " 1 ", True],
+)
+def test_has_passed_counts_as_one_only_as_integer_string_or_boolean(value: object) -> None:
+    assert interpret({"is_finished": 1, "has_passed": value, "status": "passed"}).passed
+    assert interpret({"is_finished": 1, "has_passed": value, "status": "completed"}).passed
 
 
 def test_run_status_means_nothing_for_a_single_test_run() -> None:

@@ -710,6 +710,14 @@ def test_many_concurrent_runs_are_triggered_and_polled() -> None:
             "cat.yml: behaviour.status_fields: 'state' is not both, status or session_status",
         ),
         ({"default_duration": 0}, "cat.yml: default_duration: 0 is not a duration greater"),
+        (
+            {"faults": [{"endpoint": "runs.status", "delay": 1e308}]},
+            "cat.yml: faults[0].delay: 1e+308 is longer than the longest allowed delay, 24h",
+        ),
+        (
+            {"tests": [{"name": "a", "duration": "1000h"}]},
+            "cat.yml: tests[0].duration: '1000h' is longer than the longest allowed duration",
+        ),
         ({"unknown_tests": "maybe"}, "cat.yml: unknown_tests: 'maybe' is not pass or refuse"),
     ],
 )
