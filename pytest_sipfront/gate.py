@@ -3,22 +3,18 @@ the main thread and keeps the one record every report is a view of."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest.skipping import evaluate_skip_marks
 
-from .broker import Broker, BrokerClient
-from .client import check_base_url
 from .durations import format_duration
-from .github import write_github
 from .items import SipfrontItem
-from .junit import write_junit
-from .manifest import request_body
 from .messages import INTERRUPTED, full_text, heartbeat
 from .outcome import (
     ItemRecord,
@@ -29,14 +25,28 @@ from .outcome import (
     run_from_dict,
     run_to_dict,
 )
-from .runservice import RunService
-from .scheduler import RunJob
-from .settings import Settings
+from .settings import DEFAULT_API_URL, Settings
+
+if TYPE_CHECKING:
+    # The run service, its HTTP client and the report writers are imported when they are
+    # first needed: a session without Sipfront items never loads requests, yaml or junit_xml.
+    from .broker import Broker, BrokerClient
+    from .runservice import RunService
+    from .scheduler import RunJob
 
 GATE_KEY = pytest.StashKey["Gate"]()
 REPORT_ATTRIBUTE = "sipfront"
 BROKER_INPUT = "sipfront_broker"
 ENDPOINT = {"test": "/tests/run", "project": "/projects/run"}
+
+
+def check_base_url(url: str) -> str:
+    """The client's check of an API URL; the built-in default needs no check (nor requests)."""
+    if url == DEFAULT_API_URL:
+        return url
+    from .client import check_base_url as check
+
+    return check(url)
 
 
 class SipfrontWarning(UserWarning):
@@ -60,21 +70,38 @@ class Gate:
         maxfail = int(config.getoption("maxfail", 0) or 0)
         if config.getoption("reruns", 0, skip=True):
             maxfail = 0  # pytest-rerunfailures: a failed run is retried, not a reason to stop
-        self.local = RunService(settings, api_url, max_failures=maxfail)
+        self._api_url = api_url
+        self._max_failures = maxfail
         self.broker: Broker | None = None
         worker = getattr(config, "workerinput", None)
         self.is_worker = worker is not None
-        address = worker.get(BROKER_INPUT) if worker else None
-        # Under pytest-xdist the controller runs the service and workers ask it for verdicts.
-        self.service: RunService | BrokerClient = BrokerClient(address) if address else self.local
+        self._broker_address: str | None = worker.get(BROKER_INPUT) if worker else None
+
+    @functools.cached_property
+    def local(self) -> RunService:
+        """This process's run service, made on first use (it imports the HTTP client)."""
+        from .runservice import RunService
+
+        return RunService(self.settings, self._api_url, max_failures=self._max_failures)
+
+    @functools.cached_property
+    def service(self) -> RunService | BrokerClient:
+        """Under pytest-xdist the controller runs the service and workers ask it for verdicts."""
+        if self._broker_address:
+            from .broker import BrokerClient
+
+            return BrokerClient(self._broker_address)
+        return self.local
 
     @property
     def api_url(self) -> str:
-        return self.local.api_url
+        return self._api_url
 
     def serve_workers(self) -> str:
         """On the xdist controller: serve the run service; the address goes to every worker."""
         if self.broker is None:
+            from .broker import Broker
+
             self.broker = Broker(self.local)
             self.broker.start(heartbeat=self.settings.heartbeat, stream=sys.stderr)
         return self.broker.address
@@ -92,7 +119,7 @@ class Gate:
             for item in runnable:
                 self.preset[item.nodeid] = self._dry_run(item)
             return
-        if self.is_worker and not isinstance(self.service, BrokerClient):
+        if self.is_worker and not self._broker_address:
             # An xdist worker without a controller's broker (design.md 4.8, first form): it
             # triggers only the items it is handed, when it reaches them.
             return
@@ -111,9 +138,13 @@ class Gate:
         )
 
     def _body(self, item: SipfrontItem) -> dict[str, Any]:
+        from .manifest import request_body
+
         return request_body(item.spec, self.settings.report_mode)
 
     def _job(self, item: SipfrontItem) -> RunJob:
+        from .scheduler import RunJob
+
         spec = item.spec
         return RunJob(
             key=item.nodeid,
@@ -165,7 +196,7 @@ class Gate:
         return outcome
 
     def _heartbeat(self, item: SipfrontItem) -> None:
-        if isinstance(self.service, BrokerClient):
+        if self._broker_address:
             return  # xdist hides a worker's stderr: the controller writes the heartbeat
         progress = self.service.progress()
         running_s = self.service.running_for(item.nodeid)
@@ -268,7 +299,8 @@ class Gate:
         self.finished = True
         # Runs triggered but without a verdict have no report: pytest never reached them, or
         # was waiting for one when it was stopped. Sipfront has no cancel endpoint.
-        self.still_running.extend(self.local.shutdown())
+        if "local" in self.__dict__:  # a run service was made (cached_property)
+            self.still_running.extend(self.local.shutdown())
         if self.broker is not None:
             self.broker.stop()
         if self.is_worker:
@@ -276,11 +308,16 @@ class Gate:
         info = self.info()
         records = list(self.records.values())
         if self.settings.junit:
+            from .junit import write_junit
+
             write_junit(self.settings.junit, records, info)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.ensure_newline()  # a workflow command must start its own line
-        write_github(records, info, environ=os.environ, stream=sys.stdout)
+        if os.environ.get("GITHUB_ACTIONS") == "true":  # write_github writes nothing elsewhere
+            from .github import write_github
+
+            write_github(records, info, environ=os.environ, stream=sys.stdout)
 
     def info(self) -> SessionInfo:
         return SessionInfo(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import os
 import signal
 import sys
@@ -15,9 +14,9 @@ from typing import Any
 import pytest
 from _pytest.outcomes import Failed
 
+from .claim import DEFAULT_PATTERNS, looks_like_manifest, matches
 from .gate import BROKER_INPUT, GATE_KEY, Gate
 from .items import ManifestFile, SipfrontError, SipfrontFailure, SipfrontItem
-from .manifest import DEFAULT_PATTERNS
 from .settings import SETTING_HELP, SettingsError, ini_name, option_name, resolve
 
 
@@ -78,11 +77,12 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ManifestFi
     if file_path.suffix not in (".yml", ".yaml"):
         return None
     config = parent.config
-    patterns: list[str] = config.getini("sipfront_files")
-    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+    if matches(file_path, config.getini("sipfront_files")):
         return ManifestFile.from_parent(parent, path=file_path)
     named = {(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args}
-    if file_path.resolve() in named:
+    if file_path.resolve() in named and looks_like_manifest(file_path):
+        # Named on the command line under another name: ours only if it reads like a
+        # manifest; any other YAML file (a tavern test, say) is left to the other plugins.
         return ManifestFile.from_parent(parent, path=file_path)
     return None
 
