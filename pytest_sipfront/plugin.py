@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from _pytest.outcomes import Failed
 
+from . import extras
 from .claim import DEFAULT_PATTERNS, looks_like_manifest, matches
 from .gate import BROKER_INPUT, GATE_KEY, Gate
 from .items import ManifestFile, SipfrontError, SipfrontFailure, SipfrontItem
@@ -68,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-sipfront: {error}") from None
     config.stash[GATE_KEY] = gate
     config.pluginmanager.register(GateHooks(gate), "sipfront-gate")
+    extras.register(config)  # report links for pytest-html and allure-pytest, when loaded
     if hasattr(config.hook, "pytest_configure_node") and not gate.is_worker:
         # pytest-xdist is loaded (under whatever plugin name): this may be its controller.
         config.pluginmanager.register(XdistControllerHooks(gate), "sipfront-xdist")
