@@ -71,6 +71,9 @@ class Gate:
         if config.getoption("reruns", 0, skip=True):
             maxfail = 0  # pytest-rerunfailures: a failed run is retried, not a reason to stop
         self._api_url = api_url
+        if settings.junit:
+            # Imported now, not while an interrupted session hurries to write its reports.
+            from . import junit  # noqa: F401
         self._max_failures = maxfail
         self.broker: Broker | None = None
         worker = getattr(config, "workerinput", None)
