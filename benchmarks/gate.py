@@ -22,6 +22,9 @@ What it measures (one plain-text report, pasted into the README's "Performance" 
    own; peak RSS and threads of the pytest process. And ``pytest --collect-only`` of a
    5,000-item manifest against an empty session.
 3. pytest-xdist: the same N runs with ``-n 2`` and ``-n 4``.
+4. Guest: an unrelated one-test session with the plugin loaded against the same session with
+   ``-p no:sipfront`` (15 alternating runs of each, --tiny 3), median wall and peak RSS; and
+   pytest-timeout's cost measured the same way, as a yardstick.
 
 Times: "process wall" is the pytest subprocess from start to exit (Python and pytest start-up,
 collection and teardown included); "gate time" is what the sandbox saw, from the first trigger
@@ -144,7 +147,7 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, Sizes]:
         "--skip",
         action="append",
         default=[],
-        choices=("baseline", "scale", "collect", "xdist"),
+        choices=("baseline", "scale", "collect", "xdist", "guest"),
         help="leave a section out (repeatable); its targets are then not judged",
     )
     parser.add_argument("--baseline-child", nargs=3, help=argparse.SUPPRESS)
@@ -1081,6 +1084,72 @@ def xdist_section(bench: Bench, single: Row) -> None:
     say()
 
 
+GUEST_TEST = "def test_unrelated():\n    assert sum(range(10)) == 45\n"
+
+
+def guest_section(bench: Bench) -> None:
+    """The plugin as a guest: what it costs a session that has nothing to do with Sipfront."""
+    say, check = bench.report.say, bench.report.check
+    rounds = 3 if bench.sizes.tiny else 15
+    say(
+        f"4. Guest: an unrelated one-test session, {rounds} alternating runs of each, "
+        "median wall and median peak RSS"
+    )
+    say()
+    where = bench._dir("guest")
+    (where / "test_unrelated.py").write_text(GUEST_TEST, encoding="utf-8")
+    env = dict(bench.env)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # exactly the plugins named below
+    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *bench.extra]
+    variants = {
+        "without plugins": [],
+        "pytest-sipfront": ["-p", "pytest_sipfront.plugin"],
+        "pytest-timeout": ["-p", "pytest_timeout"],
+    }
+    seen: dict[str, list[Measured]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, extra in variants.items():
+            seen[name].append(run_measured([*base, *extra, "test_unrelated.py"], where, env))
+
+    def median(values: Sequence[float]) -> float:
+        ordered = sorted(values)
+        middle = len(ordered) // 2
+        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+    wall = {name: median([m.wall for m in runs]) for name, runs in seen.items()}
+    rss = {name: median([m.maxrss_kb for m in runs]) for name, runs in seen.items()}
+    plain = "without plugins"
+    body = [
+        [
+            name if name == plain else f"with {name}",
+            f"{wall[name]:.3f} s",
+            ratio(wall[name], wall[plain]),
+            f"{rss[name] / 1024:.1f} MiB",
+            f"{(rss[name] - rss[plain]) / 1024:+.1f} MiB",
+        ]
+        for name in variants
+    ]
+    headers = ["", "median wall", "/ without", "median peak RSS", "vs without"]
+    for text in table(headers, body):
+        say(text)
+    say()
+    for name, runs in seen.items():
+        bad = [m for m in runs if m.returncode != 0]
+        check(not bad, f"guest {name}: every session passed its one test", invariant=True)
+    name = "pytest-sipfront"
+    check(
+        wall[name] <= 1.05 * wall[plain],
+        f"guest: wall with pytest-sipfront {wall[name]:.3f} s <= 1.05 x without "
+        f"{wall[plain]:.3f} s = {1.05 * wall[plain]:.3f} s",
+    )
+    check(
+        rss[name] <= rss[plain] + 2048,
+        f"guest: peak RSS with pytest-sipfront {rss[name] / 1024:.1f} MiB <= without "
+        f"{rss[plain] / 1024:.1f} MiB + 2 MiB",
+    )
+    say()
+
+
 def load_average() -> str:
     try:
         return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -1152,6 +1221,8 @@ def run(argv: Sequence[str]) -> int:
         scale_section(bench, empties)
         if "xdist" not in args.skip and sizes.xdist:
             xdist_section(bench, rows["plugin"])
+        if "guest" not in args.skip:
+            guest_section(bench)
     checks = bench.report.checks
     passed = sum(check.ok for check in checks)
     failed = len(checks) - passed

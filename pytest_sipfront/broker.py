@@ -15,13 +15,15 @@ import threading
 import time
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, quote, urlsplit
 
 from .messages import heartbeat
 from .outcome import RunOutcome, run_from_dict, run_to_dict
-from .runservice import RunService
 from .scheduler import Progress, RunJob
+
+if TYPE_CHECKING:  # a worker's BrokerClient needs neither the service nor its sandbox
+    from .runservice import RunService
 
 TOKEN_HEADER = "X-Sipfront-Broker"
 LONG_POLL = 30.0

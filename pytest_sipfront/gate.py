@@ -3,22 +3,18 @@ the main thread and keeps the one record every report is a view of."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest.skipping import evaluate_skip_marks
 
-from .broker import Broker, BrokerClient
-from .client import check_base_url
 from .durations import format_duration
-from .github import write_github
 from .items import SipfrontItem
-from .junit import junit_path_problem, write_junit
-from .manifest import request_body
 from .messages import (
     INTERRUPTED,
     NOT_REACHED,
@@ -37,14 +33,28 @@ from .outcome import (
     run_from_dict,
     run_to_dict,
 )
-from .runservice import RunService
-from .scheduler import RunJob
-from .settings import Settings
+from .settings import DEFAULT_API_URL, Settings
+
+if TYPE_CHECKING:
+    # The run service, its HTTP client and the report writers are imported when they are
+    # first needed: a session without Sipfront items never loads requests, yaml or junit_xml.
+    from .broker import Broker, BrokerClient
+    from .runservice import RunService
+    from .scheduler import RunJob
 
 GATE_KEY = pytest.StashKey["Gate"]()
 REPORT_ATTRIBUTE = "sipfront"
 BROKER_INPUT = "sipfront_broker"
 ENDPOINT = {"test": "/tests/run", "project": "/projects/run"}
+
+
+def check_base_url(url: str) -> str:
+    """The client's check of an API URL; the built-in default needs no check (nor requests)."""
+    if url == DEFAULT_API_URL:
+        return url
+    from .client import check_base_url as check
+
+    return check(url)
 
 
 class SipfrontWarning(UserWarning):
@@ -79,21 +89,41 @@ class Gate:
         maxfail = int(config.getoption("maxfail", 0) or 0)
         if config.getoption("reruns", 0, skip=True):
             maxfail = 0  # pytest-rerunfailures: a failed run is retried, not a reason to stop
-        self.local = RunService(settings, api_url, max_failures=maxfail)
+        self._api_url = api_url
+        if settings.junit:
+            # Imported now, not while an interrupted session hurries to write its reports.
+            from . import junit  # noqa: F401
+        self._max_failures = maxfail
         self.broker: Broker | None = None
         worker = getattr(config, "workerinput", None)
         self.is_worker = worker is not None
-        address = worker.get(BROKER_INPUT) if worker else None
-        # Under pytest-xdist the controller runs the service and workers ask it for verdicts.
-        self.service: RunService | BrokerClient = BrokerClient(address) if address else self.local
+        self._broker_address: str | None = worker.get(BROKER_INPUT) if worker else None
+
+    @functools.cached_property
+    def local(self) -> RunService:
+        """This process's run service, made on first use (it imports the HTTP client)."""
+        from .runservice import RunService
+
+        return RunService(self.settings, self._api_url, max_failures=self._max_failures)
+
+    @functools.cached_property
+    def service(self) -> RunService | BrokerClient:
+        """Under pytest-xdist the controller runs the service and workers ask it for verdicts."""
+        if self._broker_address:
+            from .broker import BrokerClient
+
+            return BrokerClient(self._broker_address)
+        return self.local
 
     @property
     def api_url(self) -> str:
-        return self.local.api_url
+        return self._api_url
 
     def serve_workers(self) -> str:
         """On the xdist controller: serve the run service; the address goes to every worker."""
         if self.broker is None:
+            from .broker import Broker
+
             self.broker = Broker(self.local)
             self.broker.start(heartbeat=self.settings.heartbeat, stream=sys.stderr)
         return self.broker.address
@@ -113,6 +143,8 @@ class Gate:
                 self.preset[item.nodeid] = self._dry_run(item)
             return False
         if self.settings.junit and not self.is_worker:
+            from .junit import junit_path_problem
+
             xmlpath = getattr(self.config.option, "xmlpath", None)
             others = [xmlpath] if xmlpath else []
             problem = junit_path_problem(self.settings.junit, others)
@@ -124,7 +156,7 @@ class Gate:
             # (An xdist worker plans on the controller, which errors every item instead: a
             # usage error raised there would be an INTERNALERROR.)
             raise pytest.UsageError(f"pytest-sipfront: {bad_api_url(self.url_error)}")
-        if self.is_worker and not isinstance(self.service, BrokerClient):
+        if self.is_worker and not self._broker_address:
             # An xdist worker without a controller's broker (design.md 4.8, first form): it
             # triggers only the items it is handed, when it reaches them.
             return True
@@ -144,9 +176,13 @@ class Gate:
         )
 
     def _body(self, item: SipfrontItem) -> dict[str, Any]:
+        from .manifest import request_body
+
         return request_body(item.spec, self.settings.report_mode)
 
     def _job(self, item: SipfrontItem) -> RunJob:
+        from .scheduler import RunJob
+
         spec = item.spec
         return RunJob(
             key=item.nodeid,
@@ -202,7 +238,7 @@ class Gate:
         return outcome
 
     def _heartbeat(self, item: SipfrontItem) -> None:
-        if isinstance(self.service, BrokerClient):
+        if self._broker_address:
             return  # xdist hides a worker's stderr: the controller writes the heartbeat
         progress = self.service.progress()
         running_s = self.service.running_for(item.nodeid)
@@ -305,9 +341,10 @@ class Gate:
         self.finished = True
         # Runs triggered but without a verdict have no report: pytest never reached them, or
         # was waiting for one when it was stopped. Sipfront has no cancel endpoint.
-        self.still_running.extend(self.local.shutdown())
-        # Runs that finished at Sipfront before pytest reached their items: their verdict.
-        self.not_reached.extend(self.local.unclaimed())
+        if "local" in self.__dict__:  # a run service was made (cached_property)
+            self.still_running.extend(self.local.shutdown())
+            # Runs that finished at Sipfront before pytest reached their items: their verdict.
+            self.not_reached.extend(self.local.unclaimed())
         if self.broker is not None:
             self.broker.stop()
         if self.is_worker:
@@ -315,6 +352,8 @@ class Gate:
         info = self.info()
         records = list(self.records.values())
         if self.settings.junit:
+            from .junit import write_junit
+
             try:
                 write_junit(self.settings.junit, records, info)
             except OSError as error:
@@ -325,7 +364,10 @@ class Gate:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.ensure_newline()  # a workflow command must start its own line
-        write_github(records, info, environ=os.environ, stream=sys.stdout)
+        if os.environ.get("GITHUB_ACTIONS") == "true":  # write_github writes nothing elsewhere
+            from .github import write_github
+
+            write_github(records, info, environ=os.environ, stream=sys.stdout)
 
     def info(self) -> SessionInfo:
         return SessionInfo(

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest.outcomes import Failed
 
-from .manifest import ManifestError, RunSpec, load_manifest
 from .messages import full_text
 from .outcome import RunOutcome, Verdict
 
 if TYPE_CHECKING:
     from .gate import Gate
+    from .manifest import RunSpec
 
 
 class SipfrontError(Failed):
@@ -47,6 +47,9 @@ class ManifestFile(pytest.File):
     """A Sipfront manifest: one item per entry (and per matrix combination)."""
 
     def collect(self) -> Iterator[SipfrontItem]:
+        # The manifest reader (PyYAML, jsonschema) is imported only once a manifest is collected.
+        from .manifest import ManifestError, load_manifest
+
         display = relative_path(self.path, self.config.rootpath)
         try:
             manifest = load_manifest(self.path, display_path=display)

@@ -41,6 +41,7 @@ from typing import Any, Literal, NoReturn
 
 import jsonschema
 
+from .claim import DEFAULT_PATTERNS
 from .durations import parse_bounded
 from .safety import is_emergency_destination, looks_like_credential
 from .schema import (
@@ -68,12 +69,6 @@ __all__ = [
     "request_body",
 ]
 
-DEFAULT_PATTERNS: tuple[str, ...] = (
-    "sipfront.yml",
-    "sipfront.yaml",
-    "*.sipfront.yml",
-    "*.sipfront.yaml",
-)
 PYTEST_MARK_NAMES: frozenset[str] = frozenset(
     {
         "skip",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import os
 import signal
 import sys
@@ -15,9 +14,10 @@ from typing import Any
 import pytest
 from _pytest.outcomes import Failed
 
+from . import extras
+from .claim import DEFAULT_PATTERNS, looks_like_manifest, matches
 from .gate import BROKER_INPUT, GATE_KEY, Gate
 from .items import ManifestFile, SipfrontError, SipfrontFailure, SipfrontItem
-from .manifest import DEFAULT_PATTERNS
 from .settings import SETTING_HELP, SettingsError, ini_name, option_name, resolve
 
 
@@ -69,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-sipfront: {error}") from None
     config.stash[GATE_KEY] = gate
     config.pluginmanager.register(GateHooks(gate), "sipfront-gate")
+    extras.register(config)  # report links for pytest-html and allure-pytest, when loaded
     if hasattr(config.hook, "pytest_configure_node") and not gate.is_worker:
         # pytest-xdist is loaded (under whatever plugin name): this may be its controller.
         config.pluginmanager.register(XdistControllerHooks(gate), "sipfront-xdist")
@@ -78,19 +79,20 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ManifestFi
     if file_path.suffix not in (".yml", ".yaml"):
         return None
     config = parent.config
-    patterns: list[str] = config.getini("sipfront_files")
-    claimed = any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns)
+    claimed = matches(file_path, config.getini("sipfront_files"))
     if not claimed:
         named = {
             (config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args
         }
-        claimed = file_path.resolve() in named
+        # Named on the command line under another name: ours only if it reads like a
+        # manifest; any other YAML file (a tavern test, say) is left to the other plugins.
+        claimed = file_path.resolve() in named and looks_like_manifest(file_path)
     if not claimed:
         return None
     # One entry is one run: a manifest reached by a second path (a symlink) is not collected
-    # again, or its runs would be triggered (and paid) twice.
-    # The same path may be collected more than once (pytest walks a folder once per argument
-    # naming a file in it); only another path to the same file is left out.
+    # again, or its runs would be triggered (and paid) twice. The same path may be collected
+    # more than once (pytest walks a folder once per argument naming a file in it); only
+    # another path to the same file is left out.
     first_path = config.stash.setdefault(COLLECTED_KEY, {}).setdefault(
         file_path.resolve(), file_path
     )

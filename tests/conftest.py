@@ -11,6 +11,7 @@ neither key appears in the output.
 
 from __future__ import annotations
 
+import importlib
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -18,6 +19,12 @@ from typing import Any
 import pytest
 
 from pytest_sipfront.sandbox import Catalog, SandboxServer
+
+# The plugin imports its run service, HTTP client and report writers only when a session needs
+# them. pytester's in-process runs drop every module first imported inside them, so a later run
+# would import requests anew next to leftovers of the old copy: load them here, once, instead.
+for _module in ("broker", "github", "junit", "manifest", "runservice", "scheduler", "client"):
+    importlib.import_module(f"pytest_sipfront.{_module}")
 
 PUBLIC_KEY = "pk-7Q2xSENTINELpub9"
 SECRET_KEY = "sk-4mZ8SENTINELsec3"

@@ -1,0 +1,93 @@
+"""Sipfront report links where other plugins show results: pytest-html's extras and
+allure-pytest's links, parameters and attachments.
+
+Neither plugin is a dependency. These hooks are registered only when the plugin is loaded
+(pytest-html) or writing results (allure-pytest with ``--alluredir``), and neither package is
+imported otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from .items import SipfrontItem
+from .messages import full_text
+from .outcome import RunOutcome
+
+
+def register(config: pytest.Config) -> None:
+    manager = config.pluginmanager
+    if manager.hasplugin("html"):
+        manager.register(HtmlExtras(), "sipfront-html")
+    if manager.hasplugin("allure_pytest") and config.getoption("allure_report_dir", None):
+        manager.register(AllureExtras(), "sipfront-allure")
+
+
+def links(item: SipfrontItem, outcome: RunOutcome) -> list[tuple[str, str]]:
+    """``(name, url)`` per attempt that has a report link; the name carries the item's name
+    (matrix values included) and the session id."""
+    found = []
+    attempts = [a for a in outcome.attempts if a.report_url]
+    for number, attempt in enumerate(attempts, 1):
+        name = f"Sipfront report: {item.name}"
+        if attempt.session_id:
+            name += f" (session {attempt.session_id})"
+        if len(attempts) > 1:
+            name += f", attempt {number}"
+        found.append((name, str(attempt.report_url)))
+    return found
+
+
+def _new_outcome(item: pytest.Item, seen: dict[str, int]) -> tuple[SipfrontItem, RunOutcome] | None:
+    """The item's outcome the first time a report can carry it (a rerun brings a new one)."""
+    if not isinstance(item, SipfrontItem) or item.run_outcome is None:
+        return None
+    outcome = item.run_outcome
+    if seen.get(item.nodeid) == id(outcome):
+        return None
+    seen[item.nodeid] = id(outcome)
+    return item, outcome
+
+
+class HtmlExtras:
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        found = _new_outcome(item, self.seen)
+        if found is not None:
+            extras = list(getattr(report, "extras", []))
+            for name, url in links(*found):
+                extras.append({"name": name, "format_type": "url", "content": url, "extension": ""})
+            report.extras = extras  # type: ignore[attr-defined]
+        return report
+
+
+class AllureExtras:
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        found = _new_outcome(item, self.seen)
+        if found is not None:
+            import allure
+
+            sipfront_item, outcome = found
+            for name, url in links(sipfront_item, outcome):
+                allure.dynamic.link(url, name=name)  # type: ignore[no-untyped-call]
+            for key, value in sipfront_item.spec.params:
+                allure.dynamic.parameter(str(key), value)
+            allure.attach(
+                full_text(outcome), name="sipfront", attachment_type=allure.attachment_type.TEXT
+            )
+        return report

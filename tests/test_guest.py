@@ -1,0 +1,151 @@
+"""The plugin as a guest in sessions that are not about Sipfront: it imports nothing they do
+not need and leaves other plugins' YAML files alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from pytest_sipfront.sandbox import SandboxServer
+
+HEAVY = ("requests", "urllib3", "jsonschema", "referencing", "yaml", "junit_xml")
+SANDBOX = "pytest_sipfront.sandbox"
+
+DUMP_MODULES = """
+import json
+import sys
+
+
+def pytest_unconfigure(config):
+    with open("modules.json", "w", encoding="utf-8") as handle:
+        json.dump(sorted(sys.modules), handle)
+"""
+
+TAVERN_LIKE = """
+import pytest
+import yaml
+
+
+class TavernFile(pytest.File):
+    def collect(self):
+        document = yaml.safe_load(self.path.read_text(encoding="utf-8"))
+        yield TavernItem.from_parent(self, name=document["test_name"])
+
+
+class TavernItem(pytest.Item):
+    def runtest(self):
+        pass
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.name.endswith(".tavern.yaml"):
+        return TavernFile.from_parent(parent, path=file_path)
+    return None
+"""
+
+TAVERN_TEST = """
+test_name: ping
+stages:
+  - name: ping
+    request: {url: "http://127.0.0.1:1/ping", method: GET}
+"""
+
+
+def heavy_modules(modules: list[str]) -> list[str]:
+    return [name for name in modules if name.split(".")[0] in HEAVY or name == SANDBOX]
+
+
+def session_modules(pytester: pytest.Pytester, *args: str) -> list[str]:
+    """The modules in sys.modules at the end of a pytest session run in a fresh interpreter."""
+    pytester.makepyfile(dump_modules=DUMP_MODULES)
+    result = pytester.runpytest_subprocess("-p", "dump_modules", "-p", "no:cacheprovider", *args)
+    assert result.ret in (0, 5), result.stdout.str()
+    modules: list[str] = json.loads((pytester.path / "modules.json").read_text("utf-8"))
+    return modules
+
+
+def test_importing_the_entry_point_loads_no_http_client_yaml_schema_or_sandbox():
+    code = (
+        "import json, sys\nimport pytest_sipfront.plugin\nprint(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    modules = json.loads(done.stdout)
+    assert "pytest_sipfront.plugin" in modules
+    assert heavy_modules(modules) == []
+
+
+def test_collecting_a_plain_test_folder_loads_none_of_the_plugins_heavy_modules(pytester):
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    modules = session_modules(pytester, "--collect-only", "-q")
+    assert "pytest_sipfront.plugin" in modules
+    assert heavy_modules(modules) == []
+
+
+def test_running_a_plain_test_loads_none_of_the_plugins_heavy_modules(pytester, monkeypatch):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    modules = session_modules(pytester, "-q")
+    assert heavy_modules(modules) == []
+
+
+def test_collecting_a_manifest_loads_the_manifest_reader(pytester):
+    pytester.path.joinpath("sipfront.yml").write_text(
+        "version: 1\ntests:\n  - {name: one, test: t-one}\n", encoding="utf-8"
+    )
+    modules = session_modules(pytester, "--collect-only", "-q")
+    assert {"yaml", "jsonschema", "pytest_sipfront.manifest"} <= set(modules)
+
+
+def write_tavern(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(TAVERN_LIKE)
+    pytester.path.joinpath("test_ping.tavern.yaml").write_text(
+        textwrap.dedent(TAVERN_TEST), encoding="utf-8"
+    )
+
+
+def test_another_plugins_yaml_file_named_alone_is_left_to_that_plugin(pytester, run_gate):
+    write_tavern(pytester)
+    result = run_gate(None, "test_ping.tavern.yaml", "-v", server=None)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_ping.tavern.yaml::ping PASSED*"])
+    result.stdout.no_fnmatch_line("*unknown key*")
+
+
+def test_another_plugins_yaml_file_and_a_manifest_both_run_in_one_session(
+    pytester, run_gate, sipfront_sandbox
+):
+    server: SandboxServer = sipfront_sandbox({"default_duration": 0.2})
+    write_tavern(pytester)
+    manifest = "version: 1\ntests:\n  - {name: sip, test: t-sip}\n"
+    result = run_gate(manifest, "test_ping.tavern.yaml", "sipfront.yml", "-v", server=server)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines_random(
+        ["*test_ping.tavern.yaml::ping PASSED*", "*sipfront.yml::sip PASSED*"]
+    )
+    assert server.count("tests.run") == 1
+
+
+def test_a_named_yaml_file_with_keys_a_manifest_does_not_know_is_not_claimed(pytester, run_gate):
+    pytester.path.joinpath("other.yml").write_text(
+        "tests:\n  - {name: x}\nstages: []\n", encoding="utf-8"
+    )
+    result = run_gate(None, "other.yml", server=None)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # "not found": no plugin collects it
+    result.stdout.no_fnmatch_line("*unknown key*")
+
+
+def test_a_named_yaml_file_that_reads_like_a_manifest_is_claimed_whatever_its_name(
+    pytester, run_gate
+):
+    pytester.path.joinpath("gate.yml").write_text(
+        "version: 1\ndefaults: {timeout: 5m}\ntests:\n  - {name: named, test: t}\n",
+        encoding="utf-8",
+    )
+    result = run_gate(None, "gate.yml", "--collect-only", "-q", server=None)
+    result.stdout.fnmatch_lines(["gate.yml::named"])

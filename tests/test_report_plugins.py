@@ -1,0 +1,100 @@
+"""Sipfront report links in the reports other plugins write: pytest-html and allure-pytest."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from pytest_sipfront.sandbox import SandboxServer
+
+MATRIX = """
+    version: 1
+    tests:
+      - name: calls
+        test: basic-call
+        matrix:
+          step.1.0.dial_destination: ["4311", "4322"]
+      - name: broken
+        test: broken-call
+"""
+CATALOG = {
+    "default_duration": 0.2,
+    "tests": [{"name": "broken-call", "outcome": "failed", "duration": 0.2}],
+}
+
+
+def report_urls(server: SandboxServer) -> set[str]:
+    return {
+        str(record.response.get("data", {}).get("report_url"))
+        for record in server.requests
+        if record.endpoint == "tests.run" and isinstance(getattr(record, "response", None), dict)
+    }
+
+
+def test_pytest_html_shows_one_report_link_per_item_with_its_matrix_values(
+    sipfront_sandbox, run_gate, pytester
+):
+    pytest.importorskip("pytest_html")
+    server = sipfront_sandbox(CATALOG)
+    result = run_gate(
+        MATRIX, "--html=report.html", "--self-contained-html", server=server, subprocess=True
+    )
+    result.assert_outcomes(passed=2, failed=1)
+    html = (pytester.path / "report.html").read_text(encoding="utf-8")
+    data = re.search(r'data-jsonblob="([^"]*)"', html)
+    assert data is not None
+    blob = json.loads(
+        data.group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&")
+    )
+    extras = {
+        test_id: [e for run in runs for e in run.get("extras", [])]
+        for test_id, runs in blob["tests"].items()
+    }
+    assert set(extras) == {
+        "sipfront.yml::calls[4311]",
+        "sipfront.yml::calls[4322]",
+        "sipfront.yml::broken",
+    }
+    for test_id, found in extras.items():
+        urls = [e for e in found if e["format_type"] == "url"]
+        assert len(urls) == 1, test_id
+        assert urls[0]["content"].startswith(server.origin)
+        assert test_id.split("::")[1] in urls[0]["name"]
+        assert "session " in urls[0]["name"]
+    assert server.count("tests.run") == 3
+
+
+def test_allure_results_carry_the_report_link_matrix_parameters_and_the_detail_block(
+    sipfront_sandbox, run_gate, pytester
+):
+    pytest.importorskip("allure_pytest")
+    server = sipfront_sandbox(CATALOG)
+    result = run_gate(MATRIX, "--alluredir=allure", server=server, subprocess=True)
+    result.assert_outcomes(passed=2, failed=1)
+    results = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in (pytester.path / "allure").glob("*-result.json")
+    ]
+    by_name = {r["name"]: r for r in results}
+    assert set(by_name) == {"calls[4311]", "calls[4322]", "broken"}
+    for name, found in by_name.items():
+        links = [link for link in found.get("links", []) if link["url"].startswith(server.origin)]
+        assert len(links) == 1, name
+        attachments = [a for a in found.get("attachments", []) if a["name"] == "sipfront"]
+        assert len(attachments) == 1, name
+        text = (pytester.path / "allure" / attachments[0]["source"]).read_text("utf-8")
+        assert links[0]["url"] in text
+    parameters = {p["name"]: p["value"] for p in by_name["calls[4322]"].get("parameters", [])}
+    assert parameters.get("step.1.0.dial_destination") in ("'4322'", "4322")
+    assert by_name["calls[4311]"]["status"] == "passed"
+    assert server.count("tests.run") == 3
+
+
+def test_without_an_allure_dir_or_html_option_no_report_plugin_is_touched(
+    sipfront_sandbox, run_gate
+):
+    server = sipfront_sandbox(CATALOG)
+    result = run_gate(MATRIX, "-p", "no:html", server=server)
+    result.assert_outcomes(passed=2, failed=1)
