@@ -1100,6 +1100,10 @@ def guest_section(bench: Bench) -> None:
     (where / "test_unrelated.py").write_text(GUEST_TEST, encoding="utf-8")
     env = dict(bench.env)
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # exactly the plugins named below
+    # As installed: pip writes bytecode for an installed package and pytest caches its
+    # assertion rewriting of plugin modules, so a real session does not compile them again.
+    # One warm-up run of each variant (not counted) fills those caches.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *bench.extra]
     variants = {
         "without plugins": [],
@@ -1107,6 +1111,8 @@ def guest_section(bench: Bench) -> None:
         "pytest-timeout": ["-p", "pytest_timeout"],
     }
     seen: dict[str, list[Measured]] = {name: [] for name in variants}
+    for extra in variants.values():
+        run_measured([*base, *extra, "test_unrelated.py"], where, env)
     for _ in range(rounds):
         for name, extra in variants.items():
             seen[name].append(run_measured([*base, *extra, "test_unrelated.py"], where, env))
