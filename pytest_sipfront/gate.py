@@ -93,7 +93,7 @@ class Gate:
                 self.preset[item.nodeid] = self._dry_run(item)
             return
         if self.is_worker and not isinstance(self.service, BrokerClient):
-            # An xdist worker without a controller's broker (design.md 4.8, first form): it
+            # An xdist worker without a controller's broker (docs/design.md, first xdist form): it
             # triggers only the items it is handed, when it reaches them.
             return
         self.service.plan([self._job(item) for item in runnable])

@@ -2,7 +2,7 @@
 process, with long runs (30 s) and a concurrency lower than the number of runs, so that some
 runs are going at Sipfront and others are still queued when the session is stopped.
 
-What a user relies on (design.md 4.7): the process ends within 2 s with pytest's exit code,
+What a user relies on (docs/design.md): the process ends within 2 s with pytest's exit code,
 nothing new is triggered after the signal, every run still going is listed with its report
 link, and the JUnit file and the GitHub summary are written anyway.
 """
@@ -431,7 +431,7 @@ def test_under_xdist_a_signal_to_the_controller_alone_ends_the_session_promptly(
     sent, took, out, err = stop_with(gate, signum)
 
     assert gate.process.returncode == EXIT_INTERRUPTED, out + err
-    # design.md 4.7: 2 s, plus xdist's own worker teardown (about a second here).
+    # docs/design.md, Interrupts: 2 s, plus xdist's own worker teardown (about a second here).
     assert took < 4.0, f"the session took {took:.2f}s to end after the signal"
     assert [r for r in server.requests if r.endpoint == "tests.run" and r.time >= sent] == []
     assert gate.junit.exists(), out
