@@ -8,14 +8,25 @@
 # (GitHub's docker actions need root to write to /github/workspace and $GITHUB_OUTPUT).
 FROM python:3.12-slim
 
+# The release workflow passes the version and the repository's address.
+ARG VERSION=0.1.0
+ARG SOURCE=https://github.com/your-org/pytest-sipfront
+LABEL org.opencontainers.image.title="pytest-sipfront" \
+      org.opencontainers.image.description="Sipfront gate: run Sipfront SIP/VoIP tests from a manifest and fail the build when they fail" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}"
+
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /opt/pytest-sipfront
 COPY . .
-# A local path: the version installed is exactly this checkout's.
-RUN pip install --no-cache-dir .
+# The same hash-pinned set as the GitHub action, then this checkout itself without dependencies:
+# the version installed is exactly this checkout's.
+RUN pip install --no-cache-dir --require-hashes -r requirements/action.txt \
+    && pip install --no-cache-dir --no-deps .
 
 WORKDIR /work
 ENTRYPOINT ["python", "-m", "pytest_sipfront.action"]

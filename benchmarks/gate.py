@@ -76,7 +76,7 @@ if TYPE_CHECKING:
 # --baseline-child) holds no more than the baseline needs: requests.
 
 BASELINE_POLL = 3.0
-"""Sipfront's own action polls every 3 s (sipfront-api.md, Part 2)."""
+"""Sipfront's own action polls every 3 s (docs/sipfront-api.md)."""
 
 SAMPLE_EVERY = 0.02
 """Seconds between two looks at /proc/<pid>/status of a running subprocess."""
@@ -512,7 +512,7 @@ def gate_options(url: str, runs: int, poll: float, rps: float, timeout: float) -
 def baseline_loop(
     base_url: str, keys: tuple[str, str], names: Sequence[str], poll: float
 ) -> list[str]:
-    """What teams do today (Sipfront's action, sipfront-api.md Part 2): for each test, trigger
+    """What teams do today (Sipfront's action, docs/sipfront-api.md): for each test, trigger
     it, then wait ``poll`` seconds and ask for its status until the run is no longer running."""
     session = requests.Session()
     session.trust_env = False  # loopback only, whatever the proxy variables say

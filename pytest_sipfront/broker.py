@@ -1,4 +1,4 @@
-"""pytest-xdist's better form (design.md 4.8): the controller triggers and polls every run and
+"""pytest-xdist's broker form (docs/design.md): the controller triggers and polls every run and
 the workers only wait for their items' verdicts.
 
 The controller serves its :class:`~pytest_sipfront.runservice.RunService` on loopback with a

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import __version__
 from .client import ApiError, SipfrontClient, check_base_url
 from .manifest import DEFAULT_PATTERNS, ManifestError, load_manifest, manifest_schema
 from .sandbox import Catalog, CatalogError, SandboxServer
@@ -24,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sipfront", description="Sipfront gate tools (the pytest plugin runs the gate)."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     sim = commands.add_parser("sim", help="serve the Sipfront sandbox on loopback")
     sim.add_argument("--host", default="127.0.0.1", help="a loopback address, unless --public")

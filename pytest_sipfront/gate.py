@@ -157,7 +157,8 @@ class Gate:
             # usage error raised there would be an INTERNALERROR.)
             raise pytest.UsageError(f"pytest-sipfront: {bad_api_url(self.url_error)}")
         if self.is_worker and not self._broker_address:
-            # An xdist worker without a controller's broker (design.md 4.8, first form): it
+            # An xdist worker without a controller's broker (docs/design.md, first xdist form):
+            # it
             # triggers only the items it is handed, when it reaches them.
             return True
         self.service.plan([self._job(item) for item in runnable])

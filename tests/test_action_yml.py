@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+import pytest_sipfront
 from pytest_sipfront.action import OUTPUT_NAMES
 from pytest_sipfront.action_inputs import INPUT_DEFAULTS, env_name
 
@@ -55,7 +56,8 @@ def test_it_is_a_composite_action_whose_last_step_runs_the_entrypoint(
     assert action["runs"]["using"] == "composite"
     assert [s["id"] for s in steps(action)] == ["install", "gate"]
     assert all(s["shell"] == "bash" for s in steps(action)), "bash exists on all three runners"
-    assert "-m pytest_sipfront.action" in step(action, "gate")["run"]
+    gate = step(action, "gate")["run"].strip()
+    assert gate == 'exec "$SIPFRONT_PYTHON" -m pytest_sipfront.action', "exec: a cancel reaches it"
 
 
 def test_every_input_used_in_action_yml_is_declared(action: dict[str, Any]) -> None:
@@ -108,7 +110,13 @@ def test_sipfront_actions_inputs_and_outputs_keep_their_names(action: dict[str, 
 
 
 def _resolve(value: str, context: Mapping[str, str]) -> str:
-    return EXPRESSION.sub(lambda m: context[m.group(1)], value)
+    """Expand ``${{ a }}`` and ``${{ a || b }}`` (the first non-empty one) from the context."""
+
+    def expand(match: re.Match[str]) -> str:
+        names = [name.strip() for name in match.group(1).split("||")]
+        return next((context[n] for n in names if context.get(n)), context[names[-1]])
+
+    return EXPRESSION.sub(expand, value)
 
 
 def _stub(path: Path, body: str) -> None:
@@ -117,21 +125,26 @@ def _stub(path: Path, body: str) -> None:
 
 
 def _install(
-    action: dict[str, Any], tmp_path: Path, python_ok: bool, layout: str
+    action: dict[str, Any], tmp_path: Path, python_ok: bool, layout: str, ref: str = ""
 ) -> tuple[subprocess.CompletedProcess[str], str, str]:
-    """Run the install step with a stub ``python3`` that makes a venv of the given layout."""
+    """Run the install step with a stub ``python3`` that makes a venv of the given layout.
+
+    The stub hands scripts read from stdin (the venv key) to the real Python; the action's
+    checkout is this repository, so the key comes from its real pins and version."""
     bash = shutil.which("bash")
     if bash is None:
         pytest.skip("bash is not installed")
     stubs = tmp_path / "stubs"
-    stubs.mkdir()
+    stubs.mkdir(exist_ok=True)
     log = tmp_path / "log.txt"
+    log.unlink(missing_ok=True)
     mkdir, chmod = shutil.which("mkdir"), shutil.which("chmod")
     folder, exe = ("$3/Scripts", "python.exe") if layout == "windows" else ("$3/bin", "python")
     _stub(
         stubs / "python3",
         f"""echo "python3 $*" >> "{log}"
 if [ "$1" = "-c" ]; then exit {0 if python_ok else 1}; fi
+if [ "$1" = "-" ]; then exec "{sys.executable}" "$@"; fi
 if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
   {mkdir} -p "{folder}"
   printf '#!{bash}\\necho "venv-python $*" >> "{log}"\\n' > "{folder}/{exe}"
@@ -139,11 +152,18 @@ if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
 fi
 """,
     )
+    shutil.copy(stubs / "python3", stubs / "python")
     output = tmp_path / "github_output.txt"
+    output.unlink(missing_ok=True)
     install = step(action, "install")
-    context = {"github.action_path": "/actions/pytest-sipfront", "runner.temp": str(tmp_path)}
+    context = {
+        "github.action_path": str(ROOT),
+        "github.action_ref": ref,
+        "runner.tool_cache": str(tmp_path / "tool-cache"),
+        "runner.temp": str(tmp_path / "temp"),
+    }
     env = {name: _resolve(str(value), context) for name, value in install["env"].items()}
-    env.update(PATH=str(stubs), GITHUB_OUTPUT=str(output))
+    env.update(PATH=f"{stubs}{os.pathsep}{os.environ['PATH']}", GITHUB_OUTPUT=str(output))
     done = subprocess.run(
         [bash, "-c", install["run"]], env=env, capture_output=True, text=True, timeout=30
     )
@@ -152,24 +172,52 @@ fi
     return done, written, logged
 
 
+def _pip_lines(logged: str) -> list[str]:
+    return [line for line in logged.splitlines() if line.startswith("venv-python")]
+
+
 @pytest.mark.parametrize(
-    ("layout", "python"),
-    [
-        ("posix", "pytest-sipfront-venv/bin/python"),
-        ("windows", "pytest-sipfront-venv/Scripts/python.exe"),
-    ],
+    ("layout", "python"), [("posix", "bin/python"), ("windows", "Scripts/python.exe")]
 )
-def test_the_install_step_makes_a_private_venv_and_installs_the_actions_checkout(
+def test_the_install_step_installs_the_hash_pinned_set_then_the_checkout_without_deps(
     action: dict[str, Any], tmp_path: Path, layout: str, python: str
 ) -> None:
-    done, written, logged = _install(action, tmp_path, python_ok=True, layout=layout)
+    done, written, logged = _install(action, tmp_path, python_ok=True, layout=layout, ref="v1")
     assert done.returncode == 0, done.stderr
-    assert written == f"python={tmp_path}/{python}\n"
-    assert f"python3 -m venv {tmp_path}/pytest-sipfront-venv" in logged
-    install = [line for line in logged.splitlines() if line.startswith("venv-python")]
-    assert install == [
-        "venv-python -m pip install --quiet --disable-pip-version-check /actions/pytest-sipfront"
+    venvs = list((tmp_path / "tool-cache" / "pytest-sipfront").iterdir())
+    assert len(venvs) == 1 and venvs[0].name.startswith(f"{pytest_sipfront.__version__}-v1-py")
+    assert written == f"python={venvs[0]}/{python}\n"
+    pins = ROOT / "requirements" / "action.txt"
+    assert _pip_lines(logged) == [
+        "venv-python -m pip install --quiet --disable-pip-version-check"
+        f" --require-hashes -r {ROOT}/requirements/action.txt",
+        f"venv-python -m pip install --quiet --disable-pip-version-check --no-deps {ROOT}",
     ]
+    assert pins.is_file()
+
+
+def test_a_second_job_with_the_same_action_version_reuses_the_venv(
+    action: dict[str, Any], tmp_path: Path
+) -> None:
+    first, written, _ = _install(action, tmp_path, python_ok=True, layout="posix", ref="v1")
+    assert first.returncode == 0, first.stderr
+    again, written_again, logged = _install(
+        action, tmp_path, python_ok=True, layout="posix", ref="v1"
+    )
+    assert again.returncode == 0, again.stderr
+    assert _pip_lines(logged) == [] and "venv" not in logged.split("python3 -c", 1)[-1]
+    assert written_again == written
+    other, _, logged_other = _install(action, tmp_path, python_ok=True, layout="posix", ref="v2")
+    assert other.returncode == 0 and len(_pip_lines(logged_other)) == 2
+
+
+def test_a_local_action_without_a_ref_is_reinstalled_every_time(
+    action: dict[str, Any], tmp_path: Path
+) -> None:
+    for _ in range(2):
+        done, _, logged = _install(action, tmp_path, python_ok=True, layout="posix", ref="")
+        assert done.returncode == 0, done.stderr
+        assert len(_pip_lines(logged)) == 2
 
 
 def test_the_install_step_says_so_when_the_runner_has_no_usable_python(

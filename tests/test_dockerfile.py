@@ -57,7 +57,14 @@ def test_the_entrypoint_is_the_gate_in_exec_form() -> None:
 
 def test_the_image_installs_the_checkout_without_keeping_a_pip_cache() -> None:
     runs = [arguments for keyword, arguments in instructions() if keyword == "RUN"]
-    assert any("pip install --no-cache-dir ." in run for run in runs)
+    assert any("pip install --no-cache-dir --no-deps ." in run for run in runs)
+    assert any("--require-hashes -r requirements/action.txt" in run for run in runs)
+
+
+def test_the_image_carries_the_oci_labels() -> None:
+    labels = " ".join(arguments for keyword, arguments in instructions() if keyword == "LABEL")
+    for key in ("source", "licenses", "version", "description"):
+        assert f"org.opencontainers.image.{key}=" in labels
 
 
 def test_hadolint_finds_nothing() -> None:

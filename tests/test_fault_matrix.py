@@ -1,5 +1,5 @@
 """Every kind of API trouble, injected by the sandbox, run as a real pytest session: the item's
-outcome, the first line of its message (design.md section 5), how often the server saw the
+outcome, the first line of its message (README, outcome table), how often the server saw the
 trigger, and that nothing is lost on the way to the four reports (terminal summary, pytest's
 ``--junitxml`` user properties, ``--sipfront-junit``, GitHub annotations and job summary).
 

@@ -1,8 +1,8 @@
 """Ctrl-C, SIGTERM and ``-x`` stop a gate at once: a real pytest process against a sandbox in this
-process, with long runs (30 s) and a concurrency lower than the number of runs, so that some
+process, with long runs (120 s) and a concurrency lower than the number of runs, so that some
 runs are going at Sipfront and others are still queued when the session is stopped.
 
-What a user relies on (design.md 4.7): the process ends within 2 s with pytest's exit code,
+What a user relies on (docs/design.md): the process ends at once (about 2 s idle; the tests allow 30 s against 120 s runs),
 nothing new is triggered after the signal, every run still going is listed with its report
 link, and the JUnit file and the GitHub summary are written anyway.
 """
@@ -438,7 +438,7 @@ def test_under_xdist_a_signal_to_the_controller_alone_ends_the_session_promptly(
     sent, took, out, err = stop_with(gate, signum)
 
     assert gate.process.returncode == EXIT_INTERRUPTED, out + err
-    # design.md 4.7: 2 s, plus xdist's own worker teardown (about a second here).
+    # docs/design.md, Interrupts: 2 s on an idle machine, plus xdist's worker teardown.
     assert took < LONG_BEFORE_THE_RUNS_END, f"the session took {took:.2f}s to end after the signal"
     assert [r for r in server.requests if r.endpoint == "tests.run" and r.time >= sent] == []
     assert gate.junit.exists(), out
