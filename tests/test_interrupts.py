@@ -2,7 +2,8 @@
 process, with long runs (120 s) and a concurrency lower than the number of runs, so that some
 runs are going at Sipfront and others are still queued when the session is stopped.
 
-What a user relies on (docs/design.md): the process ends at once (about 2 s idle; the tests allow 30 s against 120 s runs),
+What a user relies on (docs/design.md): the process ends at once (about 2 s on an idle
+machine; the tests allow 30 s against 120 s runs) with pytest's exit code,
 nothing new is triggered after the signal, every run still going is listed with its report
 link, and the JUnit file and the GitHub summary are written anyway.
 """
