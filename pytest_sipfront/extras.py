@@ -51,7 +51,10 @@ def _new_outcome(item: pytest.Item, seen: dict[str, int]) -> tuple[SipfrontItem,
     return item, outcome
 
 
-class HtmlExtras:
+class _ReportExtras:
+    """Adds what a run shows to another plugin's report, once per run outcome (a rerun's new
+    outcome adds its own)."""
+
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
 
@@ -62,32 +65,29 @@ class HtmlExtras:
         report = yield
         found = _new_outcome(item, self.seen)
         if found is not None:
-            extras = list(getattr(report, "extras", []))
-            for name, url in links(*found):
-                extras.append({"name": name, "format_type": "url", "content": url, "extension": ""})
-            report.extras = extras  # type: ignore[attr-defined]
+            self.show(*found, report)
         return report
 
+    def show(self, item: SipfrontItem, outcome: RunOutcome, report: pytest.TestReport) -> None:
+        raise NotImplementedError
 
-class AllureExtras:
-    def __init__(self) -> None:
-        self.seen: dict[str, int] = {}
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        found = _new_outcome(item, self.seen)
-        if found is not None:
-            import allure
+class HtmlExtras(_ReportExtras):
+    def show(self, item: SipfrontItem, outcome: RunOutcome, report: pytest.TestReport) -> None:
+        extras = list(getattr(report, "extras", []))
+        for name, url in links(item, outcome):
+            extras.append({"name": name, "format_type": "url", "content": url, "extension": ""})
+        report.extras = extras  # type: ignore[attr-defined]
 
-            sipfront_item, outcome = found
-            for name, url in links(sipfront_item, outcome):
-                allure.dynamic.link(url, name=name)  # type: ignore[no-untyped-call]
-            for key, value in sipfront_item.spec.params:
-                allure.dynamic.parameter(str(key), value)
-            allure.attach(
-                full_text(outcome), name="sipfront", attachment_type=allure.attachment_type.TEXT
-            )
-        return report
+
+class AllureExtras(_ReportExtras):
+    def show(self, item: SipfrontItem, outcome: RunOutcome, report: pytest.TestReport) -> None:
+        import allure
+
+        for name, url in links(item, outcome):
+            allure.dynamic.link(url, name=name)  # type: ignore[no-untyped-call]
+        for key, value in item.spec.params:
+            allure.dynamic.parameter(str(key), value)
+        allure.attach(
+            full_text(outcome), name="sipfront", attachment_type=allure.attachment_type.TEXT
+        )
