@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 from junitparser import Error, JUnitXml
+from terminal_sections import runs_section
 
 from pytest_sipfront.sandbox import Catalog, SandboxServer
 
@@ -372,7 +373,7 @@ def test_a_trigger_in_flight_when_the_session_stops_is_not_forgotten(
     assert took < LONG_BEFORE_THE_RUNS_END
     # The delayed trigger reaches Sipfront, which starts the run.
     wait_until(lambda: len(long_triggers(gate.server)) == 2, 8, "the delayed trigger")
-    section = out.split("sipfront runs", 1)[1]
+    section = runs_section(out)
     assert "slow-trigger" in section, "a run that may have started is not mentioned"
     (suite,) = JUnitXml.fromfile(str(gate.junit))
     assert "slow-trigger" in {case.name for case in suite}
@@ -493,7 +494,7 @@ tests:
     assert server.count("tests.run") == 3
     sessions = polled_sessions(server)
     assert len(sessions) == 3
-    summary = out.split("sipfront runs", 1)[1]
+    summary = runs_section(out)
     for name, word in (
         ("fails-late", "RUNNING" if stop == "SIGTERM" else "FAILED"),
         ("quick-pass", "PASSED"),

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 import pytest
+from terminal_sections import runs_section
 
 from pytest_sipfront.sandbox import SandboxServer
 
@@ -346,7 +347,7 @@ def test_reruns_count_against_max_runs_and_the_rerun_that_would_pass_it_is_refus
     )
     sessions = {r.path.split("/")[-2] for r in server.requests if r.endpoint == "runs.status"}
     assert len(sessions) == 4
-    summary = result.stdout.str().split("sipfront runs", 1)[1]
+    summary = runs_section(result.stdout.str())
     bad_line = next(line for line in summary.splitlines() if " bad " in line)
     junit = (pytester.path / "sf.xml").read_text(encoding="utf-8")
     links = [f"{server.origin}/run/details/{s}" for s in sessions]

@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from terminal_sections import runs_section
 
 from pytest_sipfront.sandbox import SandboxServer
 
@@ -694,6 +695,6 @@ def test_a_symlink_to_a_manifest_collected_beside_it_triggers_each_entry_once(
     result = run_gate(None, "--sipfront-junit", "sf.xml", server=server)
     result.assert_outcomes(passed=1)
     assert server.count("tests.run") == 1
-    summary = result.stdout.str().split("sipfront runs", 1)[1]
+    summary = runs_section(result.stdout.str())
     assert len([line for line in summary.splitlines() if " call " in line]) == 1
     assert (pytester.path / "sf.xml").read_text(encoding="utf-8").count("<testcase") == 1
