@@ -85,7 +85,7 @@ CHILD_TIMEOUT = 240.0
 """A subprocess that runs longer than this is killed and the benchmark fails."""
 
 MAX_WORKERS = 32
-"""The scheduler's HTTP worker pool never grows past this (pytest_sipfront/scheduler.py)."""
+"""The scheduler's HTTP worker pool never grows past this (pytest_sipfront/runs/scheduler.py)."""
 
 SANDBOX_ENV_DROP = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "SIPFRONT_API_URL", "GITHUB_ACTIONS")
 """Variables that would change what the measured pytest does: removed from its environment."""

@@ -1,6 +1,6 @@
 """``python -m pytest_sipfront``: the same as the ``sipfront`` command."""
 
-from .cli import main
+from pytest_sipfront.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -13,12 +13,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
-from .client import ApiError, SipfrontClient, check_base_url
-from .manifest import DEFAULT_PATTERNS, ManifestError, load_manifest, manifest_schema
-from .sandbox import Catalog, CatalogError, SandboxServer
-from .sanitize import clean_line
-from .settings import API_URL_VAR, DEFAULT_API_URL, credentials
+from pytest_sipfront import __version__
+from pytest_sipfront.api.client import ApiError, SipfrontClient, check_base_url
+from pytest_sipfront.manifest.loader import (
+    DEFAULT_PATTERNS,
+    ManifestError,
+    load_manifest,
+    manifest_schema,
+)
+from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
+from pytest_sipfront.sanitize import clean_line
+from pytest_sipfront.settings import API_URL_VAR, DEFAULT_API_URL, credentials
 
 
 def _parser() -> argparse.ArgumentParser:

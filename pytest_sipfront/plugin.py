@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from _pytest.outcomes import Failed
 
-from . import extras
-from .claim import DEFAULT_PATTERNS, looks_like_manifest, matches
-from .gate import BROKER_INPUT, GATE_KEY, Gate
-from .items import ManifestFile, SipfrontError, SipfrontFailure, SipfrontItem
-from .settings import SETTING_HELP, SettingsError, ini_name, option_name, resolve
+from pytest_sipfront.manifest.claim import DEFAULT_PATTERNS, looks_like_manifest, matches
+from pytest_sipfront.session import extras
+from pytest_sipfront.session.gate import BROKER_INPUT, GATE_KEY, Gate
+from pytest_sipfront.session.items import ManifestFile, SipfrontError, SipfrontFailure, SipfrontItem
+from pytest_sipfront.settings import SETTING_HELP, SettingsError, ini_name, option_name, resolve
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .durations import parse_bounded
+from pytest_sipfront.durations import parse_bounded
 
 DEFAULT_API_URL = "https://app.sipfront.com/api/v2"
 REPORT_MODES = ("full", "kiosk", "print")

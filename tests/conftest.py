@@ -23,7 +23,15 @@ from pytest_sipfront.sandbox import Catalog, SandboxServer
 # The plugin imports its run service, HTTP client and report writers only when a session needs
 # them. pytester's in-process runs drop every module first imported inside them, so a later run
 # would import requests anew next to leftovers of the old copy: load them here, once, instead.
-for _module in ("broker", "github", "junit", "manifest", "runservice", "scheduler", "client"):
+for _module in (
+    "runs.broker",
+    "reports.github",
+    "reports.junit",
+    "manifest.loader",
+    "runs.service",
+    "runs.scheduler",
+    "api.client",
+):
     importlib.import_module(f"pytest_sipfront.{_module}")
 
 PUBLIC_KEY = "pk-7Q2xSENTINELpub9"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_sipfront import action, action_inputs
+from pytest_sipfront.ci import action
+from pytest_sipfront.ci import inputs as action_inputs
 from pytest_sipfront.sandbox import Catalog, SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent

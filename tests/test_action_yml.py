@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 import pytest_sipfront
-from pytest_sipfront.action import OUTPUT_NAMES
-from pytest_sipfront.action_inputs import INPUT_DEFAULTS, env_name
+from pytest_sipfront.ci.action import OUTPUT_NAMES
+from pytest_sipfront.ci.inputs import INPUT_DEFAULTS, env_name
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION_YML = ROOT / "action.yml"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_sipfront.action_inputs import INPUT_DEFAULTS, env_name
+from pytest_sipfront.ci.inputs import INPUT_DEFAULTS, env_name
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -20,9 +20,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pytest_sipfront import __version__
-from pytest_sipfront import client as client_module
-from pytest_sipfront.backoff import backoff_delay, parse_retry_after
-from pytest_sipfront.client import (
+from pytest_sipfront.api import client as client_module
+from pytest_sipfront.api.backoff import backoff_delay, parse_retry_after
+from pytest_sipfront.api.client import (
     ApiError,
     RunNotFound,
     SipfrontClient,
@@ -30,8 +30,8 @@ from pytest_sipfront.client import (
     check_base_url,
     resolve_status_url,
 )
-from pytest_sipfront.outcome import Verdict
-from pytest_sipfront.ratelimit import RateLimiter, Slot
+from pytest_sipfront.api.ratelimit import RateLimiter, Slot
+from pytest_sipfront.runs.outcome import Verdict
 
 PUBLIC = "pk_live_PUBLICKEY123"
 SECRET = "sk_live_SECRETKEY456"

@@ -27,7 +27,7 @@ import pytest
 import xmlschema
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from pytest_sipfront.client import SipfrontClient
+from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.sandbox import RequestRecord, SandboxServer
 
 SCHEMA = Path(__file__).parent / "schemas" / "sipfront-junit-profile.xsd"

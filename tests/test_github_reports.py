@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_sipfront import github
-from pytest_sipfront.github import (
+from pytest_sipfront.reports import github
+from pytest_sipfront.reports.github import (
     MAX_ANNOTATIONS,
     escape_data,
     escape_property,
@@ -23,7 +23,7 @@ from pytest_sipfront.github import (
     step_summary,
     write_github,
 )
-from pytest_sipfront.outcome import (
+from pytest_sipfront.runs.outcome import (
     Attempt,
     ItemRecord,
     PytestOutcome,

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from junitparser import JUnitXml
 
-from pytest_sipfront.junit import classname_for, junit_xml, write_junit
-from pytest_sipfront.outcome import (
+from pytest_sipfront.reports.junit import classname_for, junit_xml, write_junit
+from pytest_sipfront.runs.outcome import (
     Attempt,
     ItemRecord,
     PytestOutcome,
@@ -734,7 +734,7 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(
     def refuse(source: str, destination: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("pytest_sipfront.junit.os.replace", refuse)
+    monkeypatch.setattr("pytest_sipfront.reports.junit.os.replace", refuse)
     with pytest.raises(OSError):
         write_junit(target, representative_records(), representative_info())
     assert target.read_text(encoding="utf-8") == "previous"

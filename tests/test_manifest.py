@@ -9,8 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pytest_sipfront import schema as schema_module
-from pytest_sipfront.manifest import (
+from pytest_sipfront.manifest import schema as schema_module
+from pytest_sipfront.manifest.loader import (
     DEFAULT_PATTERNS,
     PYTEST_MARK_NAMES,
     Manifest,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_sipfront import yamlnodes
-from pytest_sipfront.manifest import DEFAULT_PATTERNS, ManifestError, load_manifest
+from pytest_sipfront.manifest import yamlnodes
+from pytest_sipfront.manifest.loader import DEFAULT_PATTERNS, ManifestError, load_manifest
 
 CORPUS = Path(__file__).parent / "broken_manifests"
 CORPUS_ENVIRON = {"EMPTY_VALUE": "", "LAB_NUMBER": "0112"}
@@ -76,7 +76,7 @@ def test_the_loader_checks_with_the_published_schema(path: Path) -> None:
     import jsonschema
     import yaml
 
-    from pytest_sipfront import manifest
+    from pytest_sipfront.manifest import loader as manifest
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

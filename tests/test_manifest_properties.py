@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_sipfront.manifest import Manifest, ManifestError, load_manifest_text
+from pytest_sipfront.manifest.loader import Manifest, ManifestError, load_manifest_text
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from pytest_sipfront.ratelimit import RateLimiter
+from pytest_sipfront.api.ratelimit import RateLimiter
 
 
 class FakeClock:

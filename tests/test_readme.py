@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_sipfront.manifest import load_manifest, load_manifest_text
+from pytest_sipfront.manifest.loader import load_manifest, load_manifest_text
 from pytest_sipfront.sandbox import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_sipfront.runstatus import FINISHED_WORDS, GOING_WORDS, RunState, interpret
+from pytest_sipfront.api.runstatus import FINISHED_WORDS, GOING_WORDS, RunState, interpret
 
 
 def state(

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from pytest_sipfront.client import ApiError, SipfrontClient, resolve_status_url
-from pytest_sipfront.outcome import Verdict
+from pytest_sipfront.api.client import ApiError, SipfrontClient, resolve_status_url
+from pytest_sipfront.runs.outcome import Verdict
 from pytest_sipfront.sandbox import SandboxServer
 
 PUBLIC_KEY = "PK-7f3a91-distinct"

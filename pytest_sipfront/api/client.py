@@ -44,16 +44,16 @@ import urllib3.connectionpool
 import urllib3.exceptions
 
 from pytest_sipfront import __version__
-from pytest_sipfront.backoff import RETRY_AFTER_CAP, backoff_delay, parse_retry_after
+from pytest_sipfront.api.backoff import RETRY_AFTER_CAP, backoff_delay, parse_retry_after
+from pytest_sipfront.api.ratelimit import RateLimiter
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.messages import (
+from pytest_sipfront.manifest.safety import credential_problem
+from pytest_sipfront.runs.messages import (
     RUN_TIMEOUT_LEFT,
     TRIGGER_BUDGET_LEFT,
     retry_after_too_long,
 )
-from pytest_sipfront.outcome import Verdict
-from pytest_sipfront.ratelimit import RateLimiter
-from pytest_sipfront.safety import credential_problem
+from pytest_sipfront.runs.outcome import Verdict
 from pytest_sipfront.sanitize import (
     ERROR_BODY_LIMIT,
     clean_json,

@@ -2,7 +2,7 @@
 trigger (run budget, credentials or sandbox), then owns the client and the scheduler.
 
 In one pytest process the gate uses it directly; under pytest-xdist it lives in the controller
-and the workers reach it through :mod:`pytest_sipfront.broker`, so every run of the session is
+and the workers reach it through :mod:`pytest_sipfront.runs.broker`, so every run of the session is
 triggered once, under one concurrency limit and one rate limit.
 """
 
@@ -13,8 +13,10 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 
-from .client import SipfrontClient, check_base_url
-from .messages import (
+from pytest_sipfront.api.client import SipfrontClient, check_base_url
+from pytest_sipfront.api.ratelimit import RateLimiter
+from pytest_sipfront.manifest.safety import credential_problem
+from pytest_sipfront.runs.messages import (
     INTERRUPTED,
     INTERRUPTED_QUEUED,
     INTERRUPTED_SENDING,
@@ -22,12 +24,10 @@ from .messages import (
     bad_api_url,
     too_many_runs,
 )
-from .outcome import RunOutcome, Verdict
-from .ratelimit import RateLimiter
-from .safety import credential_problem
-from .sandbox import Catalog, SandboxServer
-from .scheduler import Progress, RunJob, Scheduler
-from .settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR, Settings, credentials
+from pytest_sipfront.runs.outcome import RunOutcome, Verdict
+from pytest_sipfront.runs.scheduler import Progress, RunJob, Scheduler
+from pytest_sipfront.sandbox import Catalog, SandboxServer
+from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR, Settings, credentials
 
 
 class RunService:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .durations import format_duration
-from .outcome import Attempt, RunOutcome, Verdict, parse_timestamp
-from .sanitize import clean_line
+from pytest_sipfront.durations import format_duration
+from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict, parse_timestamp
+from pytest_sipfront.sanitize import clean_line
 
 NO_CREDENTIALS = "No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
 INTERRUPTED = "Interrupted; the run is still going at Sipfront"

@@ -12,9 +12,9 @@ from collections.abc import Generator
 
 import pytest
 
-from .items import SipfrontItem
-from .messages import full_text
-from .outcome import RunOutcome
+from pytest_sipfront.runs.messages import full_text
+from pytest_sipfront.runs.outcome import RunOutcome
+from pytest_sipfront.session.items import SipfrontItem
 
 
 def register(config: pytest.Config) -> None:

@@ -1,7 +1,7 @@
 """pytest-xdist's broker form (docs/design.md): the controller triggers and polls every run and
 the workers only wait for their items' verdicts.
 
-The controller serves its :class:`~pytest_sipfront.runservice.RunService` on loopback with a
+The controller serves its :class:`~pytest_sipfront.runs.service.RunService` on loopback with a
 random token; each worker gets the address in its ``workerinput`` and talks to it with
 :class:`BrokerClient`, which offers the same calls the gate uses in one process.
 """
@@ -18,12 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, quote, urlsplit
 
-from .messages import heartbeat
-from .outcome import RunOutcome, run_from_dict, run_to_dict
-from .scheduler import Progress, RunJob
+from pytest_sipfront.runs.messages import heartbeat
+from pytest_sipfront.runs.outcome import RunOutcome, run_from_dict, run_to_dict
+from pytest_sipfront.runs.scheduler import Progress, RunJob
 
 if TYPE_CHECKING:  # a worker's BrokerClient needs neither the service nor its sandbox
-    from .runservice import RunService
+    from pytest_sipfront.runs.service import RunService
 
 TOKEN_HEADER = "X-Sipfront-Broker"
 LONG_POLL = 30.0

@@ -14,11 +14,11 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .client import check_base_url
-from .durations import parse_duration
-from .safety import credential_problem, is_emergency_destination
-from .sanitize import clean_line
-from .settings import PUBLIC_KEY_VAR, REPORT_MODES, SECRET_KEY_VAR
+from pytest_sipfront.api.client import check_base_url
+from pytest_sipfront.durations import parse_duration
+from pytest_sipfront.manifest.safety import credential_problem, is_emergency_destination
+from pytest_sipfront.sanitize import clean_line
+from pytest_sipfront.settings import PUBLIC_KEY_VAR, REPORT_MODES, SECRET_KEY_VAR
 
 INPUT_DEFAULTS: dict[str, str | None] = {
     "manifest": None,

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import ApiError, RunNotFound, SipfrontClient
-from .messages import run_contradictory, run_failed, run_timed_out
-from .outcome import Attempt, RunOutcome, Verdict
-from .runstatus import interpret
+from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
+from pytest_sipfront.api.runstatus import interpret
+from pytest_sipfront.runs.messages import run_contradictory, run_failed, run_timed_out
+from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict
 
 FIRST_POLL_DELAY = 1.0
 MAX_WORKERS = 32

@@ -38,9 +38,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from junit_xml import TestCase, TestSuite  # type: ignore[import-untyped]
 
-from .durations import format_duration
-from .outcome import ItemRecord, PytestOutcome, RunOutcome, SessionInfo, Verdict
-from .sanitize import ANSI, UNSAFE
+from pytest_sipfront.durations import format_duration
+from pytest_sipfront.runs.outcome import ItemRecord, PytestOutcome, RunOutcome, SessionInfo, Verdict
+from pytest_sipfront.sanitize import ANSI, UNSAFE
 
 MESSAGE_LIMIT = 500
 """``message`` attributes: the first line, cut to this many characters."""

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest.skipping import evaluate_skip_marks
 
-from .durations import format_duration
-from .items import SipfrontItem
-from .messages import (
+from pytest_sipfront.durations import format_duration
+from pytest_sipfront.runs.messages import (
     INTERRUPTED,
     NOT_REACHED,
     bad_api_url,
@@ -23,7 +22,7 @@ from .messages import (
     heartbeat,
     report_not_written,
 )
-from .outcome import (
+from pytest_sipfront.runs.outcome import (
     Attempt,
     ItemRecord,
     PytestOutcome,
@@ -33,14 +32,15 @@ from .outcome import (
     run_from_dict,
     run_to_dict,
 )
-from .settings import DEFAULT_API_URL, Settings
+from pytest_sipfront.session.items import SipfrontItem
+from pytest_sipfront.settings import DEFAULT_API_URL, Settings
 
 if TYPE_CHECKING:
     # The run service, its HTTP client and the report writers are imported when they are
     # first needed: a session without Sipfront items never loads requests, yaml or junit_xml.
-    from .broker import Broker, BrokerClient
-    from .runservice import RunService
-    from .scheduler import RunJob
+    from pytest_sipfront.runs.broker import Broker, BrokerClient
+    from pytest_sipfront.runs.scheduler import RunJob
+    from pytest_sipfront.runs.service import RunService
 
 GATE_KEY = pytest.StashKey["Gate"]()
 REPORT_ATTRIBUTE = "sipfront"
@@ -52,7 +52,7 @@ def check_base_url(url: str) -> str:
     """The client's check of an API URL; the built-in default needs no check (nor requests)."""
     if url == DEFAULT_API_URL:
         return url
-    from .client import check_base_url as check
+    from pytest_sipfront.api.client import check_base_url as check
 
     return check(url)
 
@@ -92,7 +92,7 @@ class Gate:
         self._api_url = api_url
         if settings.junit:
             # Imported now, not while an interrupted session hurries to write its reports.
-            from . import junit  # noqa: F401
+            from pytest_sipfront.reports import junit  # noqa: F401
         self._max_failures = maxfail
         self.broker: Broker | None = None
         worker = getattr(config, "workerinput", None)
@@ -102,7 +102,7 @@ class Gate:
     @functools.cached_property
     def local(self) -> RunService:
         """This process's run service, made on first use (it imports the HTTP client)."""
-        from .runservice import RunService
+        from pytest_sipfront.runs.service import RunService
 
         return RunService(self.settings, self._api_url, max_failures=self._max_failures)
 
@@ -110,7 +110,7 @@ class Gate:
     def service(self) -> RunService | BrokerClient:
         """Under pytest-xdist the controller runs the service and workers ask it for verdicts."""
         if self._broker_address:
-            from .broker import BrokerClient
+            from pytest_sipfront.runs.broker import BrokerClient
 
             return BrokerClient(self._broker_address)
         return self.local
@@ -122,7 +122,7 @@ class Gate:
     def serve_workers(self) -> str:
         """On the xdist controller: serve the run service; the address goes to every worker."""
         if self.broker is None:
-            from .broker import Broker
+            from pytest_sipfront.runs.broker import Broker
 
             self.broker = Broker(self.local)
             self.broker.start(heartbeat=self.settings.heartbeat, stream=sys.stderr)
@@ -143,7 +143,7 @@ class Gate:
                 self.preset[item.nodeid] = self._dry_run(item)
             return False
         if self.settings.junit and not self.is_worker:
-            from .junit import junit_path_problem
+            from pytest_sipfront.reports.junit import junit_path_problem
 
             xmlpath = getattr(self.config.option, "xmlpath", None)
             others = [xmlpath] if xmlpath else []
@@ -177,12 +177,12 @@ class Gate:
         )
 
     def _body(self, item: SipfrontItem) -> dict[str, Any]:
-        from .manifest import request_body
+        from pytest_sipfront.manifest.loader import request_body
 
         return request_body(item.spec, self.settings.report_mode)
 
     def _job(self, item: SipfrontItem) -> RunJob:
-        from .scheduler import RunJob
+        from pytest_sipfront.runs.scheduler import RunJob
 
         spec = item.spec
         return RunJob(
@@ -353,7 +353,7 @@ class Gate:
         info = self.info()
         records = list(self.records.values())
         if self.settings.junit:
-            from .junit import write_junit
+            from pytest_sipfront.reports.junit import write_junit
 
             try:
                 write_junit(self.settings.junit, records, info)
@@ -366,7 +366,7 @@ class Gate:
         if reporter is not None:
             reporter.ensure_newline()  # a workflow command must start its own line
         if os.environ.get("GITHUB_ACTIONS") == "true":  # write_github writes nothing elsewhere
-            from .github import write_github
+            from pytest_sipfront.reports.github import write_github
 
             write_github(records, info, environ=os.environ, stream=sys.stdout)
 

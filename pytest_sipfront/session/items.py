@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest.outcomes import Failed
 
-from .messages import full_text
-from .outcome import RunOutcome, Verdict
+from pytest_sipfront.runs.messages import full_text
+from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 
 if TYPE_CHECKING:
-    from .gate import Gate
-    from .manifest import RunSpec
+    from pytest_sipfront.manifest.loader import RunSpec
+    from pytest_sipfront.session.gate import Gate
 
 
 class SipfrontError(Failed):
@@ -48,7 +48,7 @@ class ManifestFile(pytest.File):
 
     def collect(self) -> Iterator[SipfrontItem]:
         # The manifest reader (PyYAML, jsonschema) is imported only once a manifest is collected.
-        from .manifest import ManifestError, load_manifest
+        from pytest_sipfront.manifest.loader import ManifestError, load_manifest
 
         display = relative_path(self.path, self.config.rootpath)
         try:
@@ -69,7 +69,7 @@ class ManifestFile(pytest.File):
             yield item
 
     def gate_errors(self) -> list[tuple[str, int, int, str]]:
-        from .gate import GATE_KEY
+        from pytest_sipfront.session.gate import GATE_KEY
 
         return self.config.stash[GATE_KEY].manifest_errors
 
@@ -85,7 +85,7 @@ class SipfrontItem(pytest.Item):
 
     @property
     def gate(self) -> Gate:
-        from .gate import GATE_KEY
+        from pytest_sipfront.session.gate import GATE_KEY
 
         return self.config.stash[GATE_KEY]
 

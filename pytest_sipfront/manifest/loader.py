@@ -3,8 +3,8 @@
 Loading goes in three stages and stops at the first problem, raised as :class:`ManifestError`
 (``<path>:<line>:<column>: <where>: <what is wrong and what to do>``):
 
-1. YAML (:mod:`pytest_sipfront.yamlnodes`): syntax, tabs, duplicate keys, YAML 1.1 surprises.
-2. Structure, with the published JSON Schema (:mod:`pytest_sipfront.schema`); its errors are
+1. YAML (:mod:`.yamlnodes`): syntax, tabs, duplicate keys, YAML 1.1 surprises.
+2. Structure, with the published JSON Schema (:mod:`.schema`); its errors are
    turned into plain sentences. A mapping's own problems (wrong type, unknown keys, missing
    keys) are reported before problems inside its values.
 3. The loader's own checks, entry by entry in file order: variables, durations, unique names,
@@ -41,10 +41,10 @@ from typing import Any, Literal, NoReturn
 
 import jsonschema
 
-from .claim import DEFAULT_PATTERNS
-from .durations import parse_bounded
-from .safety import is_emergency_destination, looks_like_credential
-from .schema import (
+from pytest_sipfront.durations import parse_bounded
+from pytest_sipfront.manifest.claim import DEFAULT_PATTERNS
+from pytest_sipfront.manifest.safety import is_emergency_destination, looks_like_credential
+from pytest_sipfront.manifest.schema import (
     DEFAULTS_KEYS,
     ENTRY_KEYS,
     KIND_KEYS,
@@ -55,7 +55,7 @@ from .schema import (
     TOP_KEYS,
     manifest_schema,
 )
-from .yamlnodes import Path, Positions, YamlProblem, load_document
+from pytest_sipfront.manifest.yamlnodes import Path, Positions, YamlProblem, load_document
 
 __all__ = [
     "DEFAULT_PATTERNS",

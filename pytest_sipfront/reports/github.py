@@ -1,10 +1,11 @@
 """GitHub Actions reports: ``::error`` annotations and the Markdown job summary.
 
 Both are views of the item records and file every item exactly as the JUnit report does
-(:func:`pytest_sipfront.junit.classify`). Every string that came from Sipfront is cleaned (no
-ANSI, no control characters, no bidi overrides) and escaped for where it goes: workflow-command
-escaping for annotations (so no newline can start a command of its own), Markdown and HTML
-escaping for table cells (so no description can break the table or open a link or a tag).
+(:func:`pytest_sipfront.reports.junit.classify`). Every string that came from Sipfront is
+cleaned (no ANSI, no control characters, no bidi overrides) and escaped for where it goes:
+workflow-command escaping for annotations (so no newline can start a command of its own),
+Markdown and HTML escaping for table cells (so no description can break the table or open a
+link or a tag).
 """
 
 # No ``from __future__ import annotations`` here: the contract's function ``annotations`` would
@@ -17,16 +18,16 @@ from dataclasses import dataclass
 from typing import TextIO
 from urllib.parse import quote
 
-from .durations import format_duration
-from .junit import (
+from pytest_sipfront.durations import format_duration
+from pytest_sipfront.reports.junit import (
     Result,
     classify,
     classify_still_running,
     strip_userinfo,
     unreported,
 )
-from .outcome import ItemRecord, RunOutcome, SessionInfo
-from .sanitize import clean_line
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
+from pytest_sipfront.sanitize import clean_line
 
 MAX_ANNOTATIONS = 10
 """GitHub shows at most 10 error annotations per step."""
