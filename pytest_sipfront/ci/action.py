@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import pytest
 
 from pytest_sipfront.ci.inputs import ActionInputs, InputError, SingleRun, env_name, parse_inputs
-from pytest_sipfront.reports.junit import classify, classify_still_running, unreported
+from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome
 from pytest_sipfront.sanitize import (
     clean_json,

@@ -1,7 +1,7 @@
 """GitHub Actions reports: ``::error`` annotations and the Markdown job summary.
 
 Both are views of the item records and file every item exactly as the JUnit report does
-(:func:`pytest_sipfront.reports.junit.classify`). Every string that came from Sipfront is
+(:func:`pytest_sipfront.reports.classify.classify`). Every string that came from Sipfront is
 cleaned (no ANSI, no control characters, no bidi overrides) and escaped for where it goes:
 workflow-command escaping for annotations (so no newline can start a command of its own),
 Markdown and HTML escaping for table cells (so no description can break the table or open a
@@ -19,7 +19,7 @@ from typing import TextIO
 from urllib.parse import quote
 
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.reports.junit import (
+from pytest_sipfront.reports.classify import (
     Result,
     classify,
     classify_still_running,
