@@ -19,6 +19,8 @@ UNKNOWN_TRIGGER = (
     "check Sipfront before re-running"
 )
 
+NOTHING_TESTED = "SANDBOX: nothing was tested at Sipfront"
+"""Beside every count or title of a sandbox session."""
 SANDBOX_NOTE = "SANDBOX: simulated by the pytest-sipfront sandbox, not a real Sipfront run"
 
 
