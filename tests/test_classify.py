@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from pytest_sipfront.ci.action import Collector, Tally
-from pytest_sipfront.reports import github
+from pytest_sipfront.reports import github, terminal
 from pytest_sipfront.reports.classify import Result, classify
 from pytest_sipfront.reports.junit import junit_xml
 from pytest_sipfront.runs.outcome import (
@@ -136,3 +136,45 @@ def test_a_record_takes_its_verdict_from_its_run_when_none_is_given() -> None:
     assert action_counts([made]) == ("1", "0", "0", "1")
     info = SessionInfo(api_url="https://app.sipfront.com/api/v2", sandbox=False, rootdir="/r")
     assert "⛔ error (vanished)" in github.step_summary([made], info)
+
+
+def test_the_terminal_section_says_what_the_other_reports_say_for_every_item() -> None:
+    vanished = record(
+        Verdict.VANISHED, "Sipfront no longer knows this run (HTTP 404 on its status)"
+    )
+    vanished.outcome = PytestOutcome.FAILED  # pytest's word; the verdict says gate problem
+    hidden_timeout = record(Verdict.TIMEOUT, "Sipfront run did not finish within 10m")
+    hidden_timeout.outcome = PytestOutcome.XFAILED  # a timeout is never an expected failure
+    hidden_timeout.name = "slow"
+    finished_unseen = RunOutcome(
+        name="unseen",
+        verdict=Verdict.FAILED,
+        attempts=[Attempt(session_id="s2", report_url=REPORT + "s2", status="failed")],
+        manifest="sipfront.yml",
+    )
+    going = RunOutcome(
+        name="going",
+        verdict=Verdict.INTERRUPTED,
+        attempts=[Attempt(session_id="s3", report_url=REPORT + "s3", status="running")],
+        manifest="sipfront.yml",
+    )
+    info = SessionInfo(
+        api_url="https://app.sipfront.com/api/v2",
+        sandbox=True,
+        rootdir="/r",
+        not_reached=[finished_unseen],
+        still_running=[going],
+    )
+    title, lines = terminal.summary([vanished, hidden_timeout], info, ["report problem"])
+    assert title == "sipfront runs (SANDBOX: nothing was tested at Sipfront)"
+    assert [line.split()[:2] for line in lines[:3]] == [
+        ["ERROR", "call"],
+        ["FAILED", "slow"],
+        ["FAILED", "unseen"],
+    ]
+    assert lines[0].endswith(REPORT + "s1")
+    assert "not reached" in lines[2] and REPORT + "s2" in lines[2]
+    assert lines[3].split()[:2] == ["RUNNING", "going"] and lines[3].endswith(REPORT + "s3")
+    assert lines[4] == "report problem"
+    counts = action_counts([vanished, hidden_timeout])
+    assert counts == ("2", "0", "1", "1")  # the action counts them the same way
