@@ -27,16 +27,20 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.reports.classify import Result, classify, classify_still_running, unreported
+from pytest_sipfront.reports.classify import (
+    Result,
+    classify,
+    classify_still_running,
+    strip_userinfo,
+    unreported,
+)
 from pytest_sipfront.runs.messages import SANDBOX_NOTE
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
@@ -97,12 +101,8 @@ def first_line(value: object, limit: int = MESSAGE_LIMIT) -> str:
 
 def public_api_url(url: str) -> str:
     """The API URL as reports show it: no userinfo, no query, no fragment (never credentials)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2]
-        return xml_line(urlunsplit((parts.scheme, host, parts.path, "", "")), 2000)
-    except ValueError:
-        return xml_line(re.sub(r"//[^/?#]*@", "//", url).split("?")[0].split("#")[0], 2000)
+    bare = strip_userinfo(url)
+    return xml_line(bare.split("#", 1)[0].split("?", 1)[0], 2000)
 
 
 # --- times -------------------------------------------------------------------------
