@@ -26,7 +26,7 @@ from pytest_sipfront.ci.inputs import ActionInputs, InputError, SingleRun, env_n
 from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
 from pytest_sipfront.reports.github import escape_data
 from pytest_sipfront.runs.messages import NOTHING_TESTED
-from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
 from pytest_sipfront.sanitize import (
     clean_json,
     clean_line,
@@ -341,7 +341,7 @@ class Tally:
         for run in collector.unreported:
             result = classify_still_running(run)
             self._count(result.kind, result.label)
-            label = "running" if run.verdict.value == "interrupted" else result.label
+            label = "running" if run.verdict is Verdict.INTERRUPTED else result.label
             self._url(urls, run.name, run.manifest, label, run.report_url)
         self.report_urls, self.urls_kept = _report_urls(urls)
         self.urls_total = len(urls)
