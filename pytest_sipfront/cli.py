@@ -21,6 +21,7 @@ from pytest_sipfront.manifest.loader import (
     load_manifest,
     manifest_schema,
 )
+from pytest_sipfront.runs.messages import NO_CREDENTIALS
 from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import API_URL_VAR, DEFAULT_API_URL, credentials
@@ -59,9 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 def _api_client(api_url: str | None, err: TextIO) -> SipfrontClient | None:
     keys = credentials(os.environ)
     if keys is None:
-        err.write(
-            "sipfront: No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY\n"
-        )
+        err.write(f"sipfront: {NO_CREDENTIALS}\n")
         return None
     try:
         base = check_base_url(api_url or os.environ.get(API_URL_VAR) or DEFAULT_API_URL)

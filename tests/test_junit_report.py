@@ -431,9 +431,10 @@ def test_failed_and_timed_out_runs_are_failures_with_message_and_full_text() -> 
 def test_gate_problems_are_errors_typed_by_verdict_never_failures() -> None:
     records = [
         *representative_records(),
-        record(  # no run given at all: the contract's message still says which problem
+        record(  # decided before any run: the verdict, not the message, types it
             "no-credentials",
             PytestOutcome.ERROR,
+            verdict=Verdict.AUTH,
             message="No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY",
         ),
         record(  # pytest filed it as a failure; the gate says it is an error

@@ -23,8 +23,10 @@ from typing import Any, TextIO
 import pytest
 
 from pytest_sipfront.ci.inputs import ActionInputs, InputError, SingleRun, env_name, parse_inputs
-from pytest_sipfront.reports.junit import classify, classify_still_running, unreported
-from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome
+from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
+from pytest_sipfront.reports.github import escape_data
+from pytest_sipfront.runs.messages import NOTHING_TESTED
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
 from pytest_sipfront.sanitize import (
     clean_json,
     clean_line,
@@ -73,10 +75,6 @@ _ALREADY_IMPORTED = (
 # --- talking to people -------------------------------------------------------------------------
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 class Console:
     """Messages of the entrypoint itself: workflow commands on GitHub, plain lines elsewhere.
 
@@ -105,14 +103,14 @@ class Console:
         for secret in self.secrets:
             parts = {secret, *(line.strip() for line in secret.splitlines())}
             for part in sorted(p for p in parts if p):
-                out.write(f"::add-mask::{_escape_data(part)}\n")
+                out.write(f"::add-mask::{escape_data(part)}\n")
         out.flush()
 
     def _say(self, kind: str, text: str) -> None:
         line = clean_line(self.redact(text), 4000)
         out = self._out(error=True)
         if self.github:
-            out.write(f"::{kind} title={_TITLE}::{_escape_data(line)}\n")
+            out.write(f"::{kind} title={_TITLE}::{escape_data(line)}\n")
         else:
             out.write(f"{_TITLE}: {kind}: {line}\n")
         out.flush()
@@ -343,11 +341,12 @@ class Tally:
         for run in collector.unreported:
             result = classify_still_running(run)
             self._count(result.kind, result.label)
-            label = "running" if run.verdict.value == "interrupted" else result.label
+            label = "running" if run.verdict is Verdict.INTERRUPTED else result.label
             self._url(urls, run.name, run.manifest, label, run.report_url)
         self.report_urls, self.urls_kept = _report_urls(urls)
         self.urls_total = len(urls)
         self.sandbox = collector.sandbox
+        self.finished = collector.finished
         self.junit_report = junit_report if os.path.isfile(junit_report) else ""
         self.outputs: dict[str, str] = dict.fromkeys(OUTPUT_NAMES, "")
         self.outputs.update(
@@ -396,7 +395,7 @@ class Tally:
         return self.total - self.skipped
 
     def line(self) -> str:
-        sandbox = " (SANDBOX: nothing was tested at Sipfront)" if self.sandbox else ""
+        sandbox = f" ({NOTHING_TESTED})" if self.sandbox else ""
         return (
             f"{_TITLE}: {self.total} Sipfront item(s): {self.passed} passed, {self.failed} "
             f"failed, {self.errors} errors, {self.skipped} skipped{sandbox}"
@@ -446,38 +445,32 @@ def _export_credentials(inputs: ActionInputs, environ: MutableMapping[str, str])
         environ.pop(env_name(name), None)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    environ = os.environ
+def _tolerant_streams() -> None:
+    """A console that cannot show a character (Windows code pages) must not end the gate."""
     for stream in (sys.stdout, sys.stderr):
-        # A console that cannot show a character (Windows code pages) must not end the gate.
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
-    github = environ.get("GITHUB_ACTIONS") == "true"
-    console = Console(github, _secrets(environ))
-    console.mask_secrets()
-    install_secrets(_secrets(environ))  # an echo of a key in anything Sipfront sends is redacted
-    args = _parser().parse_args(argv)
+
+
+def _enter_workspace(environ: Mapping[str, str], console: Console) -> bool:
+    """Paths in the inputs, the JUnit file and the item names are relative to the workspace."""
     workspace = environ.get("GITHUB_WORKSPACE")
-    if workspace:
-        # Paths in the inputs, the JUnit file and the item names are relative to the workspace.
-        try:
-            os.chdir(workspace)
-        except OSError as error:
-            console.error(
-                f"GITHUB_WORKSPACE: {clean_line(workspace, 300)!r} cannot be used as the "
-                f"workspace ({error.strerror or error}); check the job's checkout"
-            )
-            return EXIT_INPUT_ERROR
+    if not workspace:
+        return True
     try:
-        inputs = parse_inputs(environ, args.manifests)
-    except InputError as error:
-        console.error(str(error))
-        return EXIT_INPUT_ERROR
-    install_secrets(secret_forms(inputs.public_key or "", inputs.secret_key or ""))
-    for text in inputs.warnings:
-        console.warning(text)
-    _export_credentials(inputs, environ)
+        os.chdir(workspace)
+    except OSError as error:
+        console.error(
+            f"GITHUB_WORKSPACE: {clean_line(workspace, 300)!r} cannot be used as the "
+            f"workspace ({error.strerror or error}); check the job's checkout"
+        )
+        return False
+    return True
+
+
+def _run_session(inputs: ActionInputs) -> tuple[int, Collector]:
+    """pytest's exit status for the manifests (or the one-run manifest), and what it recorded."""
     collector = Collector()
     with tempfile.TemporaryDirectory(prefix="sipfront-action-") as directory:
         if inputs.single is not None:
@@ -487,25 +480,53 @@ def main(argv: Sequence[str] | None = None) -> int:
             paths = list(inputs.manifests)
             rootdir = os.getcwd()  # the workspace, when GITHUB_WORKSPACE is set
         code = run_pytest(pytest_arguments(inputs, paths, rootdir), collector)
-    tally = Tally(collector, inputs.single, inputs.junit_report)
-    sys.stdout.flush()
+    return code, collector
+
+
+def _report(code: int, tally: Tally, inputs: ActionInputs, console: Console) -> int:
+    """Say what the session did; the exit status, red when it selected no run."""
     if tally.urls_kept < tally.urls_total:
         console.warning(
             f"report_urls holds {tally.urls_kept} of {tally.urls_total} report links "
             f"(the output is kept under {REPORT_URLS_LIMIT // 1024} KiB); the JUnit file has all"
         )
-    if collector.finished:
+    if tally.finished:
         console.info(tally.line())
     if code in (0, _PYTEST_NO_TESTS) and tally.ran == 0:
         if inputs.allow_empty:
-            code = 0
-        else:
-            console.error(
-                "No Sipfront run was selected (no manifest entry matched, every entry is "
-                "skipped, or it was a dry run): the gate tested nothing. Check manifest, markers "
-                "and keyword, or set allow_empty: true if that is expected"
-            )
-            code = EXIT_NO_RUN
+            return 0
+        console.error(
+            "No Sipfront run was selected (no manifest entry matched, every entry is "
+            "skipped, or it was a dry run): the gate tested nothing. Check manifest, markers "
+            "and keyword, or set allow_empty: true if that is expected"
+        )
+        return EXIT_NO_RUN
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    environ = os.environ
+    _tolerant_streams()
+    github = environ.get("GITHUB_ACTIONS") == "true"
+    console = Console(github, _secrets(environ))
+    console.mask_secrets()
+    install_secrets(_secrets(environ))  # an echo of a key in anything Sipfront sends is redacted
+    args = _parser().parse_args(argv)
+    if not _enter_workspace(environ, console):
+        return EXIT_INPUT_ERROR
+    try:
+        inputs = parse_inputs(environ, args.manifests)
+    except InputError as error:
+        console.error(str(error))
+        return EXIT_INPUT_ERROR
+    install_secrets(secret_forms(inputs.public_key or "", inputs.secret_key or ""))
+    for text in inputs.warnings:
+        console.warning(text)
+    _export_credentials(inputs, environ)
+    code, collector = _run_session(inputs)
+    tally = Tally(collector, inputs.single, inputs.junit_report)
+    sys.stdout.flush()
+    code = _report(code, tally, inputs, console)
     output_path = environ.get("GITHUB_OUTPUT")
     if output_path:
         try:

@@ -1,7 +1,7 @@
 """GitHub Actions reports: ``::error`` annotations and the Markdown job summary.
 
 Both are views of the item records and file every item exactly as the JUnit report does
-(:func:`pytest_sipfront.reports.junit.classify`). Every string that came from Sipfront is
+(:func:`pytest_sipfront.reports.classify.classify`). Every string that came from Sipfront is
 cleaned (no ANSI, no control characters, no bidi overrides) and escaped for where it goes:
 workflow-command escaping for annotations (so no newline can start a command of its own),
 Markdown and HTML escaping for table cells (so no description can break the table or open a
@@ -19,7 +19,7 @@ from typing import TextIO
 from urllib.parse import quote
 
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.reports.junit import (
+from pytest_sipfront.reports.classify import (
     Result,
     classify,
     classify_still_running,
@@ -36,6 +36,8 @@ SUMMARY_LIMIT = 1_000_000
 GITHUB_SUMMARY_MAX = 1024 * 1024
 
 SANDBOX_TAG = "[SANDBOX] "
+_INTERRUPTED = "**Interrupted**: the session stopped before every run was reported."
+_STILL_GOING = "Sipfront cannot cancel runs; these are still going there:"
 _MESSAGE_CHARS = 1000
 _CELL_CHARS = 300
 _URL_CHARS = 2048
@@ -294,13 +296,9 @@ def step_summary(
         heading += " (SANDBOX: simulated, not real Sipfront results)"
     head = [heading, "", _counts(rows), ""]
     if info.still_running:
-        head += [
-            "**Interrupted**: the session stopped before every run was reported. "
-            "Sipfront cannot cancel runs; these are still going there:",
-            "",
-        ]
+        head += [f"{_INTERRUPTED} {_STILL_GOING}", ""]
     elif info.interrupted:
-        head += ["**Interrupted**: the session stopped before every run was reported.", ""]
+        head += [_INTERRUPTED, ""]
     # Room kept back for the two notes that say what was left out (each well under 200 bytes).
     budget = limit_bytes - 2 * 200 - sum(_size(line) for line in head)
 
@@ -385,11 +383,7 @@ def write_github(
         # GitHub's 1 MiB is per step: leave room for what others already wrote there.
         limit = min(SUMMARY_LIMIT, GITHUB_SUMMARY_MAX - used - 1024)
         if limit < 2048:
-            stream.write(
-                "::warning title=Sipfront::"
-                + escape_data("The job summary is nearly full; the Sipfront summary was left out")
-                + "\n"
-            )
+            _warn(stream, "The job summary is nearly full; the Sipfront summary was left out")
             return
         text = step_summary(records, info, limit_bytes=limit)
         with open(path, "a", encoding="utf-8", newline="") as summary:
@@ -398,8 +392,8 @@ def write_github(
             summary.write(text)
     except OSError as error:
         reason = clean_line(error.strerror or error, 300)
-        stream.write(
-            "::warning title=Sipfront::"
-            + escape_data(f"Could not write the job summary ({reason})")
-            + "\n"
-        )
+        _warn(stream, f"Could not write the job summary ({reason})")
+
+
+def _warn(stream: TextIO, text: str) -> None:
+    stream.write(f"::warning title=Sipfront::{escape_data(text)}\n")

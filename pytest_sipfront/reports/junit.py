@@ -1,26 +1,25 @@
 """The ``--sipfront-junit`` report: one ``<testsuite>`` per manifest, a view of the item records.
 
-It is written with the ``junit-xml`` package behind a wrapper that defeats the package's known
-flaws:
+Every item is filed as :func:`pytest_sipfront.reports.classify.classify` decides, and the file is
+built with :mod:`xml.etree.ElementTree` directly (the ``junit-xml`` package is not used: see
+"Why not junit-xml" in README.md). The rules every file keeps:
 
 - every string is made XML 1.0-safe first: ANSI escapes are removed, CR LF becomes LF, and every
-  character XML 1.0 forbids or ``junit-xml`` silently drops (C0/C1 controls except TAB and LF,
-  lone surrogates, non-characters such as U+FFFE) and the bidi override controls become a
-  visible U+FFFD (so lone surrogates cannot crash the writer and nothing vanishes unseen);
-- a failure or error always has both a ``message`` and a text (with only a type, ``junit-xml``
-  writes a pass);
+  character XML 1.0 forbids (C0/C1 controls except TAB and LF, lone surrogates, non-characters
+  such as U+FFFE) and the bidi override controls become a visible U+FFFD (nothing vanishes
+  unseen);
+- a failure or error always has a ``type``, a ``message`` and a text;
 - a testcase gets exactly one of failure, error or skipped, never two;
 - ``time`` is the remote run's duration in whole milliseconds, written as ``12.345`` (no float
   noise, no exponent), for testcases, suites and the root alike;
 - attributes hold one line (a parser turns newlines in attributes into spaces); ``message`` is
   the first line, cut to 500 characters;
-- texts are cut to 64 KiB with a note saying how long they were.
+- texts are cut to 64 KiB with a note saying how long they were;
+- suites carry ``disabled="0"`` as JUnit readers (and the schema profile) know it.
 
 The session's properties (``sipfront.api_url``, ``sipfront.sandbox``) are written on the first
 ``<testsuite>`` only, because xunitparser merges all suites and rejects a repeated property name.
-
-Serialisation uses :class:`xml.etree.ElementTree` (which escapes ``<``, ``&`` and ``>``, so
-``]]>`` in a description is harmless) rather than ``junit-xml``'s minidom pretty-printer.
+ElementTree escapes ``<``, ``&`` and ``>``, so ``]]>`` in a description is harmless.
 """
 
 from __future__ import annotations
@@ -28,18 +27,22 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
-
-from junit_xml import TestCase, TestSuite  # type: ignore[import-untyped]
 
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.runs.outcome import ItemRecord, PytestOutcome, RunOutcome, SessionInfo, Verdict
+from pytest_sipfront.reports.classify import (
+    Result,
+    classify,
+    classify_still_running,
+    strip_userinfo,
+    unreported,
+)
+from pytest_sipfront.runs.messages import SANDBOX_NOTE
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
 
 MESSAGE_LIMIT = 500
@@ -48,25 +51,7 @@ TEXT_LIMIT = 64 * 1024
 """Failure, error, skipped and system-out texts: cut to this many characters, with a note."""
 NAME_LIMIT = 500
 
-INTERRUPTED_MESSAGE = "Interrupted; the run is still going at Sipfront"
-SANDBOX_NOTE = "SANDBOX: simulated by the pytest-sipfront sandbox, not a real Sipfront run"
-
 REPLACEMENT = "\ufffd"
-
-# Where the plugin gives no run (so no verdict), the contract's first lines still say which
-# gate problem it was (design section 5).
-_MESSAGE_VERDICTS = (
-    ("No Sipfront credentials", Verdict.AUTH),
-    ("Sipfront rejected the API credentials", Verdict.AUTH),
-    ("This session would start", Verdict.MAX_RUNS),
-    ("Interrupted;", Verdict.INTERRUPTED),
-    ("Sipfront refused to start the run", Verdict.REFUSED),
-    ("Sipfront API unreachable", Verdict.UNREACHABLE),
-    ("The trigger request failed after it was sent", Verdict.UNKNOWN),
-    ("Sipfront no longer knows this run", Verdict.VANISHED),
-    ("Sipfront run did not finish within", Verdict.TIMEOUT),
-    ("Sipfront run failed", Verdict.FAILED),
-)
 
 
 # --- text ------------------------------------------------------------------------------------
@@ -114,136 +99,13 @@ def first_line(value: object, limit: int = MESSAGE_LIMIT) -> str:
     return ""
 
 
-def strip_userinfo(url: str) -> str:
-    """The URL without any ``user:password@`` part."""
-    try:
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    except ValueError:
-        return re.sub(r"//[^/?#]*@", "//", url)
-
-
 def public_api_url(url: str) -> str:
     """The API URL as reports show it: no userinfo, no query, no fragment (never credentials)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2]
-        return xml_line(urlunsplit((parts.scheme, host, parts.path, "", "")), 2000)
-    except ValueError:
-        return xml_line(re.sub(r"//[^/?#]*@", "//", url).split("?")[0].split("#")[0], 2000)
+    bare = strip_userinfo(url)
+    return xml_line(bare.split("#", 1)[0].split("?", 1)[0], 2000)
 
 
-# --- what each item is -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Result:
-    """How the reports file one item: the one classification JUnit and GitHub share."""
-
-    kind: str
-    """``passed``, ``failure``, ``error`` or ``skipped`` (the JUnit child element)."""
-    label: str
-    """What people read: ``passed``, ``flaky``, ``failed``, ``timeout``, ``error``, ``skipped``,
-    ``xfailed``, ``xpassed``."""
-    junit_type: str
-    """``sipfront.failed``, ``sipfront.auth``, ...; empty for passes and skips."""
-    message: str
-    """First line (unsanitised), e.g. ``Sipfront run failed: ... [status: failed]``."""
-
-
-def _verdict_from_message(message: str) -> Verdict | None:
-    for prefix, verdict in _MESSAGE_VERDICTS:
-        if message.lstrip().startswith(prefix):
-            return verdict
-    return None
-
-
-def _default_message(verdict: Verdict | None, kind: str) -> str:
-    if verdict is Verdict.FAILED:
-        return "Sipfront run failed: no reason given"
-    if verdict is Verdict.TIMEOUT:
-        return "Sipfront run did not finish in time"
-    if verdict is Verdict.INTERRUPTED:
-        return INTERRUPTED_MESSAGE
-    if kind == "error":
-        what = verdict.value if verdict is not None else "unknown"
-        return f"Sipfront gate error ({what}); no message given"
-    return "Sipfront item failed; no message given"
-
-
-def classify(record: ItemRecord) -> Result:
-    """File one record: gate problems are errors, failed or timed-out runs failures, ``skip:``
-    and xfailed items skipped, passed and xpassed items passes; never two at once."""
-    run = record.run
-    message = record.message or (run.message if run else "")
-    verdict = run.verdict if run is not None else _verdict_from_message(message)
-    outcome = record.outcome
-    if outcome is PytestOutcome.ERROR or (verdict is not None and verdict.is_error):
-        # An xfail entry's timeout is an error (never xfailed), still typed as a timeout.
-        typed = verdict is not None and (verdict.is_error or verdict is Verdict.TIMEOUT)
-        junit_type = verdict.junit_type if typed and verdict is not None else ""
-        return Result(
-            "error",
-            "error",
-            junit_type or "sipfront.error",
-            message or _default_message(verdict, "error"),
-        )
-    # A timeout is a gate problem, never an expected failure (design section 4, point 10).
-    xfail_hid_a_timeout = outcome is PytestOutcome.XFAILED and verdict is Verdict.TIMEOUT
-    if outcome is PytestOutcome.FAILED or xfail_hid_a_timeout:
-        label = "timeout" if verdict is Verdict.TIMEOUT else "failed"
-        junit_type = verdict.junit_type if verdict is not None and verdict.is_failure else ""
-        return Result(
-            "failure",
-            label,
-            junit_type or "sipfront.failed",
-            message or _default_message(verdict, "failure"),
-        )
-    if outcome is PytestOutcome.SKIPPED:
-        return Result("skipped", "skipped", "", message or "skipped")
-    if outcome is PytestOutcome.XFAILED:
-        return Result("skipped", "xfailed", "", message)
-    if outcome is PytestOutcome.XPASSED:
-        return Result("passed", "xpassed", "", message)
-    flaky = record.flaky or (run is not None and run.flaky)
-    return Result("passed", "flaky" if flaky else "passed", "", "")
-
-
-def classify_still_running(run: RunOutcome) -> Result:
-    """A run the stopped session triggered but never reported: an error while it is still
-    going; Sipfront's verdict when it finished before the session stopped (never reached)."""
-    if run.verdict is Verdict.INTERRUPTED or not run.attempts:
-        message = run.message or INTERRUPTED_MESSAGE
-        return Result("error", "error", Verdict.INTERRUPTED.junit_type, message)
-    if run.verdict is Verdict.PASSED:
-        outcome = PytestOutcome.PASSED
-    elif run.verdict.is_failure:
-        outcome = PytestOutcome.FAILED
-    else:
-        outcome = PytestOutcome.ERROR
-    record = ItemRecord(
-        nodeid=run.name,
-        name=run.name,
-        manifest=run.manifest,
-        line=run.line,
-        outcome=outcome,
-        run=run,
-        message=run.message,
-    )
-    return classify(record)
-
-
-def unreported(records: Sequence[ItemRecord], info: SessionInfo) -> list[RunOutcome]:
-    """The runs triggered without a record: finished but never reached, then still going at
-    Sipfront; each once (a run with a record is not repeated)."""
-    seen = {(record.manifest, record.name) for record in records}
-    listed: list[RunOutcome] = []
-    for run in (*info.not_reached, *info.still_running):
-        if (run.manifest, run.name) not in seen:
-            seen.add((run.manifest, run.name))
-            listed.append(run)
-    return listed
+# --- times -------------------------------------------------------------------------
 
 
 def millis(seconds: float) -> int:
@@ -413,28 +275,33 @@ def _cases(records: Sequence[ItemRecord], info: SessionInfo) -> dict[str, list[_
     return suites
 
 
-def _test_case(case: _Case, name: str) -> TestCase:
+def _test_case(case: _Case, name: str) -> ET.Element:
+    """One ``<testcase>``: name, classname, file, line, time; at most one of failure, error or
+    skipped (always with a message, and a text for failures and errors); its system-out."""
+    element = ET.Element("testcase", {"name": name, "classname": classname_for(case.manifest)})
     manifest = xml_line(case.manifest, 2000)
-    test_case = TestCase(
-        name,
-        classname=classname_for(case.manifest),
-        file=manifest,
-        line=str(case.line) if case.line > 0 else None,
-        stdout=case.out,
-    )
+    if manifest:
+        element.set("file", manifest)
+    if case.line > 0:
+        element.set("line", str(case.line))
+    element.set("time", format_millis(case.ms))
     result = case.result
     message = first_line(result.message) or result.label
     text = xml_text(case.body) or message
-    if result.kind == "failure":
-        test_case.add_failure_info(message=message, output=text, failure_type=result.junit_type)
-    elif result.kind == "error":
-        test_case.add_error_info(message=message, output=text, error_type=result.junit_type)
+    if result.kind in ("failure", "error"):
+        problem = ET.SubElement(element, result.kind, {"type": result.junit_type})
+        problem.set("message", message)
+        problem.text = text
     elif result.kind == "skipped":
         if result.label == "xfailed":
             reason = first_line(result.message, MESSAGE_LIMIT - 30)
             message = f"expected failure (xfail): {reason}" if reason else "expected failure"
-        test_case.add_skipped_info(message=message, output=text if text != message else None)
-    return test_case
+        skipped = ET.SubElement(element, "skipped", {"type": "skipped", "message": message})
+        if text != message:
+            skipped.text = text
+    if case.out:
+        ET.SubElement(element, "system-out").text = case.out
+    return element
 
 
 def session_properties(info: SessionInfo) -> dict[str, str]:
@@ -449,33 +316,45 @@ def session_properties(info: SessionInfo) -> dict[str, str]:
 
 
 def _suite(manifest: str, cases: list[_Case], properties: dict[str, str] | None) -> ET.Element:
-    taken: set[str] = set()
-    test_cases = [
-        _test_case(case, _unique(xml_line(case.name, NAME_LIMIT) or "unnamed", taken))
-        for case in cases
-    ]
     name = xml_line(manifest, 2000) or "sipfront"
-    suite = TestSuite(name, test_cases, properties=properties, file=name)
-    element: ET.Element = suite.build_xml_doc()
-    for case, child in zip(cases, element.findall("testcase"), strict=True):
-        child.set("time", format_millis(case.ms))
-    element.set("time", format_millis(sum(case.ms for case in cases)))
-    return element
+    kinds = [case.result.kind for case in cases]
+    suite = ET.Element(
+        "testsuite",
+        {
+            "disabled": "0",
+            "errors": str(kinds.count("error")),
+            "failures": str(kinds.count("failure")),
+            "name": name,
+            "skipped": str(kinds.count("skipped")),
+            "tests": str(len(cases)),
+            "time": format_millis(sum(case.ms for case in cases)),
+            "file": name,
+        },
+    )
+    if properties:
+        listed = ET.SubElement(suite, "properties")
+        for key, value in properties.items():
+            ET.SubElement(listed, "property", {"name": key, "value": value})
+    taken: set[str] = set()
+    for case in cases:
+        suite.append(_test_case(case, _unique(xml_line(case.name, NAME_LIMIT) or "unnamed", taken)))
+    return suite
 
 
 def junit_xml(records: Sequence[ItemRecord], info: SessionInfo) -> str:
     """The whole JUnit document, as text (UTF-8 declared, indented, deterministic)."""
+    cases = _cases(records, info)
     # The session's properties go on the first suite only: xunitparser gathers every suite of a
     # file into one and refuses a property name seen twice.
     suites = [
-        _suite(manifest, cases, session_properties(info) if index == 0 else None)
-        for index, (manifest, cases) in enumerate(_cases(records, info).items())
+        _suite(manifest, listed, session_properties(info) if index == 0 else None)
+        for index, (manifest, listed) in enumerate(cases.items())
     ]
     root = ET.Element("testsuites")
     root.set("name", "Sipfront SANDBOX" if info.sandbox else "Sipfront")
     for key in ("tests", "failures", "errors", "skipped", "disabled"):
         root.set(key, str(sum(int(suite.get(key, "0")) for suite in suites)))
-    root.set("time", format_millis(sum(millis(float(suite.get("time", "0"))) for suite in suites)))
+    root.set("time", format_millis(sum(case.ms for listed in cases.values() for case in listed)))
     root.extend(suites)
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")

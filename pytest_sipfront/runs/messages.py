@@ -19,6 +19,25 @@ UNKNOWN_TRIGGER = (
     "check Sipfront before re-running"
 )
 
+NOTHING_TESTED = "SANDBOX: nothing was tested at Sipfront"
+"""Beside every count or title of a sandbox session."""
+SANDBOX_NOTE = "SANDBOX: simulated by the pytest-sipfront sandbox, not a real Sipfront run"
+
+
+def unexplained(verdict: Verdict | None, kind: str) -> str:
+    """The first line for an item a report must file as a ``failure`` or ``error`` (``kind``)
+    but whose record carries no message."""
+    if verdict is Verdict.FAILED:
+        return "Sipfront run failed: no reason given"
+    if verdict is Verdict.TIMEOUT:
+        return "Sipfront run did not finish in time"
+    if verdict is Verdict.INTERRUPTED:
+        return INTERRUPTED
+    if kind == "error":
+        what = verdict.value if verdict is not None else "unknown"
+        return f"Sipfront gate error ({what}); no message given"
+    return "Sipfront item failed; no message given"
+
 
 def run_failed(attempt: Attempt) -> str:
     description = clean_line(attempt.result_description, 1000) or "no reason given"

@@ -171,8 +171,14 @@ class ItemRecord:
     longrepr: str = ""
     """The whole text pytest shows (first line plus detail block), no traceback."""
     flaky: bool = False
-    xfail_reason: str | None = None
-    """The manifest's ``xfail:`` reason when the item was expected to fail."""
+    verdict: Verdict | None = None
+    """The gate's verdict on the item, the one fact every report files it by (never its
+    message). Taken from ``run`` when not given; ``None`` when pytest (or another plugin)
+    reported the item without the gate deciding anything."""
+
+    def __post_init__(self) -> None:
+        if self.verdict is None and self.run is not None:
+            self.verdict = self.run.verdict
 
     @property
     def report_url(self) -> str | None:

@@ -325,7 +325,6 @@ class Gate:
             message=message,
             longrepr=text,
             flaky=bool(run and run.flaky),
-            xfail_reason=getattr(report, "wasxfail", None),
         )
         if report.failed:
             # -x / --maxfail: nothing new is triggered once pytest is going to stop. Counted
