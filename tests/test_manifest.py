@@ -12,7 +12,6 @@ import pytest
 from pytest_sipfront.manifest import schema as schema_module
 from pytest_sipfront.manifest.loader import (
     DEFAULT_PATTERNS,
-    PYTEST_MARK_NAMES,
     Manifest,
     ManifestError,
     RunSpec,
@@ -21,6 +20,7 @@ from pytest_sipfront.manifest.loader import (
     manifest_schema,
     request_body,
 )
+from pytest_sipfront.manifest.sentences import PYTEST_MARK_NAMES
 
 DESIGN_EXAMPLE = """\
 version: 1                    # optional; any other value is an error
