@@ -11,6 +11,7 @@ import json
 import re
 import statistics
 from collections import defaultdict
+from typing import Any
 
 import pytest
 
@@ -267,6 +268,28 @@ def test_a_bad_option_value_is_a_usage_error_naming_the_option(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: pytest-sipfront: {option}: '{value}' *"])
     assert "Traceback" not in result.stderr.str()
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("1_000", "is not a whole number"),
+        ("+5", "is not a whole number"),
+        ("\u0663", "is not a whole number"),
+        ("5.0", "is not a whole number"),
+        ("-2", "must be at least 1"),
+    ],
+)
+def test_a_whole_number_option_is_read_by_the_manifests_rule_plain_digits(
+    sipfront_sandbox: Any, run_gate: Any, value: str, why: str
+) -> None:
+    """int() would take 1_000, +5 and an Arabic-Indic 3; manifests and options do not."""
+    server = sipfront_sandbox()
+    result = run_gate(NO_DEFAULTS, f"--sipfront-concurrency={value}", server=server)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    option = "--sipfront-concurrency"
+    result.stderr.fnmatch_lines([f"ERROR: pytest-sipfront: {option}: {value!r} {why}"])
     assert server.requests == []
 
 
