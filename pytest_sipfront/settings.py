@@ -12,9 +12,10 @@ from typing import Any
 
 from pytest_sipfront.durations import parse_bounded
 from pytest_sipfront.integers import whole_number
-from pytest_sipfront.manifest.schema import REPORT_MODES
 
 DEFAULT_API_URL = "https://app.sipfront.com/api/v2"
+REPORT_MODES = ("full", "kiosk", "print")
+"""The report modes Sipfront takes (sent as ``report.mode``); manifests take the same."""
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
 API_URL_VAR = "SIPFRONT_API_URL"

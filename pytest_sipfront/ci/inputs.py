@@ -18,9 +18,9 @@ from pytest_sipfront.api.client import check_base_url
 from pytest_sipfront.durations import parse_duration
 from pytest_sipfront.integers import whole_number
 from pytest_sipfront.manifest.safety import credential_problem, is_emergency_destination
-from pytest_sipfront.manifest.schema import PROJECT_REPORT_MODES, REPORT_MODES
+from pytest_sipfront.manifest.schema import PROJECT_REPORT_MODES
 from pytest_sipfront.sanitize import clean_line
-from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR
+from pytest_sipfront.settings import PUBLIC_KEY_VAR, REPORT_MODES, SECRET_KEY_VAR
 
 INPUT_DEFAULTS: dict[str, str | None] = {
     "manifest": None,

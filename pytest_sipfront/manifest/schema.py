@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pytest_sipfront.settings import REPORT_MODES
+
 SCHEMA_ID = "urn:pytest-sipfront:manifest:1"
 
 # Patterns shared with the loader, which re-checks them after variables are replaced.
@@ -22,8 +24,6 @@ DIGITS_PATTERN = r"^[0-9]+$"
 VARIABLE_PATTERN = r"\$\{"
 IDENTIFIER_PATTERN = r"^[^\W\d]\w*$"
 
-REPORT_MODES = ("full", "kiosk", "print")
-"""The report modes Sipfront takes (sent as ``report.mode``)."""
 PROJECT_REPORT_MODES = ("full", "kiosk")
 """The report modes a project run takes: ``print`` is for test runs only."""
 MAX_ID = 2**63 - 1
