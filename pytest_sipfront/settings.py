@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_sipfront.durations import parse_bounded
+from pytest_sipfront.integers import whole_number
 
 DEFAULT_API_URL = "https://app.sipfront.com/api/v2"
 REPORT_MODES = ("full", "kiosk", "print")
+"""The report modes Sipfront takes (sent as ``report.mode``); manifests take the same."""
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
 API_URL_VAR = "SIPFRONT_API_URL"
@@ -44,10 +46,9 @@ class Settings:
 
 
 def _positive_int(value: str, name: str) -> int:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise SettingsError(f"{name}: {value!r} is not a whole number") from None
+    number = whole_number(str(value).strip())
+    if number is None:
+        raise SettingsError(f"{name}: {value!r} is not a whole number")
     if number < 1:
         raise SettingsError(f"{name}: {value!r} must be at least 1")
     return number

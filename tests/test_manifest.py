@@ -12,15 +12,16 @@ import pytest
 from pytest_sipfront.manifest import schema as schema_module
 from pytest_sipfront.manifest.loader import (
     DEFAULT_PATTERNS,
-    PYTEST_MARK_NAMES,
     Manifest,
     ManifestError,
     RunSpec,
     load_manifest,
     load_manifest_text,
     manifest_schema,
+    report_mode_sent,
     request_body,
 )
+from pytest_sipfront.manifest.sentences import PYTEST_MARK_NAMES
 
 DESIGN_EXAMPLE = """\
 version: 1                    # optional; any other value is an error
@@ -436,6 +437,30 @@ def test_request_body_adds_the_report_mode_of_the_manifest_or_else_the_session()
     }
     # Projects take only full or kiosk: a session-wide print is not sent for them.
     assert request_body(specs["project"], "print") == {"id": 7, "test_ids": [11]}
+
+
+def test_the_session_mode_dropped_for_a_project_is_print_and_only_print() -> None:
+    """report_mode_sent is the one place of the rule; request_body and the session ask it."""
+    specs = by_name(
+        load(
+            """\
+            tests:
+              - {name: call, test: t}
+              - {name: nightly, project: p}
+              - {name: own, project: p, report_mode: kiosk}
+            """
+        )
+    )
+    sent = {
+        (name, mode): report_mode_sent(spec, mode)
+        for name, spec in specs.items()
+        for mode in (None, "full", "kiosk", "print")
+    }
+    dropped = {key for key, value in sent.items() if key[1] is not None and value is None}
+    assert dropped == {("nightly", "print")}
+    assert sent[("own", "print")] == "kiosk"
+    assert sent[("call", "print")] == "print"
+    assert sent[("call", None)] is None
 
 
 def test_request_body_is_a_fresh_copy_that_leaves_the_spec_alone() -> None:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from pytest_sipfront.api.client import check_base_url
 from pytest_sipfront.durations import parse_duration
+from pytest_sipfront.integers import whole_number
 from pytest_sipfront.manifest.safety import credential_problem, is_emergency_destination
+from pytest_sipfront.manifest.schema import PROJECT_REPORT_MODES
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, REPORT_MODES, SECRET_KEY_VAR
 
@@ -45,8 +47,7 @@ INPUT_DEFAULTS: dict[str, str | None] = {
 }
 """Every input and its default (``None``: unset); ``action.yml`` declares the same defaults."""
 
-SECRET_INPUTS = ("public_key", "secret_key")
-MULTI_LINE_INPUTS = ("manifest", "pytest_args", "test_ids", *SECRET_INPUTS)
+MULTI_LINE_INPUTS = ("manifest", "pytest_args", "test_ids", "public_key", "secret_key")
 """Inputs that may hold a line break: manifest (one path per line), pytest_args and test_ids
 (a line break separates like a space) and the keys (checked on their own, never shown). Every
 other input must be one line: a line break in a marker could start a workflow command."""
@@ -131,10 +132,9 @@ def _whole(raw: Mapping[str, str], name: str) -> int | None:
     value = raw.get(name)
     if value is None:
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise InputError(f"{name}: {_shown(value)} is not a whole number") from None
+    number = whole_number(value)
+    if number is None:
+        raise InputError(f"{name}: {_shown(value)} is not a whole number")
     if number < 1:
         raise InputError(f"{name}: {_shown(value)} must be at least 1")
     return number
@@ -185,12 +185,11 @@ def _test_ids(value: str) -> tuple[int, ...]:
     for part in re.split(r"[\s,]+", text):
         if not part:
             continue
-        try:
-            number = int(part)
-        except ValueError:
+        number = whole_number(part)
+        if number is None:
             raise InputError(
                 f"test_ids: {_shown(part)} is not a test id (use numbers such as 11,12)"
-            ) from None
+            )
         if number < 1:
             raise InputError(f"test_ids: {_shown(part)} is not a test id (ids are at least 1)")
         ids.append(number)
@@ -228,7 +227,7 @@ def _single_run(raw: Mapping[str, str], report_mode: str | None, warnings: list[
                 f"{name}: only for mode test; mode project runs the project named by "
                 "project_id or project_name"
             )
-    if report_mode == "print":
+    if report_mode is not None and report_mode not in PROJECT_REPORT_MODES:
         raise InputError("report_mode: print is for tests only (projects take full or kiosk)")
     if not project_given:
         raise InputError("project_id: missing: mode project needs project_id or project_name")
@@ -286,55 +285,18 @@ def parse_inputs(
     """Check every input and return them ready to use; raise :class:`InputError` otherwise.
 
     ``argv`` holds manifest paths given on the command line (the Docker image's arguments).
+    Inputs are checked in a fixed order, so that the first problem is always the same one.
     """
     raw = read_raw(environ)
-    for name, value in raw.items():
-        if name not in MULTI_LINE_INPUTS and ("\n" in value or "\r" in value):
-            raise InputError(f"{name}: must be one line, but it holds a line break; remove it")
+    _check_one_line(raw)
     warnings: list[str] = []
-    here = cwd if cwd is not None else os.getcwd()
-    manifests = _manifests(raw, argv, here)
-    single_given = [name for name in SINGLE_RUN_INPUTS if name in raw]
+    manifests = _manifests(raw, argv, cwd if cwd is not None else os.getcwd())
     report_mode = _report_mode(raw)
-    single: SingleRun | None = None
-    if manifests and single_given:
-        raise InputError(
-            f"{single_given[0]}: only for one test or project without a manifest; "
-            "set either manifest or name / project_id / project_name, not both"
-        )
-    if not manifests:
-        if not single_given:
-            raise InputError(
-                "manifest: missing: set manifest (a Sipfront manifest file), or name (one "
-                "Sipfront test) or project_id / project_name (one Sipfront project)"
-            )
-        single = _single_run(raw, report_mode, warnings)
+    single = _single_or_none(raw, manifests, report_mode, warnings)
     sandbox = _boolean(raw, "sandbox")
     pytest_args = _pytest_args(raw)
-    public_key = raw.get("public_key") or environ.get(PUBLIC_KEY_VAR, "").strip() or None
-    secret_key = raw.get("secret_key") or environ.get(SECRET_KEY_VAR, "").strip() or None
-    if (public_key is None or secret_key is None) and not _needs_no_credentials(
-        sandbox, pytest_args
-    ):
-        missing = " and ".join(
-            name
-            for name, value in (("public_key", public_key), ("secret_key", secret_key))
-            if value is None
-        )
-        raise InputError(
-            f"{missing}: missing: pass the Sipfront API keys as the public_key and secret_key "
-            f"inputs (from secrets) or set {PUBLIC_KEY_VAR} and {SECRET_KEY_VAR}"
-        )
-    for key_name, key in (("public_key", public_key), ("secret_key", secret_key)):
-        problem = credential_problem(key_name, key or "")
-        if problem:
-            raise InputError(problem)
-    api_url = raw.get("api_url")
-    if api_url is not None and not sandbox:
-        try:
-            api_url = check_base_url(api_url)
-        except ValueError as error:
-            raise InputError(f"api_url: {error}") from None
+    public_key, secret_key = _keys(raw, environ, _needs_no_credentials(sandbox, pytest_args))
+    api_url = _api_url(raw, sandbox)
     timeout = _timeout(raw, warnings)
     return ActionInputs(
         manifests=manifests,
@@ -355,3 +317,62 @@ def parse_inputs(
         sandbox=sandbox,
         warnings=tuple(warnings),
     )
+
+
+def _check_one_line(raw: Mapping[str, str]) -> None:
+    for name, value in raw.items():
+        if name not in MULTI_LINE_INPUTS and ("\n" in value or "\r" in value):
+            raise InputError(f"{name}: must be one line, but it holds a line break; remove it")
+
+
+def _single_or_none(
+    raw: Mapping[str, str], manifests: Sequence[str], report_mode: str | None, warnings: list[str]
+) -> SingleRun | None:
+    """The single run the inputs name instead of manifests, or None when manifests are given."""
+    single_given = [name for name in SINGLE_RUN_INPUTS if name in raw]
+    if manifests and single_given:
+        raise InputError(
+            f"{single_given[0]}: only for one test or project without a manifest; "
+            "set either manifest or name / project_id / project_name, not both"
+        )
+    if manifests:
+        return None
+    if not single_given:
+        raise InputError(
+            "manifest: missing: set manifest (a Sipfront manifest file), or name (one "
+            "Sipfront test) or project_id / project_name (one Sipfront project)"
+        )
+    return _single_run(raw, report_mode, warnings)
+
+
+def _keys(
+    raw: Mapping[str, str], environ: Mapping[str, str], optional: bool
+) -> tuple[str | None, str | None]:
+    """The API key pair from the inputs, else the environment; both needed unless optional."""
+    public_key = raw.get("public_key") or environ.get(PUBLIC_KEY_VAR, "").strip() or None
+    secret_key = raw.get("secret_key") or environ.get(SECRET_KEY_VAR, "").strip() or None
+    if (public_key is None or secret_key is None) and not optional:
+        missing = " and ".join(
+            name
+            for name, value in (("public_key", public_key), ("secret_key", secret_key))
+            if value is None
+        )
+        raise InputError(
+            f"{missing}: missing: pass the Sipfront API keys as the public_key and secret_key "
+            f"inputs (from secrets) or set {PUBLIC_KEY_VAR} and {SECRET_KEY_VAR}"
+        )
+    for key_name, key in (("public_key", public_key), ("secret_key", secret_key)):
+        problem = credential_problem(key_name, key or "")
+        if problem:
+            raise InputError(problem)
+    return public_key, secret_key
+
+
+def _api_url(raw: Mapping[str, str], sandbox: bool) -> str | None:
+    api_url = raw.get("api_url")
+    if api_url is None or sandbox:
+        return api_url
+    try:
+        return check_base_url(api_url)
+    except ValueError as error:
+        raise InputError(f"api_url: {error}") from None

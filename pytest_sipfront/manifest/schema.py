@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pytest_sipfront.settings import REPORT_MODES
+
 SCHEMA_ID = "urn:pytest-sipfront:manifest:1"
 
 # Patterns shared with the loader, which re-checks them after variables are replaced.
@@ -22,8 +24,10 @@ DIGITS_PATTERN = r"^[0-9]+$"
 VARIABLE_PATTERN = r"\$\{"
 IDENTIFIER_PATTERN = r"^[^\W\d]\w*$"
 
-REPORT_MODES = ("full", "kiosk", "print")
 PROJECT_REPORT_MODES = ("full", "kiosk")
+"""The report modes a project run takes: ``print`` is for test runs only."""
+MAX_ID = 2**63 - 1
+"""The largest test or project id sent (a signed 64-bit integer, as Sipfront's ids are)."""
 
 TOP_KEYS = ("version", "defaults", "tests")
 DEFAULTS_KEYS = ("timeout", "poll_interval", "retries", "report_mode", "marks", "overrides")
@@ -46,8 +50,6 @@ ENTRY_KEYS = (
     "xfail",
     "allow_emergency_destination",
 )
-TEST_ONLY_KEYS = ("overrides", "matrix")
-PROJECT_ONLY_KEYS = ("test_ids",)
 
 _WITH_VARIABLE = {"type": "string", "pattern": VARIABLE_PATTERN}
 
@@ -71,7 +73,7 @@ _DEFINITIONS: dict[str, Any] = {
     },
     "positive_id": {
         "anyOf": [
-            {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID},
             {"type": "string", "pattern": DIGITS_PATTERN},
             _WITH_VARIABLE,
         ],
