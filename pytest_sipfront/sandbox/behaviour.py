@@ -43,8 +43,6 @@ TEST_REPORT_MODES = ("full", "kiosk", "print")
 PROJECT_REPORT_MODES = ("full", "kiosk")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-# --------------------------------------------------------------------------- server state
-
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:

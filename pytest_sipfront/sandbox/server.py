@@ -8,7 +8,6 @@ every report link opens a page that says SANDBOX.
 
 It accepts the credentials ``sandbox-public`` / ``sandbox-secret`` unless told otherwise.
 
-
 The catalog format is in :mod:`pytest_sipfront.sandbox.catalog`, the answers in
 :mod:`pytest_sipfront.sandbox.behaviour`.
 
