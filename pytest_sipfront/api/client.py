@@ -63,6 +63,8 @@ from pytest_sipfront.sanitize import (
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 3
+MIN_REQUEST_TIME = 1.0
+"""A request near its run's deadline still gets this long (seconds) for its answer."""
 
 AUTH_MESSAGE = (
     "Sipfront rejected the API credentials (HTTP {code}): "
@@ -186,10 +188,6 @@ def _extract_list(body: Any, key: str) -> list[dict[str, Any]] | None:
     if found is None:
         return None
     return [clean_json(item) for item in found if isinstance(item, dict)]
-
-
-MIN_REQUEST_TIME = 1.0
-"""A request near its run's deadline still gets this long (seconds) for its answer."""
 
 
 @dataclass(frozen=True)
