@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pytest_sipfront import __version__
-from pytest_sipfront.api.client import ApiError, SipfrontClient, check_base_url
+from pytest_sipfront.api.client import ApiError, SipfrontClient
+from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.manifest.loader import (
     DEFAULT_PATTERNS,
     ManifestError,

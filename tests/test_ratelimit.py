@@ -5,21 +5,12 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import random
 import threading
 import time
 
 import pytest
 
 from pytest_sipfront.api.ratelimit import RateLimiter
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def most_in_any_window(stamps: list[float], window: float = 1.0) -> int:
@@ -31,61 +22,78 @@ def most_in_any_window(stamps: list[float], window: float = 1.0) -> int:
     )
 
 
-def drive(limiter: RateLimiter, clock: FakeClock, arrivals: list[float]) -> list[float]:
-    """Send one request per arrival time (in order) on the fake clock; return the start times."""
-    starts: list[float] = []
-    for arrival in arrivals:
-        clock.now = max(clock.now, arrival)
-        while (delay := limiter.try_acquire()) > 0:
-            clock.now += delay
-        starts.append(clock.now)
-    return starts
+def send(limiter: RateLimiter, cancel: threading.Event | None = None) -> float | None:
+    """One request through the limiter as the client sends it (``begin``, the request,
+    ``done``): the moment it went, or None when ``cancel`` ended its wait first."""
+    slot = limiter.begin(cancel)
+    if slot is None:
+        return None
+    went = time.monotonic()
+    slot.done()
+    return went
 
 
-@pytest.mark.parametrize("rate", [1, 2.7, 5, 12.5, 40])
+def send_all(limiter: RateLimiter, count: int) -> list[float]:
+    """``count`` requests one after another; the moments they went."""
+    starts = [send(limiter) for _ in range(count)]
+    assert None not in starts
+    return [start for start in starts if start is not None]
+
+
+def cancel_after(seconds: float) -> threading.Event:
+    """An event set ``seconds`` from now: a request still waiting for its turn then gives up."""
+    event = threading.Event()
+    timer = threading.Timer(seconds, event.set)
+    timer.daemon = True
+    timer.start()
+    return event
+
+
+@pytest.mark.parametrize("rate", [1, 2.7, 12.5, 40])
 def test_no_window_of_one_second_ever_holds_more_than_the_rate(rate: float) -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(rate, clock=clock)
-    rng = random.Random(rate)
-    arrivals = sorted(50.0 + rng.uniform(0, 20) for _ in range(400))
-
-    starts = drive(limiter, clock, arrivals)
-
+    limiter = RateLimiter(rate)
     allowed = max(1, math.floor(rate))
+
+    starts = send_all(limiter, 2 * allowed + 1)
+
     assert most_in_any_window(starts) <= allowed
-    # Nobody started before asking.
-    assert all(start >= arrival for start, arrival in zip(starts, arrivals, strict=True))
+    # The request one burst later went a whole window after the one before it.
+    assert all(
+        later - earlier >= 1.0 for earlier, later in zip(starts, starts[allowed:], strict=False)
+    )
 
 
-def test_a_burst_goes_at_once_up_to_the_rate_and_the_rest_waits_just_over_a_second() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(5, clock=clock)
+def test_a_burst_goes_at_once_up_to_the_rate_and_the_rest_waits_over_a_second() -> None:
+    limiter = RateLimiter(5)
 
-    starts = drive(limiter, clock, [50.0] * 11)
+    starts = send_all(limiter, 11)
 
-    assert starts[:5] == [50.0] * 5
-    assert all(1.0 < start - 50.0 <= 1.05 for start in starts[5:10])
-    assert 2.0 < starts[10] - 50.0 <= 2.1
+    assert starts[4] - starts[0] < 1.0  # the first five did not wait for a window
+    assert all(start - starts[0] >= 1.0 for start in starts[5:10])
+    assert starts[10] - starts[0] >= 2.0
+
+
+def test_below_one_per_second_requests_are_at_least_one_over_rate_apart() -> None:
+    rate = 0.9
+    limiter = RateLimiter(rate)
+
+    starts = send_all(limiter, 3)
+
+    assert all(b - a >= 1 / rate for a, b in itertools.pairwise(starts))
 
 
 @pytest.mark.parametrize("rate", [0.5, 0.25, 0.9])
-def test_below_one_per_second_requests_are_at_least_one_over_rate_apart(rate: float) -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(rate, clock=clock)
-
-    starts = drive(limiter, clock, [50.0] * 6)
-
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert all(gap >= 1 / rate for gap in gaps)
-    assert all(gap <= 1.05 / rate for gap in gaps)
+def test_below_one_per_second_the_window_is_one_over_rate_or_longer(rate: float) -> None:
+    limiter = RateLimiter(rate)
+    assert limiter.burst == 1
+    assert limiter.window >= 1 / rate
 
 
-def test_acquire_returns_at_once_while_the_window_has_room() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(3, clock=clock)
+def test_requests_go_at_once_while_the_window_has_room_and_then_wait() -> None:
+    limiter = RateLimiter(3)
 
-    assert all(limiter.acquire() for _ in range(3))
-    assert limiter.try_acquire() > 0
+    assert all(send(limiter, cancel_after(5.0)) is not None for _ in range(3))
+    assert send(limiter, cancel_after(0.3)) is None  # still waiting when it was cancelled
 
 
 @pytest.mark.parametrize("rate", [0, -1, float("nan"), float("inf"), True, "5"])
@@ -101,9 +109,11 @@ def test_threads_sharing_a_limiter_never_exceed_the_rate_in_real_time() -> None:
 
     def worker() -> None:
         for _ in range(8):
-            assert limiter.acquire()
+            slot = limiter.begin()
+            assert slot is not None
             with lock:
                 stamps.append(time.monotonic())
+            slot.done()
 
     threads = [threading.Thread(target=worker) for _ in range(6)]
     started = time.monotonic()
@@ -114,19 +124,20 @@ def test_threads_sharing_a_limiter_never_exceed_the_rate_in_real_time() -> None:
 
     assert len(stamps) == 48
     assert most_in_any_window(stamps) <= 20
-    # 48 requests at 20 per second: two full waits, not much more (no lost wake-ups).
-    assert 2.0 < time.monotonic() - started < 3.5
+    # 48 requests at 20 per second: two full waits, and no lost wake-up (those hang the
+    # waiters for far longer).
+    assert 2.0 < time.monotonic() - started < 10.0
 
 
 def test_waiting_threads_get_their_turn_in_the_order_they_asked() -> None:
     limiter = RateLimiter(3)
     for _ in range(3):  # fill the window, spaced so that slots come free one by one
-        assert limiter.acquire()
+        assert send(limiter) is not None
         time.sleep(0.1)
     order: list[int] = []
 
     def worker(number: int) -> None:
-        assert limiter.acquire()
+        assert send(limiter) is not None
         order.append(number)
 
     threads = []
@@ -143,14 +154,14 @@ def test_waiting_threads_get_their_turn_in_the_order_they_asked() -> None:
 
 def test_a_cancelled_wait_returns_false_at_once_and_does_not_block_the_queue() -> None:
     limiter = RateLimiter(1)
-    assert limiter.acquire()
+    assert send(limiter) is not None
     cancel = threading.Event()
     results: dict[str, bool] = {}
     took: dict[str, float] = {}
 
     def waiter(name: str, event: threading.Event | None) -> None:
         begin = time.monotonic()
-        results[name] = limiter.acquire(event)
+        results[name] = send(limiter, event) is not None
         took[name] = time.monotonic() - begin
 
     first = threading.Thread(target=waiter, args=("cancelled", cancel))
@@ -173,8 +184,8 @@ def test_an_already_cancelled_acquire_sends_nothing() -> None:
     cancel = threading.Event()
     cancel.set()
 
-    assert limiter.acquire(cancel) is False
-    assert limiter.try_acquire() == 0.0  # the slot is still free
+    assert send(limiter, cancel) is None
+    assert send(limiter, cancel_after(0.5)) is not None  # the slot is still free
 
 
 def test_a_request_in_flight_holds_its_place_until_its_answer_comes() -> None:
@@ -184,7 +195,12 @@ def test_a_request_in_flight_holds_its_place_until_its_answer_comes() -> None:
     first = limiter.begin()
     assert first is not None
     got: list[float] = []
-    waiter = threading.Thread(target=lambda: (limiter.acquire(), got.append(time.monotonic())))
+
+    def wait_and_send() -> None:
+        send(limiter)
+        got.append(time.monotonic())
+
+    waiter = threading.Thread(target=wait_and_send)
     waiter.start()
     time.sleep(0.3)
     assert got == []  # still blocked: the first request has no answer yet

@@ -6,7 +6,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -613,21 +612,6 @@ def test_stop_closes_open_connections_and_the_port(http: requests.Session) -> No
     server.stop()  # twice is fine
     with pytest.raises(requests.ConnectionError):
         http.get(url, timeout=2)
-
-
-def test_serve_forever_serves_until_stopped_from_another_thread() -> None:
-    server = SandboxServer()
-    ready: list[str] = []
-    thread = threading.Thread(target=server.serve_forever, args=(ready.append,))
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not ready and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert ready and ready[0] == server.base_url
-    assert requests.get(f"{ready[0]}/tests", auth=AUTH, timeout=5).status_code == 200
-    server.stop()
-    thread.join(timeout=5)
-    assert not thread.is_alive()
 
 
 def test_the_sandbox_writes_nothing_to_the_terminal(

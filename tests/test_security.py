@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from pytest_sipfront.api.client import ApiError, SipfrontClient, resolve_status_url
+from pytest_sipfront.api.client import ApiError, SipfrontClient
+from pytest_sipfront.api.urls import resolve_status_url
 from pytest_sipfront.runs.outcome import Verdict
 from pytest_sipfront.sandbox import SandboxServer
 

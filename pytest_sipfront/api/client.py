@@ -21,36 +21,34 @@ Decisions where the contract leaves a choice:
 
 from __future__ import annotations
 
-import contextlib
-import http.client
-import ipaddress
 import json
 import logging
 import random
-import socket
-import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
-import requests
-import requests.adapters
-import requests.auth
-import urllib3.connection
-import urllib3.connectionpool
-import urllib3.exceptions
-
-from pytest_sipfront import __version__
-from pytest_sipfront.api.backoff import RETRY_AFTER_CAP, backoff_delay, parse_retry_after
+from pytest_sipfront.api.backoff import RETRY_AFTER_CAP, backoff_delay
 from pytest_sipfront.api.ratelimit import RateLimiter
+from pytest_sipfront.api.transport import Answer, Trouble, new_session, send
+from pytest_sipfront.api.urls import (
+    TRIGGER_PATHS,
+    check_base_url,
+    list_url,
+    resolve_status_url,
+    same_origin,
+    trigger_url,
+)
 from pytest_sipfront.durations import format_duration
 from pytest_sipfront.manifest.safety import credential_problem
 from pytest_sipfront.runs.messages import (
+    INTERRUPTED,
     RUN_TIMEOUT_LEFT,
     TRIGGER_BUDGET_LEFT,
+    UNKNOWN_TRIGGER,
     retry_after_too_long,
 )
 from pytest_sipfront.runs.outcome import Verdict
@@ -64,10 +62,9 @@ from pytest_sipfront.sanitize import (
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"pytest-sipfront/{__version__}"
-MAX_BODY_BYTES = 8 * 1024 * 1024
-"""Answers longer than this are not read to the end (a hostile server cannot fill memory)."""
 MAX_REDIRECTS = 3
+MIN_REQUEST_TIME = 1.0
+"""A request near its run's deadline still gets this long (seconds) for its answer."""
 
 AUTH_MESSAGE = (
     "Sipfront rejected the API credentials (HTTP {code}): "
@@ -76,17 +73,9 @@ AUTH_MESSAGE = (
 REFUSED_MESSAGE = "Sipfront refused to start the run: {reason} (HTTP {code})"
 UNREACHABLE_ATTEMPTS_MESSAGE = "Sipfront API unreachable after {attempts} attempts: {reason}"
 UNREACHABLE_FOR_MESSAGE = "Sipfront API unreachable for {duration}: {reason}"
-UNKNOWN_MESSAGE = (
-    "The trigger request failed after it was sent; a run may have started: "
-    "check Sipfront before re-running"
-)
-INTERRUPTED_MESSAGE = "Interrupted; the run is still going at Sipfront"
-INTERRUPTED_BEFORE_TRIGGER_MESSAGE = "Interrupted before the run was triggered"
+INTERRUPTED_BEFORE_TRIGGER = "Interrupted before the run was triggered"
+"""runs/messages.py has no such sentence (its INTERRUPTED_QUEUED is worded for an item)."""
 VANISHED_MESSAGE = "Sipfront no longer knows this run (HTTP {code} on its status)"
-
-_NameResolutionError: type[BaseException] | None = getattr(
-    urllib3.exceptions, "NameResolutionError", None
-)
 
 
 class ApiError(Exception):
@@ -135,246 +124,7 @@ class TriggerResponse:
     """The whole sanitised ``data`` object."""
 
 
-# --------------------------------------------------------------------------------------------
-# URLs
-
-
-def _is_loopback(host: str) -> bool:
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if port is None:
-        port = {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower().rstrip("."), port
-
-
-def check_base_url(url: str) -> str:
-    """Return the API base URL normalised (no trailing slash), or raise ``ValueError``.
-
-    https is required, except for loopback hosts (127.0.0.0/8, ::1, localhost). A user name or
-    password in the URL is refused (credentials come from the environment only); the message
-    never repeats it.
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise ValueError("The Sipfront API URL is empty")
-    text = url.strip()
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in text):
-        raise ValueError("The Sipfront API URL must not contain spaces or control characters")
-    parts = urlsplit(text)
-    if "@" in parts.netloc:
-        raise ValueError(
-            "The Sipfront API URL must not contain a user name or password: "
-            "credentials come from SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY only"
-        )
-    shown = clean_line(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), 200)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ValueError(
-            f"The Sipfront API URL must start with https:// (got {shown!r}), "
-            "e.g. https://app.sipfront.com/api/v2"
-        )
-    if not parts.hostname:
-        raise ValueError(f"The Sipfront API URL {shown!r} has no host name")
-    try:
-        parts.port  # noqa: B018  (raises on a port that is not a number 0..65535)
-    except ValueError:
-        raise ValueError(f"The Sipfront API URL {shown!r} has an invalid port") from None
-    if parts.query or parts.fragment or text.endswith(("?", "#")):
-        raise ValueError(
-            f"The Sipfront API URL {shown!r} must not have a query or fragment "
-            "(give the API base, e.g. https://app.sipfront.com/api/v2)"
-        )
-    if scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError(
-            f"The Sipfront API URL {shown!r} must use https:// "
-            "(plain http is allowed only for 127.0.0.1, ::1 and localhost)"
-        )
-    path = parts.path.rstrip("/")
-    return urlunsplit((scheme, parts.netloc.lower(), path, "", ""))
-
-
-def resolve_status_url(base_url: str, status_url: str) -> str:
-    """The URL to poll for a run, so that credentials go to the API's origin only.
-
-    Same scheme, host and port as ``base_url``: used as given. Anything else (another host or
-    port, ``http://`` on the base's own host while the base is https, a relative URL, a URL
-    with a user name): its path and query are requested on the base's origin. Raises
-    ``ValueError`` for something that is not a URL at all.
-    """
-    if not isinstance(status_url, str) or not status_url.strip():
-        raise ValueError("the status URL is empty")
-    text = status_url.strip()
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-        raise ValueError("the status URL contains control characters")
-    base = urlsplit(base_url)
-    target = urlsplit(text)
-    if not target.scheme and not target.netloc:
-        # Relative: resolve against the base (a path of its own, or relative to /api/v2/).
-        target = urlsplit(urljoin(base_url.rstrip("/") + "/", text))
-    same = (
-        target.scheme.lower() in ("http", "https")
-        and "@" not in target.netloc
-        and _origin(target) == _origin(base)
-    )
-    if same:
-        return urlunsplit(target._replace(fragment=""))
-    path = target.path or "/"
-    if not path.startswith("/"):
-        path = "/" + path
-    return urlunsplit((base.scheme, base.netloc, path, target.query, ""))
-
-
-def _same_origin(url: str, base_url: str) -> bool:
-    parts = urlsplit(url)
-    return "@" not in parts.netloc and _origin(parts) == _origin(urlsplit(base_url))
-
-
-# --------------------------------------------------------------------------------------------
-# Transport failures
-
-
-class _Trouble(Exception):
-    """No usable answer. ``sent`` is False only when provably nothing reached the server."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        sent: bool = True,
-        retry_after: float | None = None,
-        http_status: int | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.sent = sent
-        self.retry_after = retry_after
-        self.http_status = http_status
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps (causes, contexts, urllib3 ``reason``, args)."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo and len(seen) < 50:
-        item = todo.pop(0)
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        for nxt in (item.__cause__, item.__context__, getattr(item, "reason", None)):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-        todo.extend(arg for arg in item.args if isinstance(arg, BaseException))
-
-
-_HANDSHAKE_WORDS = (
-    "handshake",
-    "certificate",
-    "wrong_version_number",
-    "wrong version number",
-    "unsupported_protocol",
-    "unsupported protocol",
-    "protocol_version",
-    "protocol version",
-    "no_protocols_available",
-    "no protocols available",
-    "unknown_ca",
-    "unknown ca",
-    "hostname",
-    "http_request",
-)
-
-
-def _is_handshake_error(exc: BaseException) -> bool:
-    """A TLS error that can only come from the handshake (certificate, version, alert)."""
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return True
-    if not isinstance(exc, ssl.SSLError) or isinstance(
-        exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
-    ):
-        return False
-    text = f"{getattr(exc, 'reason', '') or ''} {exc}".lower()
-    return any(word in text for word in _HANDSHAKE_WORDS)
-
-
-def _classify(exc: BaseException) -> _Trouble:
-    """A short human reason for a requests failure, and whether the request may have been sent."""
-    chain = list(_chain(exc))
-
-    def has(*types: type[BaseException]) -> bool:
-        return any(isinstance(item, types) for item in chain)
-
-    if (_NameResolutionError is not None and has(_NameResolutionError)) or has(socket.gaierror):
-        return _Trouble("name not resolved", sent=False)
-    if has(ConnectionRefusedError):
-        return _Trouble("connection refused", sent=False)
-    if has(requests.exceptions.ConnectTimeout) or any(
-        isinstance(item, urllib3.exceptions.ConnectTimeoutError)
-        and not isinstance(item, urllib3.exceptions.NewConnectionError)
-        for item in chain
-    ):
-        return _Trouble("connect timed out", sent=False)
-    if has(urllib3.exceptions.NewConnectionError):
-        return _Trouble("connection failed", sent=False)
-    if has(requests.exceptions.SSLError, ssl.SSLError):
-        # urllib3 also reports TLS trouble while reading the answer as an SSLError: only the
-        # errors that can happen in the handshake alone prove that nothing was sent.
-        if any(_is_handshake_error(item) for item in chain):
-            return _Trouble("TLS handshake failed", sent=False)
-        return _Trouble("TLS connection failed")
-    if has(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError):
-        return _Trouble("read timed out")
-    if has(
-        ConnectionResetError,
-        ConnectionAbortedError,
-        BrokenPipeError,
-        http.client.RemoteDisconnected,
-        http.client.IncompleteRead,
-        urllib3.exceptions.ProtocolError,
-        requests.exceptions.ChunkedEncodingError,
-    ):
-        return _Trouble("connection reset")
-    return _Trouble("request failed")
-
-
-@dataclass
-class _Answer:
-    code: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    @property
-    def retry_after(self) -> float | None:
-        return parse_retry_after(self.headers.get("Retry-After"))
-
-    @property
-    def retry_after_asked(self) -> float | None:
-        """Retry-After as the server sent it (no cap): compared with what is left of a run."""
-        return parse_retry_after(self.headers.get("Retry-After"), cap=None)
-
-    def json(self) -> Any:
-        """The decoded body; raises ``ValueError`` when it is not JSON."""
-        if not self.body.strip():
-            raise ValueError("empty body")
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-            raise ValueError("not JSON") from exc
-
-
-def _error_text(answer: _Answer) -> str:
+def _error_text(answer: Answer) -> str:
     """``error``, else ``description``, else a short plain-text body; sanitised, at most 300."""
     try:
         body = answer.json()
@@ -440,88 +190,13 @@ def _extract_list(body: Any, key: str) -> list[dict[str, Any]] | None:
     return [clean_json(item) for item in found if isinstance(item, dict)]
 
 
-# --------------------------------------------------------------------------------------------
-# A total deadline per request
-#
-# requests' read timeout restarts with every byte that arrives: a server that trickles its
-# headers or body one byte a second holds a request for ever. So each request gets a watchdog:
-# when its total deadline passes, the socket of the connection it uses is shut down, which ends
-# the blocked read in the sending thread at once. The connection classes below tell the
-# watchdog which connection a request went out on (a kept-alive one too).
+@dataclass(frozen=True)
+class _Retry:
+    """A trigger attempt that provably started nothing: why, and what the server asked."""
 
-
-class _Watch:
-    """The watchdog of one request: ``expire()`` shuts its connection's socket down."""
-
-    def __init__(self) -> None:
-        self.expired = False
-        self._lock = threading.Lock()
-        self._connections: list[Any] = []
-
-    def attach(self, connection: Any) -> None:
-        with self._lock:
-            self._connections.append(connection)
-            expired = self.expired
-        if expired:
-            _shut(connection)
-
-    def expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            connections = list(self._connections)
-        for connection in connections:
-            _shut(connection)
-
-
-def _shut(connection: Any) -> None:
-    sock = getattr(connection, "sock", None)
-    if isinstance(sock, socket.socket):
-        # socket.socket's own shutdown, also for an SSLSocket: the TLS object is left alone
-        # while the other thread may be inside it; its read fails at once.
-        with contextlib.suppress(OSError):
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-_current = threading.local()
-
-
-class _WatchedConnection(urllib3.connection.HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        watch = getattr(_current, "watch", None)
-        if watch is not None:
-            watch.attach(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        watch = getattr(_current, "watch", None)
-        if watch is not None:
-            watch.attach(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedPool(urllib3.connectionpool.HTTPConnectionPool):
-    ConnectionCls = _WatchedConnection
-
-
-class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class _WatchedAdapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedPool,
-            "https": _WatchedHTTPSPool,
-        }
-
-
-MIN_REQUEST_TIME = 1.0
-"""A request near its run's deadline still gets this long (seconds) for its answer."""
-WATCHDOG_GRACE = 0.25
-"""Seconds the watchdog waits beyond a request's total time before it cuts the connection."""
+    reason: str
+    retry_after: float | None
+    http_status: int | None
 
 
 # --------------------------------------------------------------------------------------------
@@ -567,33 +242,15 @@ class SipfrontClient:
         self._clock = clock
         self._rng = rng if rng is not None else random.Random()
         self._auth_status: int | None = None
-        self._session = self._new_session(public_key, secret_key, pool_size)
+        self._session = new_session(public_key, secret_key, pool_size)
         # Triggers go over a session of their own that never reuses a connection: a POST on a
         # kept-alive connection that the server closed meanwhile would fail in a way that
         # cannot tell whether the run started.
-        self._trigger_session = self._new_session(public_key, secret_key, pool_size)
+        self._trigger_session = new_session(public_key, secret_key, pool_size)
         self._trigger_session.headers["Connection"] = "close"
-
-    @staticmethod
-    def _new_session(public_key: str, secret_key: str, pool_size: int) -> requests.Session:
-        session = requests.Session()
-        # An auth object, not a tuple: its repr never shows the keys.
-        session.auth = requests.auth.HTTPBasicAuth(public_key, secret_key)
-        session.headers["Accept"] = "application/json"
-        session.headers["User-Agent"] = USER_AGENT
-        size = max(1, pool_size)
-        adapter = _WatchedAdapter(pool_connections=size, pool_maxsize=size, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
 
     def __repr__(self) -> str:
         return f"SipfrontClient(base_url={self.base_url!r})"
-
-    @property
-    def auth_failed(self) -> bool:
-        """True after any 401/403: every later call fails at once without a request."""
-        return self._auth_status is not None
 
     def close(self) -> None:
         self._session.close()
@@ -640,16 +297,16 @@ class SipfrontClient:
         *,
         body: bytes | None = None,
         read_timeout: float | None = None,
-        interrupted: str = INTERRUPTED_MESSAGE,
+        interrupted: str = INTERRUPTED,
         deadline: float | None = None,
-    ) -> _Answer:
+    ) -> Answer:
         """One HTTP request (after the rate limiter), its body read up to a cap.
 
         The whole request (connect, headers and body) ends by ``connect_timeout`` plus the
         read timeout, and by ``deadline`` (the run's, on the client's clock) when that comes
         first, though never sooner than :data:`MIN_REQUEST_TIME`.
 
-        Raises :class:`ApiError` for a latched auth failure or an interrupt, :class:`_Trouble`
+        Raises :class:`ApiError` for a latched auth failure or an interrupt, :class:`Trouble`
         when no answer came.
         """
         if self._auth_status is not None:
@@ -672,67 +329,19 @@ class SipfrontClient:
         body: bytes | None,
         read_timeout: float | None,
         deadline: float | None = None,
-    ) -> _Answer:
+    ) -> Answer:
         if self._auth_status is not None:  # another thread learnt it while we waited
             raise self._auth_error()
         session = self._trigger_session if method == "POST" else self._session
-        headers = {"Content-Type": "application/json"} if body is not None else None
         timeout = (self.connect_timeout, read_timeout or self.read_timeout)
         allowed = self.connect_timeout + timeout[1]
         if deadline is not None:
             allowed = min(allowed, max(MIN_REQUEST_TIME, deadline - self._clock()))
-        too_slow = f"no complete answer within {format_duration(allowed)}"
-        watch = _Watch()
-        # A little later than ``allowed``: a silent server is "read timed out" (the read
-        # timeout fires first); the watchdog is for answers that keep dripping in.
-        timer = threading.Timer(allowed + WATCHDOG_GRACE, watch.expire)
-        timer.daemon = True
-        _current.watch = watch
-        timer.start()
-        try:
-            try:
-                response = session.request(
-                    method,
-                    url,
-                    data=body,
-                    headers=headers,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    stream=True,
-                )
-            except requests.RequestException as exc:
-                trouble = _classify(exc)
-                if watch.expired and trouble.sent and trouble.reason != "read timed out":
-                    raise _Trouble(too_slow) from None
-                raise trouble from None
-            finally:
-                _current.watch = None
-            try:
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_content(65536):
-                    if watch.expired:
-                        raise _Trouble(too_slow, http_status=response.status_code)
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > MAX_BODY_BYTES:
-                        raise _Trouble("answer too large", http_status=response.status_code)
-                if watch.expired:
-                    raise _Trouble(too_slow, http_status=response.status_code)
-                return _Answer(response.status_code, response.headers, b"".join(chunks))
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                if watch.expired:
-                    raise _Trouble(too_slow, http_status=response.status_code) from None
-                raise _classify(exc) from None
-            finally:
-                response.close()
-        finally:
-            timer.cancel()
-            _current.watch = None
+        return send(session, method, url, body=body, timeout=timeout, allowed=allowed)
 
     def _get(
         self, url: str, *, read_timeout: float | None = None, deadline: float | None = None
-    ) -> _Answer:
+    ) -> Answer:
         """A GET that follows redirects on the API's own origin (at most 3 hops)."""
         for _hop in range(MAX_REDIRECTS + 1):
             answer = self._send("GET", url, read_timeout=read_timeout, deadline=deadline)
@@ -740,10 +349,10 @@ class SipfrontClient:
             if answer.code not in (301, 302, 303, 307, 308) or not location:
                 return answer
             target = urljoin(url, location.strip())
-            if not _same_origin(target, self.base_url):
-                raise _Trouble("redirected to another site", http_status=answer.code)
+            if not same_origin(target, self.base_url):
+                raise Trouble("redirected to another site", http_status=answer.code)
             url = target
-        raise _Trouble("too many redirects", http_status=answer.code)
+        raise Trouble("too many redirects", http_status=answer.code)
 
     # ---- trigger --------------------------------------------------------------------------
 
@@ -761,80 +370,93 @@ class SipfrontClient:
         started a run), UNKNOWN (a run may have started), INTERRUPTED (before any attempt that
         may have started a run).
         """
-        if kind not in ("test", "project"):
+        if kind not in TRIGGER_PATHS:
             raise ValueError(f"kind must be 'test' or 'project', not {kind!r}")
-        url = f"{self.base_url}/{'tests' if kind == 'test' else 'projects'}/run"
+        url = trigger_url(self.base_url, kind)
         payload = json.dumps(dict(body), allow_nan=False).encode("utf-8")
         attempts = self.max_trigger_attempts
         for attempt in range(1, attempts + 1):
-            try:
-                answer = self._send(
-                    "POST",
-                    url,
-                    body=payload,
-                    interrupted=INTERRUPTED_BEFORE_TRIGGER_MESSAGE,
-                    deadline=deadline,
-                )
-            except _Trouble as trouble:
-                if trouble.sent:
-                    log.debug("trigger failed after sending: %s", trouble.reason)
-                    raise ApiError(
-                        Verdict.UNKNOWN, UNKNOWN_MESSAGE, http_status=trouble.http_status
-                    ) from None
-                reason, retry_after, last_code = trouble.reason, None, None
-            else:
-                code = last_code = answer.code
-                if code in (401, 403):
-                    self._latch_auth(code)
-                if code in (429, 503):
-                    reason, retry_after = f"HTTP {code}", answer.retry_after_asked
-                    if deadline is None and retry_after is not None:
-                        retry_after = min(retry_after, RETRY_AFTER_CAP)
-                elif 200 <= code < 300:
-                    return self._trigger_response(answer)
-                elif 400 <= code < 500:
-                    text = _error_text(answer) or f"HTTP {code}"
-                    raise ApiError(
-                        Verdict.REFUSED,
-                        REFUSED_MESSAGE.format(reason=text, code=code),
-                        http_status=code,
-                    )
-                else:
-                    log.debug("trigger answered HTTP %s: the run may have started", code)
-                    raise ApiError(Verdict.UNKNOWN, UNKNOWN_MESSAGE, http_status=code)
+            result = self._trigger_once(url, payload, deadline)
+            if isinstance(result, TriggerResponse):
+                return result
             if attempt >= attempts:
                 raise ApiError(
                     Verdict.UNREACHABLE,
-                    UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempts, reason=reason),
+                    UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempts, reason=result.reason),
                 )
-            delay = backoff_delay(attempt, retry_after=retry_after, rng=self._rng)
-            if deadline is not None:
-                left = deadline - self._clock()
-                if retry_after is not None and retry_after > left:
-                    raise ApiError(
-                        Verdict.UNREACHABLE,
-                        retry_after_too_long(retry_after, left, TRIGGER_BUDGET_LEFT),
-                        http_status=last_code,
-                    )
-                if left <= 0:
-                    raise ApiError(
-                        Verdict.UNREACHABLE,
-                        UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempt, reason=reason),
-                    )
-                delay = min(delay, left)
-            log.debug("trigger not sent (%s); retrying in %.1fs", reason, delay)
+            delay = self._trigger_delay(attempt, result, deadline)
+            log.debug("trigger not sent (%s); retrying in %.1fs", result.reason, delay)
             if not self._wait(delay):
-                raise ApiError(Verdict.INTERRUPTED, INTERRUPTED_BEFORE_TRIGGER_MESSAGE)
+                raise ApiError(Verdict.INTERRUPTED, INTERRUPTED_BEFORE_TRIGGER)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _trigger_response(self, answer: _Answer) -> TriggerResponse:
+    def _trigger_once(
+        self, url: str, payload: bytes, deadline: float | None
+    ) -> TriggerResponse | _Retry:
+        """One trigger attempt: the run's answer, or why it may be sent again (no run began)."""
+        try:
+            answer = self._send(
+                "POST",
+                url,
+                body=payload,
+                interrupted=INTERRUPTED_BEFORE_TRIGGER,
+                deadline=deadline,
+            )
+        except Trouble as trouble:
+            if trouble.sent:
+                log.debug("trigger failed after sending: %s", trouble.reason)
+                raise ApiError(
+                    Verdict.UNKNOWN, UNKNOWN_TRIGGER, http_status=trouble.http_status
+                ) from None
+            return _Retry(trouble.reason, None, None)
+        code = answer.code
+        if code in (401, 403):
+            self._latch_auth(code)
+        if code in (429, 503):
+            retry_after = answer.retry_after_asked
+            if deadline is None and retry_after is not None:
+                retry_after = min(retry_after, RETRY_AFTER_CAP)
+            return _Retry(f"HTTP {code}", retry_after, code)
+        if 200 <= code < 300:
+            return self._trigger_response(answer)
+        if 400 <= code < 500:
+            text = _error_text(answer) or f"HTTP {code}"
+            raise ApiError(
+                Verdict.REFUSED,
+                REFUSED_MESSAGE.format(reason=text, code=code),
+                http_status=code,
+            )
+        log.debug("trigger answered HTTP %s: the run may have started", code)
+        raise ApiError(Verdict.UNKNOWN, UNKNOWN_TRIGGER, http_status=code)
+
+    def _trigger_delay(self, attempt: int, retry: _Retry, deadline: float | None) -> float:
+        """How long to wait before trigger attempt ``attempt + 1``; raises UNREACHABLE when
+        the trigger's budget cannot hold that wait."""
+        delay = backoff_delay(attempt, retry_after=retry.retry_after, rng=self._rng)
+        if deadline is None:
+            return delay
+        left = deadline - self._clock()
+        if retry.retry_after is not None and retry.retry_after > left:
+            raise ApiError(
+                Verdict.UNREACHABLE,
+                retry_after_too_long(retry.retry_after, left, TRIGGER_BUDGET_LEFT),
+                http_status=retry.http_status,
+            )
+        if left <= 0:
+            raise ApiError(
+                Verdict.UNREACHABLE,
+                UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempt, reason=retry.reason),
+            )
+        return min(delay, left)
+
+    def _trigger_response(self, answer: Answer) -> TriggerResponse:
         try:
             body = answer.json()
         except ValueError:
-            raise ApiError(Verdict.UNKNOWN, UNKNOWN_MESSAGE, http_status=answer.code) from None
+            raise ApiError(Verdict.UNKNOWN, UNKNOWN_TRIGGER, http_status=answer.code) from None
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
-            raise ApiError(Verdict.UNKNOWN, UNKNOWN_MESSAGE, http_status=answer.code)
+            raise ApiError(Verdict.UNKNOWN, UNKNOWN_TRIGGER, http_status=answer.code)
         clean = clean_json(data)
         raw_status_url = data.get("status_url")
         try:
@@ -842,7 +464,7 @@ class SipfrontClient:
                 raise ValueError("no status URL")
             status_url = resolve_status_url(self.base_url, clean_line(raw_status_url, 2000))
         except ValueError:
-            raise ApiError(Verdict.UNKNOWN, UNKNOWN_MESSAGE, http_status=answer.code) from None
+            raise ApiError(Verdict.UNKNOWN, UNKNOWN_TRIGGER, http_status=answer.code) from None
         session_id = (
             _text_id(data.get("session_id"))
             or _text_id(data.get("project_run_uuid"))
@@ -874,7 +496,7 @@ class SipfrontClient:
             read_timeout = max(1.0, min(self.read_timeout, remaining))
             try:
                 return self._status_once(url, read_timeout, deadline)
-            except _Trouble as trouble:
+            except Trouble as trouble:
                 now = self._clock()
                 if first_failure is None:
                     first_failure = sent  # the API has been unusable since this request left
@@ -900,7 +522,7 @@ class SipfrontClient:
                 delay = min(delay, remaining)
                 log.debug("status request failed (%s); retrying in %.1fs", trouble.reason, delay)
                 if not self._wait(delay):
-                    raise ApiError(Verdict.INTERRUPTED, INTERRUPTED_MESSAGE) from None
+                    raise ApiError(Verdict.INTERRUPTED, INTERRUPTED) from None
                 if self._clock() >= deadline:
                     end = self._clock()
                     raise ApiError(
@@ -920,14 +542,14 @@ class SipfrontClient:
         if code in (404, 410):
             raise RunNotFound(code)
         if not 200 <= code < 300:
-            raise _Trouble(f"HTTP {code}", retry_after=answer.retry_after_asked, http_status=code)
+            raise Trouble(f"HTTP {code}", retry_after=answer.retry_after_asked, http_status=code)
         try:
             body = answer.json()
         except ValueError:
-            raise _Trouble("answer was not JSON", http_status=code) from None
+            raise Trouble("answer was not JSON", http_status=code) from None
         run = body.get("run") if isinstance(body, dict) else None
         if not isinstance(run, dict):
-            raise _Trouble("answer had no run object", http_status=code)
+            raise Trouble("answer had no run object", http_status=code)
         clean = clean_json(run)
         return clean if isinstance(clean, dict) else {}
 
@@ -942,7 +564,7 @@ class SipfrontClient:
         return self._list("projects")
 
     def _list(self, key: str) -> list[dict[str, Any]]:
-        url = f"{self.base_url}/{key}"
+        url = list_url(self.base_url, key)
         attempts = self.max_trigger_attempts
         for attempt in range(1, attempts + 1):
             retry_after: float | None = None
@@ -959,16 +581,16 @@ class SipfrontClient:
                         http_status=code,
                     )
                 if not 200 <= code < 300:
-                    raise _Trouble(f"HTTP {code}", retry_after=answer.retry_after)
+                    raise Trouble(f"HTTP {code}", retry_after=answer.retry_after)
                 try:
                     body = answer.json()
                 except ValueError:
-                    raise _Trouble("answer was not JSON") from None
+                    raise Trouble("answer was not JSON") from None
                 items = _extract_list(body, key)
                 if items is None:
-                    raise _Trouble(f"answer had no list of {key}")
+                    raise Trouble(f"answer had no list of {key}")
                 return items
-            except _Trouble as trouble:
+            except Trouble as trouble:
                 reason, retry_after = trouble.reason, trouble.retry_after
             if attempt >= attempts:
                 raise ApiError(

@@ -76,28 +76,6 @@ class RateLimiter:
             slot.stamp = self._clock()
             self._cond.notify_all()
 
-    def try_acquire(self) -> float:
-        """Take a slot without waiting: ``0.0`` when a request may go now (and it is counted),
-        else the seconds to wait before asking again. Threads queued in :meth:`acquire` go first.
-        """
-        with self._cond:
-            now = self._clock()
-            delay = self._delay(now)
-            if self._queue:
-                return max(delay, _CANCEL_TICK)
-            if delay <= 0.0:
-                self._log.append(Slot(self, now))
-            return delay
-
-    def acquire(self, cancel: threading.Event | None = None) -> bool:
-        """Block until a request may go and count it as sent now; ``False`` when ``cancel`` was
-        set first. (:meth:`begin` also accounts for how long the request takes.)"""
-        slot = self.begin(cancel)
-        if slot is None:
-            return False
-        slot.done()
-        return True
-
     def begin(self, cancel: threading.Event | None = None) -> Slot | None:
         """Block until a request may go; its place counts as "now" until ``done()``. ``None``
         when ``cancel`` was set first.

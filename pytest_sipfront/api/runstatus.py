@@ -123,26 +123,16 @@ def interpret(run: Mapping[str, Any], kind: str = "test") -> RunState:
     going = [w for w in words if w in GOING_WORDS]
     ended = [w for w in words if w in FINISHED_WORDS]
     unknown = [w for w in words if w not in GOING_WORDS and w not in FINISHED_WORDS]
-
-    is_finished = flag(run.get("is_finished"))
-    unknown_word: str | None = None
-    if is_finished is None:
-        if going:
-            finished = False
-        elif ended:
-            finished = True
-        else:
-            finished = False
-            unknown_word = unknown[0] if unknown else None
-    else:
-        finished = is_finished
-
-    contradiction: str | None = None
+    finished, unknown_word = _is_finished(run, going, ended, unknown)
     if finished and going:
         # is_finished says done while a status word says going: keep polling, never pass.
-        finished = False
-        contradiction = f"is_finished={_show(run.get('is_finished'))} with status {going[0]}"
-
+        return RunState(
+            finished=False,
+            passed=False,
+            word=going[0],
+            unknown_word=None,
+            contradiction=f"is_finished={_show(run.get('is_finished'))} with status {going[0]}",
+        )
     if not finished:
         word = going[0] if going else (words[0] if words else "")
         return RunState(
@@ -150,12 +140,31 @@ def interpret(run: Mapping[str, Any], kind: str = "test") -> RunState:
             passed=False,
             word=word,
             unknown_word=unknown_word,
-            contradiction=contradiction,
+            contradiction=None,
         )
+    return _finished_state(run, words, ended)
 
+
+def _is_finished(
+    run: Mapping[str, Any], going: list[str], ended: list[str], unknown: list[str]
+) -> tuple[bool, str | None]:
+    """Whether the run has finished, and the unknown word that left it in doubt."""
+    is_finished = flag(run.get("is_finished"))
+    if is_finished is not None:
+        return is_finished, None
+    if going:
+        return False, None
+    if ended:
+        return True, None
+    return False, (unknown[0] if unknown else None)
+
+
+def _finished_state(run: Mapping[str, Any], words: list[str], ended: list[str]) -> RunState:
+    """The verdict of a finished run (see :func:`interpret`)."""
     raw_passed = run.get("has_passed")
     has_passed = passed_flag(raw_passed)
     failing_words = [w for w in ended if w in FAILED_WORDS]
+    contradiction: str | None = None
     if raw_passed is not None and has_passed is None:
         contradiction = f"has_passed={_show(raw_passed)} is neither 0 nor 1"
     elif has_passed and failing_words:

@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pytest_sipfront.api.client import check_base_url
+from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.durations import parse_duration
 from pytest_sipfront.integers import whole_number
 from pytest_sipfront.manifest.safety import credential_problem, is_emergency_destination

@@ -13,8 +13,9 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 
-from pytest_sipfront.api.client import SipfrontClient, check_base_url
+from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.api.ratelimit import RateLimiter
+from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.manifest.safety import credential_problem
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,

@@ -52,7 +52,7 @@ def check_base_url(url: str) -> str:
     """The client's check of an API URL; the built-in default needs no check (nor requests)."""
     if url == DEFAULT_API_URL:
         return url
-    from pytest_sipfront.api.client import check_base_url as check
+    from pytest_sipfront.api.urls import check_base_url as check
 
     return check(url)
 
