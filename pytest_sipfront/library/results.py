@@ -154,6 +154,28 @@ class RunResult:
         last = self._last
         return copy.deepcopy(last.run) if last is not None else {}
 
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-able data (``sipfront run --json``)."""
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "verdict": self.verdict,
+            "message": self.message,
+            "status": self.status,
+            "result_description": self.result_description,
+            "report_url": self.report_url,
+            "session_id": self.session_id,
+            "test_id": self.test_id,
+            "test_name": self.test_name,
+            "testcase_name": self.testcase_name,
+            "agentpool_name": self.agentpool_name,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
+            "duration_s": self.duration_s,
+            "attempts": self.attempts,
+            "sandbox": self.outcome.sandbox,
+        }
+
     def check(self) -> RunResult:
         """Raise the run's failure or error, with the gate's text; return self when it passed."""
         verdict = self.outcome.verdict

@@ -33,14 +33,14 @@ from pytest_sipfront.library.results import (
 )
 from pytest_sipfront.runs.messages import INTERRUPTED_QUEUED, heartbeat
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
-from pytest_sipfront.settings import Settings, resolve
+from pytest_sipfront.settings import Settings, SettingsError, option_name, resolve
 
 if TYPE_CHECKING:
     from pytest_sipfront.runs.broker import BrokerClient
     from pytest_sipfront.runs.scheduler import RunJob
     from pytest_sipfront.runs.service import RunService
 
-_OWN_MODULES = ("pytest_sipfront.library", "pytest_sipfront.session.fixture")
+_OWN_MODULES = ("pytest_sipfront.",)
 _counter = itertools.count(1)
 CLOSED = "This Sipfront client is closed: it triggers nothing more"
 
@@ -58,6 +58,10 @@ def caller_location(root: Path) -> tuple[str, int]:
     except ValueError:
         shown = path.as_posix()
     return shown, frame.f_lineno
+
+
+def _located(where: tuple[str, int], text: str) -> str:
+    return f"{where[0]}:{where[1]}: {text}" if where[0] else text
 
 
 class Sipfront:
@@ -98,13 +102,20 @@ class Sipfront:
             "max_runs": max_runs,
             "heartbeat": heartbeat,
         }
-        settings = resolve(
-            {key: value for key, value in given.items() if value is not None},
-            {},
-            environment,
-            sandbox=sandbox,
-            sandbox_catalog=None if sandbox_catalog is None else os.fspath(sandbox_catalog),
-        )
+        try:
+            settings = resolve(
+                {key: value for key, value in given.items() if value is not None},
+                {},
+                environment,
+                sandbox=sandbox,
+                sandbox_catalog=None if sandbox_catalog is None else os.fspath(sandbox_catalog),
+            )
+        except SettingsError as error:
+            # Name the keyword argument, not the pytest option the shared check names.
+            text = str(error)
+            for setting in given:
+                text = text.replace(f"{option_name(setting)}:", f"{setting}=", 1)
+            raise SettingsError(text) from None
         service = RunService(settings, settings.api_url, environ=environment)
         self._setup(
             settings,
@@ -145,6 +156,10 @@ class Sipfront:
 
     def _key(self, number: int) -> str:
         return f"python-{id(self):x}-{number}"
+
+    def _location(self) -> tuple[str, int]:
+        """Where the run was asked for (the detail block's ``source`` line)."""
+        return caller_location(self._root)
 
     def _refuse(self, text: str) -> BaseException:
         """A request that cannot be sent (bad override, emergency number): nothing was sent."""
@@ -202,7 +217,7 @@ class Sipfront:
         allow_emergency_destination: bool = False,
     ) -> RunHandle:
         """Trigger one test run and return at once; ``handle.wait()`` gives its verdict."""
-        where = caller_location(self._root)
+        where = self._location()
         try:
             request = request_for_test(
                 test,
@@ -217,7 +232,7 @@ class Sipfront:
                 session_report_mode=self.settings.report_mode,
             )
         except RequestProblem as problem:
-            raise self._refuse(f"{where[0]}:{where[1]}: {problem}") from None
+            raise self._refuse(_located(where, str(problem))) from None
         return self._submit(request, where)
 
     def run_project(
@@ -257,7 +272,7 @@ class Sipfront:
         name: str | None = None,
     ) -> RunHandle:
         """Trigger one project run and return at once."""
-        where = caller_location(self._root)
+        where = self._location()
         try:
             request = request_for_project(
                 project,
@@ -271,7 +286,7 @@ class Sipfront:
                 session_report_mode=self.settings.report_mode,
             )
         except RequestProblem as problem:
-            raise self._refuse(f"{where[0]}:{where[1]}: {problem}") from None
+            raise self._refuse(_located(where, str(problem))) from None
         return self._submit(request, where)
 
     def close(self) -> list[RunResult]:
