@@ -114,7 +114,7 @@ class Sipfront:
             # Name the keyword argument, not the pytest option the shared check names.
             text = str(error)
             for setting in given:
-                text = text.replace(f"{option_name(setting)}:", f"{setting}=", 1)
+                text = text.replace(f"{option_name(setting)}: ", f"{setting}=", 1)
             raise SettingsError(text) from None
         service = RunService(settings, settings.api_url, environ=environment)
         self._setup(
