@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -441,3 +445,67 @@ def test_sipfront_run_sandbox_needs_no_credentials(
     assert code == 0, err.getvalue()
     assert "SANDBOX run: nothing was tested at Sipfront" in out.getvalue()
     assert pytest_sipfront.library.command.DESTINATION_KEY == "step.1.0.dial_destination"
+
+
+# -- the README's examples -----------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def from_python_blocks(language: str) -> list[str]:
+    chapter = README.split("## From Python\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", chapter, flags=re.S)
+
+
+def test_the_readme_fixture_example_is_the_example_file_and_passes_against_the_sandbox(
+    pytester: pytest.Pytester,
+) -> None:
+    example = (ROOT / "examples" / "test_dynamic_destination.py").read_text(encoding="utf-8")
+    block = from_python_blocks("python")[0]
+    for chunk in block.split("\n\n\n"):
+        assert chunk.strip() in example
+    pytester.makepyfile(test_dynamic_destination=example)
+    catalog = pytester.path / "sandbox-catalog.yml"
+    catalog.write_text((ROOT / "examples" / "sandbox-catalog.yml").read_text("utf-8"), "utf-8")
+    result = pytester.runpytest_subprocess(
+        "--sipfront-sandbox-catalog", str(catalog), "-p", "no:cacheprovider", timeout=120
+    )
+    result.assert_outcomes(passed=2)
+    assert "SANDBOX" in result.stdout.str()
+
+
+def test_the_readme_library_example_runs_as_a_plain_script(
+    pytester: pytest.Pytester, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    script = pytester.path / "script.py"
+    script.write_text(from_python_blocks("python")[1], encoding="utf-8")
+    environment = {
+        **os.environ,
+        "SIPFRONT_API_URL": server.base_url,
+        "SIPFRONT_PUBLIC_KEY": PUBLIC_KEY,
+        "SIPFRONT_SECRET_KEY": SECRET_KEY,
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("passed http://127.0.0.1") == 2
+    assert server.count("tests.run") == 2
+    assert PUBLIC_KEY not in done.stdout + done.stderr and SECRET_KEY not in done.stderr
+
+
+def test_importing_the_package_does_not_load_the_library() -> None:
+    code = "import json, sys\nimport pytest_sipfront\nprint(json.dumps(sorted(sys.modules)))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = json.loads(done.stdout)
+    assert [m for m in loaded if m.split(".")[0] in ("requests", "yaml", "jsonschema")] == []
+    assert "pytest_sipfront.library.sipfront" not in loaded
