@@ -7,8 +7,10 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -358,10 +360,7 @@ def test_closing_the_library_returns_the_runs_still_going_at_sipfront(
     client = sandbox_client(server)
     handle = client.start("never-ends")
     while not any(r.endpoint == "runs.status" for r in server.requests):
-        handle_result = handle.result
-        assert handle_result is None
-        import time
-
+        assert handle.result is None
         time.sleep(0.05)
     still = client.close()
     assert [r.verdict for r in still] == ["interrupted"]
@@ -509,3 +508,131 @@ def test_importing_the_package_does_not_load_the_library() -> None:
     loaded = json.loads(done.stdout)
     assert [m for m in loaded if m.split(".")[0] in ("requests", "yaml", "jsonschema")] == []
     assert "pytest_sipfront.library.sipfront" not in loaded
+
+
+# -- heartbeats, interrupts and the GitHub reports for fixture runs --------------------------------
+
+
+def test_a_fixture_run_shows_the_heartbeat_while_it_waits(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makepyfile(
+        test_beat="""
+        def test_slow(sipfront):
+            assert sipfront.run("slow-call", name="slow").passed
+        """
+    )
+    result = run_gate(None, "--sipfront-heartbeat", "0.5s", server=server)
+    result.assert_outcomes(passed=1)
+    assert any(
+        line.startswith("sipfront: waiting for slow (running ") for line in result.errlines
+    ), result.errlines
+
+
+def test_a_passed_fixture_run_shows_its_detail_block_with_ra(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makepyfile(
+        test_ra="""
+        def test_call(sipfront):
+            assert sipfront.run("basic-call-a-b").passed
+        """
+    )
+    result = run_gate(None, "-rA", server=server)
+    result.assert_outcomes(passed=1)
+    text = result.stdout.str()
+    assert "Captured sipfront call" in text and "  source   test_ra.py:2" in text
+
+
+def test_a_failed_fixture_run_is_annotated_at_its_test_and_in_the_github_summary(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makepyfile(
+        test_gh="""
+        def test_call(sipfront):
+            sipfront.run(
+                "basic-call-a-b", overrides={"step.1.0.dial_destination": "439990000"}
+            ).check()
+        """
+    )
+    summary = pytester.path / "summary.md"
+    result = run_gate(
+        None,
+        server=server,
+        env={
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_WORKSPACE": str(pytester.path),
+        },
+    )
+    result.assert_outcomes(failed=1)
+    annotations = [line for line in result.outlines if line.startswith("::error ")]
+    assert len(annotations) == 1
+    assert "file=test_gh.py,line=1," in annotations[0]
+    assert "Sipfront run failed: one-way audio" in annotations[0]
+    text = summary.read_text(encoding="utf-8")
+    assert "test\\_call" in text and "/run/details/" in text  # Markdown-escaped name
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_during_fixture_runs_ends_the_session_and_lists_the_runs_still_going(
+    tmp_path: Path, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox({"tests": [{"name": "long-call", "duration": "120s"}]})
+    (tmp_path / "test_long.py").write_text(
+        "def test_two_long_calls(sipfront):\n"
+        "    a = sipfront.start('long-call', name='long-a')\n"
+        "    b = sipfront.start('long-call', name='long-b')\n"
+        "    assert a.wait().passed and b.wait().passed\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SIPFRONT_"))}
+    env.update(SIPFRONT_PUBLIC_KEY=PUBLIC_KEY, SIPFRONT_SECRET_KEY=SECRET_KEY)
+    env.pop("GITHUB_ACTIONS", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "test_long.py",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:hypothesispytest",
+            "--sipfront-url",
+            server.base_url,
+            "--sipfront-poll-interval",
+            "0.2s",
+            "--sipfront-junit",
+            "sf.xml",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        end = time.monotonic() + 30
+        while len({r.path for r in server.requests if r.endpoint == "runs.status"}) < 2:
+            assert time.monotonic() < end, "the two runs were never polled"
+            time.sleep(0.05)
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    took = time.monotonic() - sent
+    assert took < 30, "the session did not end long before the 120 s runs would"
+    assert process.returncode == 2, out + err
+    running = [line for line in out.splitlines() if line.startswith("RUNNING")]
+    assert len(running) == 2 and all("/run/details/" in line for line in running), out
+    assert server.count("tests.run") == 2
+    assert "sipfront.interrupted" not in err and "Traceback" not in err
+    assert (tmp_path / "sf.xml").exists()
+    assert PUBLIC_KEY not in out + err and SECRET_KEY not in out + err

@@ -99,3 +99,9 @@ def pytest_runtest_makereport(
     gate = item.config.stash[GATE_KEY]
     record = merged(item.name, path, line, outcomes, report.passed, gate.settings.sandbox)
     gate.attach_python_runs(report, name=item.name, path=path, line=line, run=record)
+    if report.when == "call" and report.passed:
+        # As for a manifest item: ``-rA`` shows every run's detail block for a passed test.
+        from pytest_sipfront.runs.messages import full_text
+
+        text = "\n\n".join(full_text(outcome) for outcome in outcomes)
+        report.sections.append(("Captured sipfront call", text))
