@@ -4,6 +4,7 @@ anything is sent. A problem is one :class:`RequestProblem` line."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -81,8 +82,6 @@ def _report_mode(value: object, kind: str) -> str | None:
 
 
 def _name(value: str | None, target: str) -> str:
-    import re
-
     if value is None:
         return target
     if not isinstance(value, str) or not re.fullmatch(NAME_PATTERN, value):

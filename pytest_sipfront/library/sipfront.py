@@ -126,9 +126,27 @@ class Sipfront:
         self._owned: RunService | None = service
 
     @classmethod
-    def from_env(cls, **settings: Any) -> Sipfront:
+    def from_env(
+        cls,
+        *,
+        concurrency: int | None = None,
+        timeout: Duration | None = None,
+        poll_interval: Duration | None = None,
+        max_rps: float | None = None,
+        report_mode: str | None = None,
+        max_runs: int | None = None,
+        heartbeat: Duration | None = None,
+    ) -> Sipfront:
         """``SIPFRONT_API_URL`` (or the default URL) and the key pair from the environment."""
-        return cls(**settings)
+        return cls(
+            concurrency=concurrency,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_rps=max_rps,
+            report_mode=report_mode,
+            max_runs=max_runs,
+            heartbeat=heartbeat,
+        )
 
     def _setup(
         self,
