@@ -285,13 +285,25 @@ def test_under_xdist_each_fixture_run_is_triggered_once_by_the_controller(
             run.check()
         """
     )
-    result = run_gate(None, "-n", "2", "--sipfront-junit", "sf.xml", server=server, subprocess=True)
+    result = run_gate(
+        None,
+        "-n",
+        "2",
+        "--sipfront-junit",
+        "sf.xml",
+        "--sipfront-heartbeat",
+        "0.3s",
+        server=server,
+        subprocess=True,
+    )
     result.assert_outcomes(passed=4)
     assert server.count("tests.run") == 4
     assert sorted(body["step.0.0.tag"] for body in triggers(server)) == ["0", "1", "2", "3"]
     cases = ET.parse(pytester.path / "sf.xml").findall(".//testcase")
     assert len(cases) == 4
     assert len(sipfront_runs_section(result.stdout.str())) == 4
+    # A worker's stderr is hidden: the controller writes the heartbeat for the fixture runs.
+    assert any(line.startswith("sipfront: waiting for basic-call-a-b") for line in result.errlines)
 
 
 # -- the library, without pytest ----------------------------------------------------------------
