@@ -648,3 +648,17 @@ def test_sigterm_during_fixture_runs_ends_the_session_and_lists_the_runs_still_g
     assert "sipfront.interrupted" not in err and "Traceback" not in err
     assert (tmp_path / "sf.xml").exists()
     assert PUBLIC_KEY not in out + err and SECRET_KEY not in out + err
+
+
+def test_the_library_and_sipfront_run_do_not_import_pytest() -> None:
+    code = (
+        "import sys\n"
+        "from pytest_sipfront import Sipfront\n"
+        "import pytest_sipfront.library.command\n"
+        "Sipfront(sandbox=True).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
