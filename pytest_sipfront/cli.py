@@ -1,4 +1,4 @@
-"""The ``sipfront`` command: ``sim``, ``tests``, ``validate``, ``schema``."""
+"""The ``sipfront`` command: ``sim``, ``tests``, ``validate``, ``schema``, ``run``."""
 
 from __future__ import annotations
 
@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--api-url", default=None)
     commands.add_parser("schema", help="print the manifest's JSON Schema")
+    from pytest_sipfront.library.command import add_run_parser
+
+    add_run_parser(commands)
     return parser
 
 
@@ -263,6 +266,10 @@ def main(
         return _tests(args, out, err)
     if args.command == "validate":
         return _validate(args, out, err)
+    if args.command == "run":
+        from pytest_sipfront.library.command import run_command
+
+        return run_command(args, out, err)
     out.write(json.dumps(manifest_schema(), indent=2) + "\n")
     return 0
 

@@ -70,6 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[GATE_KEY] = gate
     config.pluginmanager.register(GateHooks(gate), "sipfront-gate")
     extras.register(config)  # report links for pytest-html and allure-pytest, when loaded
+    # The ``sipfront`` fixture (runs from Python); that module imports nothing heavy.
+    config.pluginmanager.import_plugin("pytest_sipfront.session.fixture")
     if hasattr(config.hook, "pytest_configure_node") and not gate.is_worker:
         # pytest-xdist is loaded (under whatever plugin name): this may be its controller.
         config.pluginmanager.register(XdistControllerHooks(gate), "sipfront-xdist")

@@ -164,7 +164,9 @@ def detail_block(outcome: RunOutcome) -> str:
                 )
             )
     if outcome.manifest:
-        rows.append(("manifest", f"{outcome.manifest}:{outcome.line}"))
+        # A run started from Python names the line that started it instead of a manifest line.
+        label = "manifest" if outcome.manifest.endswith((".yml", ".yaml")) else "source"
+        rows.append((label, f"{outcome.manifest}:{outcome.line}"))
     if outcome.sandbox:
         rows.append(("sandbox", "SANDBOX run: nothing was tested at Sipfront"))
     width = max(len(label) for label, _ in rows) + 2
@@ -176,3 +178,8 @@ def full_text(outcome: RunOutcome) -> str:
     if outcome.verdict is Verdict.PASSED:
         return detail_block(outcome)
     return f"{outcome.message}\n{detail_block(outcome)}"
+
+
+def dry_run_request(endpoint: str, body_json: str, timeout: float) -> str:
+    """A dry run's skip reason: the exact request that would be sent."""
+    return f"dry run: would POST {endpoint} {body_json} (timeout {format_duration(timeout)})"

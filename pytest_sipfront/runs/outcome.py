@@ -114,6 +114,9 @@ class RunOutcome:
     """Wall time from first trigger to verdict, measured here."""
     warnings: list[str] = field(default_factory=list)
     """Things worth telling the user that did not decide the verdict (an unknown status word)."""
+    runs: int = 1
+    """How many runs this record stands for: a test that started several from Python lists
+    them all in ``attempts``; only attempts beyond these are retries (flaky)."""
 
     @property
     def last(self) -> Attempt | None:
@@ -128,7 +131,7 @@ class RunOutcome:
 
     @property
     def flaky(self) -> bool:
-        return self.verdict is Verdict.PASSED and len(self.attempts) > 1
+        return self.verdict is Verdict.PASSED and len(self.attempts) > max(1, self.runs)
 
     @property
     def report_url(self) -> str | None:

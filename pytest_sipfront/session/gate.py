@@ -301,6 +301,23 @@ class Gate:
             },
         )
 
+    def attach_python_runs(
+        self, report: pytest.TestReport, *, name: str, path: str, line: int, run: RunOutcome
+    ) -> None:
+        """A test that started Sipfront runs from Python (the ``sipfront`` fixture) is recorded
+        like a manifest item: ``path:line`` of the test function, every run in ``run``."""
+        setattr(
+            report,
+            REPORT_ATTRIBUTE,
+            {
+                "name": name,
+                "manifest": path,
+                "line": line,
+                "run": run_to_dict(run),
+                "sandbox": self.settings.sandbox,
+            },
+        )
+
     def logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, REPORT_ATTRIBUTE, None)
         if not isinstance(data, dict):

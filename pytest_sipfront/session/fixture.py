@@ -1,0 +1,107 @@
+"""The ``sipfront`` fixture: Sipfront runs from a test function, backed by the session's run
+service (concurrency, rate limit, --sipfront-max-runs, dry run, sandbox, xdist: as for manifest
+items), and the hook that puts a test's runs into the session's reports.
+
+Light on purpose (the entry point registers it): the run machinery is imported on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_sipfront.runs.outcome import RunOutcome, Verdict
+from pytest_sipfront.session.gate import GATE_KEY
+
+if TYPE_CHECKING:
+    from pytest_sipfront.session.python_runs import SessionSipfront
+
+RUNS_KEY = pytest.StashKey["SessionSipfront"]()
+
+
+@pytest.fixture
+def sipfront(request: pytest.FixtureRequest) -> Iterator[SessionSipfront]:
+    """Trigger Sipfront runs from this test: ``sipfront.run("basic-call-a-b", overrides=...)``,
+    ``sipfront.start(...)``, ``run_project`` / ``start_project``; ``result.check()`` fails the
+    test with the gate's message and detail block."""
+    from pytest_sipfront.session.python_runs import SessionSipfront
+
+    item = request.node
+    runs = SessionSipfront(item.config.stash[GATE_KEY], item)
+    item.stash[RUNS_KEY] = runs
+    yield runs
+    runs.close()
+
+
+def run_properties(outcomes: list[RunOutcome]) -> list[tuple[str, object]]:
+    """``user_properties`` for a test's runs; numbered (``sipfront_report_url_2``) when
+    several."""
+    properties: list[tuple[str, object]] = []
+    for number, outcome in enumerate(outcomes, start=1):
+        suffix = f"_{number}" if len(outcomes) > 1 else ""
+        properties += [
+            (f"sipfront_session_id{suffix}", outcome.session_id or ""),
+            (f"sipfront_report_url{suffix}", outcome.report_url or ""),
+            (f"sipfront_status{suffix}", outcome.status or outcome.verdict.value),
+            (f"sipfront_duration_s{suffix}", round(outcome.duration_s, 3)),
+        ]
+        if len(outcome.attempts) > 1:
+            properties.append((f"sipfront_attempts{suffix}", len(outcome.attempts)))
+    return properties
+
+
+def merged(
+    name: str, path: str, line: int, outcomes: list[RunOutcome], passed: bool, sandbox: bool
+) -> RunOutcome:
+    """One record for a test's runs: every attempt of every run, the test's verdict (a run
+    nobody checked does not turn a passing test red)."""
+    verdict, message = Verdict.PASSED, ""
+    if not passed:
+        bad = [o for o in outcomes if o.verdict.is_error] or [
+            o for o in outcomes if o.verdict.is_failure
+        ]
+        verdict, message = (bad[0].verdict, bad[0].message) if bad else (Verdict.FAILED, "")
+    kinds = {outcome.kind for outcome in outcomes}
+    return RunOutcome(
+        name=name,
+        verdict=verdict,
+        message=message,
+        attempts=[attempt for outcome in outcomes for attempt in outcome.attempts],
+        target=", ".join(dict.fromkeys(outcome.target for outcome in outcomes)),
+        kind=kinds.pop() if len(kinds) == 1 else "test",
+        manifest=path,
+        line=line,
+        sandbox=sandbox,
+        local_duration_s=max(outcome.local_duration_s for outcome in outcomes),
+        runs=sum(1 for outcome in outcomes if outcome.attempts) or 1,
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    result = yield
+    runs = item.stash.get(RUNS_KEY, None)
+    if runs is None:
+        return
+    outcomes = runs.outcomes()
+    if not outcomes:
+        return
+    report: pytest.TestReport = result.get_result()
+    properties = run_properties(outcomes)
+    names = {name for name, _ in properties}
+    for holder in (item.user_properties, report.user_properties):
+        holder[:] = [p for p in holder if p[0] not in names] + properties
+    path, line = item.location[0], (item.location[1] or 0) + 1
+    gate = item.config.stash[GATE_KEY]
+    record = merged(item.name, path, line, outcomes, report.passed, gate.settings.sandbox)
+    gate.attach_python_runs(report, name=item.name, path=path, line=line, run=record)
+    if report.when == "call" and report.passed:
+        # As for a manifest item: ``-rA`` shows every run's detail block for a passed test.
+        from pytest_sipfront.runs.messages import full_text
+
+        text = "\n\n".join(full_text(outcome) for outcome in outcomes)
+        report.sections.append(("Captured sipfront call", text))

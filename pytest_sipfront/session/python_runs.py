@@ -1,0 +1,76 @@
+"""The ``sipfront`` fixture's object: a :class:`~pytest_sipfront.library.sipfront.Sipfront`
+on the session's run service, speaking pytest (skip in a dry run, fail without a traceback)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import pytest
+
+from pytest_sipfront.library.requests import RunRequest
+from pytest_sipfront.library.results import RunResult
+from pytest_sipfront.library.sipfront import Sipfront
+from pytest_sipfront.runs.broker import BrokerClient
+from pytest_sipfront.runs.messages import dry_run_request
+from pytest_sipfront.runs.scheduler import RunJob
+from pytest_sipfront.session.gate import ENDPOINT, Gate, SipfrontWarning
+from pytest_sipfront.session.items import SipfrontError, SipfrontFailure
+
+
+class SessionSipfront(Sipfront):
+    """What the ``sipfront`` fixture gives a test."""
+
+    _failure = SipfrontFailure
+    _error = SipfrontError
+
+    def __init__(self, gate: Gate, item: pytest.Item) -> None:
+        self._setup(
+            gate.settings,
+            gate.service,
+            root=item.config.rootpath,
+            heartbeat_every=gate.settings.heartbeat,
+        )
+        self._gate = gate
+        self._item = item
+
+    def _key(self, number: int) -> str:
+        return f"{self._item.nodeid}::sipfront-{number}"
+
+    def _refuse(self, text: str) -> BaseException:
+        return SipfrontError(text)
+
+    def _before_trigger(self, job: RunJob, request: RunRequest) -> None:
+        if self.settings.dry_run:
+            body = json.dumps(job.body, sort_keys=True, ensure_ascii=False)
+            pytest.skip(dry_run_request(ENDPOINT[job.kind], body, job.timeout))
+        if not self._gate.is_worker:
+            # SIGTERM / SIGHUP stop the session like Ctrl-C while runs are going, as for
+            # manifest items (the xdist controller does this for its workers).
+            hooks = self._item.config.pluginmanager.get_plugin("sipfront-gate")
+            signals = getattr(hooks, "signals", None)
+            if signals is not None:
+                signals.install()
+
+    def _write_heartbeat(self, line: str) -> None:
+        if isinstance(self._service, BrokerClient):
+            return  # xdist hides a worker's stderr: the controller writes the heartbeat
+        capman = self._item.config.pluginmanager.getplugin("capturemanager")
+        if capman is not None:
+            with capman.global_and_fixture_disabled():
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+        else:
+            super()._write_heartbeat(line)
+
+    def _done(self, result: RunResult) -> None:
+        for text in result.outcome.warnings:
+            warnings.warn(SipfrontWarning(text), stacklevel=1)
+
+    def close(self) -> list[RunResult]:
+        """The fixture's end: this test starts nothing more. The session's service keeps
+        polling what is going; the session's reports list it."""
+        with self._lock:
+            self._closed = True
+        return []
