@@ -11,6 +11,7 @@ import json
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
 
 import pytest
 
@@ -74,7 +75,9 @@ PRECEDENCE = """
 """
 
 
-def test_an_entry_beats_the_manifest_defaults_which_beat_the_command_line(run_gate):
+def test_an_entry_beats_the_manifest_defaults_which_beat_the_command_line(
+    run_gate: Callable[..., pytest.RunResult],
+) -> None:
     result = run_gate(
         PRECEDENCE,
         "--sipfront-dry-run",
@@ -95,7 +98,9 @@ def test_an_entry_beats_the_manifest_defaults_which_beat_the_command_line(run_ga
 NO_DEFAULTS = "tests:\n  - {name: plain, test: t-plain}\n"
 
 
-def test_the_command_line_beats_the_ini_file(run_gate, pytester):
+def test_the_command_line_beats_the_ini_file(
+    run_gate: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
     pytester.makeini("[pytest]\nsipfront_timeout = 9m\nsipfront_report_mode = full\n")
     result = run_gate(
         NO_DEFAULTS,
@@ -111,20 +116,26 @@ def test_the_command_line_beats_the_ini_file(run_gate, pytester):
     assert '"report.mode": "kiosk"' in dry_run_reasons(result)["t-plain"]
 
 
-def test_the_ini_file_beats_the_built_in_defaults(run_gate, pytester):
+def test_the_ini_file_beats_the_built_in_defaults(
+    run_gate: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
     pytester.makeini("[pytest]\nsipfront_timeout = 9m\nsipfront_report_mode = full\n")
     result = run_gate(NO_DEFAULTS, "--sipfront-dry-run", "-rs", server=None)
     assert dry_run_timeouts(result) == {"t-plain": "9m"}
     assert '"report.mode": "full"' in dry_run_reasons(result)["t-plain"]
 
 
-def test_without_any_setting_the_timeout_is_30m_and_no_report_mode_is_sent(run_gate):
+def test_without_any_setting_the_timeout_is_30m_and_no_report_mode_is_sent(
+    run_gate: Callable[..., pytest.RunResult],
+) -> None:
     result = run_gate(NO_DEFAULTS, "--sipfront-dry-run", "-rs", server=None)
     assert dry_run_timeouts(result) == {"t-plain": "30m"}
     assert "report.mode" not in dry_run_reasons(result)["t-plain"]
 
 
-def test_the_report_mode_that_wins_is_the_one_sent_to_sipfront(sipfront_sandbox, run_gate):
+def test_the_report_mode_that_wins_is_the_one_sent_to_sipfront(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(
         """
@@ -143,8 +154,10 @@ def test_the_report_mode_that_wins_is_the_one_sent_to_sipfront(sipfront_sandbox,
 
 
 def test_the_command_line_report_mode_is_sent_when_the_manifest_sets_none(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makeini("[pytest]\nsipfront_report_mode = full\n")
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(NO_DEFAULTS, "--sipfront-report-mode", "kiosk", server=server)
@@ -154,7 +167,9 @@ def test_the_command_line_report_mode_is_sent_when_the_manifest_sets_none(
     assert "/kiosk/" in next(line for line in result.outlines if line.startswith("PASSED "))
 
 
-def test_poll_interval_follows_the_same_precedence(sipfront_sandbox, run_gate):
+def test_poll_interval_follows_the_same_precedence(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     """Entry 0.1s and defaults 0.5s beat the command line's 0.3s (status requests are spaced
     by the interval that won)."""
     server = sipfront_sandbox({"default_duration": 1.2})
@@ -176,7 +191,11 @@ def test_poll_interval_follows_the_same_precedence(sipfront_sandbox, run_gate):
     assert 0.4 < gaps[session_of(result, "slow")] < 0.8
 
 
-def test_the_command_line_poll_interval_beats_the_ini_file(sipfront_sandbox, run_gate, pytester):
+def test_the_command_line_poll_interval_beats_the_ini_file(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makeini("[pytest]\nsipfront_poll_interval = 0.5s\n")
     server = sipfront_sandbox({"default_duration": 1.0})
     result = run_gate(NO_DEFAULTS, "--sipfront-poll-interval", "0.1s", server=server)
@@ -185,8 +204,10 @@ def test_the_command_line_poll_interval_beats_the_ini_file(sipfront_sandbox, run
 
 
 def test_the_ini_poll_interval_is_used_without_a_command_line_value(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makeini("[pytest]\nsipfront_poll_interval = 0.4s\nsipfront_max_rps = 50\n")
     server = sipfront_sandbox({"default_duration": 1.0})
     result = run_gate(NO_DEFAULTS, server=server, fast=False)
@@ -194,7 +215,9 @@ def test_the_ini_poll_interval_is_used_without_a_command_line_value(
     assert 0.3 < status_gaps(server)[session_of(result, "plain")] < 0.7
 
 
-def test_an_entry_timeout_beats_the_command_line_in_a_real_run(sipfront_sandbox, run_gate):
+def test_an_entry_timeout_beats_the_command_line_in_a_real_run(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"tests": [{"name": "t-hangs", "outcome": "running"}]})
     result = run_gate(
         "tests:\n  - {name: hangs, test: t-hangs, timeout: 0.5s}\n",
@@ -209,7 +232,9 @@ def test_an_entry_timeout_beats_the_command_line_in_a_real_run(sipfront_sandbox,
 # ---- the API URL -------------------------------------------------------------------------------
 
 
-def test_sipfront_url_on_the_command_line_beats_sipfront_api_url(sipfront_sandbox, run_gate):
+def test_sipfront_url_on_the_command_line_beats_sipfront_api_url(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     from_env = sipfront_sandbox({"default_duration": 0.2})
     from_cli = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(
@@ -225,7 +250,11 @@ def test_sipfront_url_on_the_command_line_beats_sipfront_api_url(sipfront_sandbo
     assert from_env.requests == []
 
 
-def test_sipfront_api_url_beats_the_ini_url(sipfront_sandbox, run_gate, pytester):
+def test_sipfront_api_url_beats_the_ini_url(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     from_env = sipfront_sandbox({"default_duration": 0.2})
     from_ini = sipfront_sandbox({"default_duration": 0.2})
     pytester.makeini(f"[pytest]\nsipfront_url = {from_ini.base_url}\n")
@@ -237,7 +266,11 @@ def test_sipfront_api_url_beats_the_ini_url(sipfront_sandbox, run_gate, pytester
     assert from_ini.requests == []
 
 
-def test_the_ini_url_is_used_when_nothing_else_names_one(sipfront_sandbox, run_gate, pytester):
+def test_the_ini_url_is_used_when_nothing_else_names_one(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     pytester.makeini(f"[pytest]\nsipfront_url = {server.base_url}\n")
     result = run_gate(NO_DEFAULTS, server=server, url=False)
@@ -260,8 +293,11 @@ def test_the_ini_url_is_used_when_nothing_else_names_one(sipfront_sandbox, run_g
     ],
 )
 def test_a_bad_option_value_is_a_usage_error_naming_the_option(
-    sipfront_sandbox, run_gate, option, value
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    option: str,
+    value: str,
+) -> None:
     server = sipfront_sandbox()
     result = run_gate(NO_DEFAULTS, f"{option}={value}", server=server)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -284,8 +320,12 @@ def test_a_bad_option_value_is_a_usage_error_naming_the_option(
     ],
 )
 def test_a_duration_or_rate_out_of_bounds_is_a_usage_error_naming_the_bound(
-    sipfront_sandbox, run_gate, option, value, why
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    option: str,
+    value: str,
+    why: str,
+) -> None:
     server = sipfront_sandbox()
     result = run_gate(NO_DEFAULTS, f"{option}={value}", server=server)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -294,7 +334,11 @@ def test_a_duration_or_rate_out_of_bounds_is_a_usage_error_naming_the_bound(
     assert server.requests == []
 
 
-def test_a_bad_ini_value_is_a_usage_error_naming_the_ini_key(sipfront_sandbox, run_gate, pytester):
+def test_a_bad_ini_value_is_a_usage_error_naming_the_ini_key(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox()
     pytester.makeini("[pytest]\nsipfront_concurrency = lots\n")
     result = run_gate(NO_DEFAULTS, server=server)
@@ -303,7 +347,9 @@ def test_a_bad_ini_value_is_a_usage_error_naming_the_ini_key(sipfront_sandbox, r
     assert server.requests == []
 
 
-def test_plain_http_to_a_host_other_than_loopback_is_refused_before_anything_is_sent(run_gate):
+def test_plain_http_to_a_host_other_than_loopback_is_refused_before_anything_is_sent(
+    run_gate: Callable[..., pytest.RunResult],
+) -> None:
     # 192.0.2.1 is TEST-NET-1: never routed, and never contacted because the URL is refused.
     result = run_gate(NO_DEFAULTS, "--sipfront-url", "http://192.0.2.1/api/v2", server=None)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -311,8 +357,8 @@ def test_plain_http_to_a_host_other_than_loopback_is_refused_before_anything_is_
 
 
 def test_a_url_with_user_and_password_is_refused_and_the_password_is_not_shown(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox()
     url = server.base_url.replace("http://", "http://apiuser:Pw9SENTINELurl@")
     result = run_gate(NO_DEFAULTS, "--sipfront-url", url, server=server, url=False)
@@ -322,7 +368,9 @@ def test_a_url_with_user_and_password_is_refused_and_the_password_is_not_shown(
     assert server.requests == []
 
 
-def test_a_loopback_http_url_by_name_is_accepted(sipfront_sandbox, run_gate):
+def test_a_loopback_http_url_by_name_is_accepted(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     url = server.base_url.replace("127.0.0.1", "localhost")
     result = run_gate(NO_DEFAULTS, "--sipfront-url", url, server=server, url=False)
@@ -334,8 +382,8 @@ def test_a_loopback_http_url_by_name_is_accepted(sipfront_sandbox, run_gate):
 
 
 def test_a_dry_run_sends_nothing_needs_no_credentials_and_shows_each_exact_request(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox()
     result = run_gate(
         """
@@ -379,7 +427,9 @@ def test_a_dry_run_sends_nothing_needs_no_credentials_and_shows_each_exact_reque
     assert server.requests == []
 
 
-def test_a_dry_run_skip_points_at_the_manifest_entry_not_at_the_plugin(run_gate):
+def test_a_dry_run_skip_points_at_the_manifest_entry_not_at_the_plugin(
+    run_gate: Callable[..., pytest.RunResult],
+) -> None:
     result = run_gate(NO_DEFAULTS, "--sipfront-dry-run", "-rs", server=None)
     result.stdout.re_match_lines([r"SKIPPED \[1\] sipfront\.yml:2: dry run: "])
     assert "items.py" not in result.stdout.str()
@@ -388,7 +438,9 @@ def test_a_dry_run_skip_points_at_the_manifest_entry_not_at_the_plugin(run_gate)
 SANDBOX_CATALOG = "default_duration: 0.2s\n"
 
 
-def test_the_built_in_sandbox_runs_without_credentials_and_says_sandbox(run_gate, pytester):
+def test_the_built_in_sandbox_runs_without_credentials_and_says_sandbox(
+    run_gate: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
     pytester.makefile(".yml", catalog=SANDBOX_CATALOG)
     result = run_gate(
         NO_DEFAULTS,
@@ -405,7 +457,9 @@ def test_the_built_in_sandbox_runs_without_credentials_and_says_sandbox(run_gate
     )
 
 
-def test_the_sandbox_flag_alone_uses_the_built_in_catalog(run_gate):
+def test_the_sandbox_flag_alone_uses_the_built_in_catalog(
+    run_gate: Callable[..., pytest.RunResult],
+) -> None:
     result = run_gate(
         NO_DEFAULTS,
         "--sipfront-sandbox",
@@ -417,7 +471,9 @@ def test_the_sandbox_flag_alone_uses_the_built_in_catalog(run_gate):
     result.assert_outcomes(skipped=1)
 
 
-def test_a_sandbox_failure_says_sandbox_in_its_detail_block(run_gate, pytester):
+def test_a_sandbox_failure_says_sandbox_in_its_detail_block(
+    run_gate: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
     pytester.makefile(
         ".yml",
         catalog="tests:\n  - {name: t-plain, duration: 0.2s, outcome: failed}\n",
@@ -435,8 +491,8 @@ HEARTBEAT = re.compile(
 
 
 def test_a_heartbeat_line_goes_to_stderr_while_an_item_waits_even_with_capture_on(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 1.2})
     result = run_gate(
         """
@@ -452,15 +508,16 @@ def test_a_heartbeat_line_goes_to_stderr_while_an_item_waits_even_with_capture_o
         subprocess=True,
     )
     result.assert_outcomes(passed=2)
-    beats = [HEARTBEAT.match(line) for line in result.errlines]
-    beats = [b for b in beats if b]
+    beats = [beat for line in result.errlines if (beat := HEARTBEAT.match(line))]
     assert len(beats) >= 2, result.stderr.str()
     first = next(b for b in beats if b.group(1) == "long-call")
     assert first.groups()[2:] == ("1", "0", "1")
     assert not any(HEARTBEAT.search(line) for line in result.outlines)
 
 
-def test_no_heartbeat_is_written_when_runs_finish_before_it_is_due(sipfront_sandbox, run_gate):
+def test_no_heartbeat_is_written_when_runs_finish_before_it_is_due(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(NO_DEFAULTS, "--sipfront-heartbeat", "30s", server=server, subprocess=True)
     result.assert_outcomes(passed=1)
@@ -468,8 +525,8 @@ def test_no_heartbeat_is_written_when_runs_finish_before_it_is_due(sipfront_sand
 
 
 def test_report_mode_print_from_the_command_line_is_not_sent_to_projects_and_says_so(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(
         "tests:\n  - {name: call, test: t-call}\n  - {name: nightly, project: p-nightly}\n",
