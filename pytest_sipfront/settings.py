@@ -40,6 +40,7 @@ class Settings:
     junit: str | None = None
     heartbeat: float = 60.0
     max_runs: int = 100
+    shutdown_grace: float = 1.0
     sandbox: bool = False
     sandbox_catalog: str | None = None
     dry_run: bool = False
@@ -104,6 +105,7 @@ _FIELDS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "junit": (None, _text),
     "heartbeat": (None, _duration_of("heartbeat")),
     "max_runs": (None, _positive_int),
+    "shutdown_grace": (None, _duration_of("shutdown_grace")),
 }
 
 
@@ -171,4 +173,7 @@ SETTING_HELP: dict[str, str] = {
     "junit": "write a JUnit XML report of the Sipfront runs to this path (default off)",
     "heartbeat": "interval of the 'still waiting' line on stderr (default 60s)",
     "max_runs": "refuse a session that would trigger more runs than this (default 100)",
+    "shutdown_grace": (
+        "when the session stops, how long a trigger already sent may take to answer (default 1s)"
+    ),
 }

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
+from sandbox_keys import PUBLIC_KEY, SECRET_KEY, keys_of
 
 from pytest_sipfront.sandbox import Catalog, SandboxServer
 
@@ -33,9 +34,6 @@ for _module in (
     "api.client",
 ):
     importlib.import_module(f"pytest_sipfront.{_module}")
-
-PUBLIC_KEY = "pk-7Q2xSENTINELpub9"
-SECRET_KEY = "sk-4mZ8SENTINELsec3"
 
 # Fast settings added to every run unless the test passes the option itself (or fast=False).
 FAST_OPTIONS: dict[str, str] = {
@@ -72,16 +70,6 @@ def sipfront_sandbox() -> Iterator[SandboxFactory]:
     yield start
     for server in servers:
         server.stop()
-
-
-def keys_of(server: SandboxServer | None) -> tuple[str, str]:
-    """The credentials a sandbox from ``sipfront_sandbox`` accepts."""
-    if server is None:
-        return PUBLIC_KEY, SECRET_KEY
-    return (
-        getattr(server, "test_public_key", SandboxServer.PUBLIC_KEY),
-        getattr(server, "test_secret_key", SandboxServer.SECRET_KEY),
-    )
 
 
 def assert_no_secrets(result: pytest.RunResult, *secrets: str) -> None:

@@ -14,12 +14,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from processes import clean_environ, polled_sessions, wait_until
 
 from pytest_sipfront.sandbox import Catalog, SandboxServer
 
@@ -29,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_KEY = "pk-cancel-51c2"
 SECRET_KEY = "sk-cancel-0b7e"
 RUN_TAKES = 120  # seconds one sandbox run would take
+# The step ends in about 2 s when idle; a minute is far from a busy machine's noise and from
+# the runs' end.
+LONG_BEFORE_A_RUN_ENDS = 60
 
 MANIFEST = """\
 defaults:
@@ -40,14 +44,6 @@ tests:
   - name: long-2
     test: long-call
 """
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up after {seconds}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -70,11 +66,7 @@ def gate_step_environment(tmp_path: Path, server: SandboxServer) -> dict[str, st
         "api_url": server.base_url,
         "pytest_args": "--sipfront-max-rps 100 -p no:hypothesispytest -p no:cacheprovider",
     }
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("INPUT_", "SIPFRONT_", "GITHUB_", "PYTEST_"))
-    }
+    env = clean_environ()
     for name, value in gate["env"].items():
         if name == "SIPFRONT_PYTHON":
             env[name] = sys.executable
@@ -116,20 +108,21 @@ def test_a_signal_to_the_gate_steps_bash_alone_ends_the_session_with_every_repor
         start_new_session=True,  # its own group: the signal below reaches bash's PID only
     )
     try:
-        polled = lambda: {  # noqa: E731
-            r.path.split("/")[-2] for r in server.requests if r.endpoint == "runs.status"
-        }
-        wait_until(lambda: len(polled()) == 2, 60, "both runs to be triggered and polled")
+        wait_until(
+            lambda: len(polled_sessions(server)) == 2, 60, "both runs to be triggered and polled"
+        )
         sent = time.monotonic()
         os.kill(step.pid, signum)  # the step's entry process alone, as GitHub does
-        out, err = step.communicate(timeout=20)
+        out, err = step.communicate(timeout=LONG_BEFORE_A_RUN_ENDS)
         took = time.monotonic() - sent
     finally:
         if step.poll() is None:
             os.killpg(step.pid, signal.SIGKILL)
             step.communicate()
 
-    assert took < 20, f"the step took {took:.1f}s to end; a run takes {RUN_TAKES}s"
+    assert took < LONG_BEFORE_A_RUN_ENDS, (
+        f"the step took {took:.1f}s to end; a run takes {RUN_TAKES}s"
+    )
     assert step.returncode != 0, out + err
     assert "Traceback" not in err
     assert server.count("tests.run") == 2
@@ -142,5 +135,5 @@ def test_a_signal_to_the_gate_steps_bash_alone_ends_the_session_with_every_repor
     assert "total<<" in outputs and "errors<<" in outputs and "junit_report<<" in outputs
     running = [line for line in out.splitlines() if line.startswith("RUNNING")]
     assert len(running) == 2, out
-    for session in polled():
+    for session in polled_sessions(server):
         assert sum(session in line for line in running) == 1, out

@@ -766,7 +766,7 @@ def test_an_interrupt_ends_a_status_retry_wait_at_once(httpserver: HTTPServer) -
 
     assert caught.value.verdict is Verdict.INTERRUPTED
     assert caught.value.message == "Interrupted; the run is still going at Sipfront"
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 30  # long before the 60 s Retry-After
 
 
 def test_every_request_goes_through_the_rate_limiter(

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from report_records import REPORT, SECRET_URL, record
 
 from pytest_sipfront.reports import github
 from pytest_sipfront.reports.github import (
@@ -33,50 +34,10 @@ from pytest_sipfront.runs.outcome import (
 )
 
 GOLDEN = Path(__file__).parent / "golden"
-REPORT = "https://app.sipfront.com/run/details/"
 ROOT = "/home/runner/work/voip/voip"
 FAILED = "Sipfront run failed: one-way audio detected [status: failed]"
-SECRET_URL = "https://pk-user:hunter2-secret@app.sipfront.example/api/v2?secret_key=hunter2"
 
 P = PytestOutcome
-
-
-def record(
-    name: str,
-    outcome: PytestOutcome,
-    *,
-    manifest: str = "sipfront.yml",
-    line: int = 5,
-    verdict: Verdict | None = None,
-    sessions: tuple[str, ...] = (),
-    message: str = "",
-    seconds: float = 0.0,
-    flaky: bool = False,
-) -> ItemRecord:
-    run = None
-    if verdict is not None:
-        attempts = [
-            Attempt(session_id=s, report_url=REPORT + s, status=verdict.value) for s in sessions
-        ]
-        run = RunOutcome(
-            name=name,
-            verdict=verdict,
-            message=message,
-            attempts=attempts,
-            manifest=manifest,
-            line=line,
-            local_duration_s=seconds,
-        )
-    return ItemRecord(
-        nodeid=f"{manifest}::{name}",
-        name=name,
-        manifest=manifest,
-        line=line,
-        outcome=outcome,
-        run=run,
-        message=message,
-        flaky=flaky,
-    )
 
 
 def info(**changes: object) -> SessionInfo:
@@ -89,21 +50,21 @@ def info(**changes: object) -> SessionInfo:
 def representative_records() -> list[ItemRecord]:
     return [
         record("basic-call", P.PASSED, line=3, verdict=Verdict.PASSED, sessions=("s1",),
-               seconds=115),
+               local=115),
         record("one-way-audio", P.FAILED, line=9, verdict=Verdict.FAILED, sessions=("s2",),
-               message=FAILED, seconds=42),
+               message=FAILED, local=42),
         record("long-call", P.FAILED, line=14, verdict=Verdict.TIMEOUT, sessions=("s3",),
                message="Sipfront run did not finish within 10m (last status: running)",
-               seconds=600),
+               local=600),
         record("known-bug", P.XFAILED, line=19, verdict=Verdict.FAILED, sessions=("s4",),
-               message="known one-way audio, TICKET-12", seconds=30),
+               message="known one-way audio, TICKET-12", local=30),
         record("fixed-bug", P.XPASSED, line=24, verdict=Verdict.PASSED, sessions=("s5",),
-               seconds=31),
+               local=31),
         record("flaky-call", P.PASSED, line=29, verdict=Verdict.PASSED, sessions=("s6", "s7"),
-               flaky=True, seconds=21),
+               flaky=True, local=21),
         record("maintenance", P.SKIPPED, line=34, message="not triggered: maintenance window"),
         record("dtmf-matrix[431231234-4567]", P.PASSED, manifest="ci/prod.sipfront.yml", line=4,
-               verdict=Verdict.PASSED, sessions=("s8",), seconds=10),
+               verdict=Verdict.PASSED, sessions=("s8",), local=10),
         record("bad-override", P.ERROR, manifest="ci/prod.sipfront.yml", line=12,
                verdict=Verdict.REFUSED,
                message="Sipfront refused to start the run: unknown key (HTTP 422)"),

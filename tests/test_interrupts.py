@@ -2,10 +2,11 @@
 process, with long runs (120 s) and a concurrency lower than the number of runs, so that some
 runs are going at Sipfront and others are still queued when the session is stopped.
 
-What a user relies on (docs/design.md): the process ends at once (about 2 s on an idle
-machine; the tests allow 30 s against 120 s runs) with pytest's exit code,
-nothing new is triggered after the signal, every run still going is listed with its report
-link, and the JUnit file and the GitHub summary are written anyway.
+What a user relies on: the process ends at once (about 2 s on an idle machine; the tests
+allow a minute, long before the 120 s runs would end, so that a busy machine cannot fail them)
+with pytest's exit code, nothing new is triggered after the signal, every run still going is
+listed with its report link, and the JUnit file and the GitHub summary are written anyway.
+The tests wait on events (a request in the sandbox's log, a line on stderr), never on sleeps.
 """
 
 from __future__ import annotations
@@ -23,11 +24,17 @@ from pathlib import Path
 import pytest
 import xmlschema
 from junitparser import Error, JUnitXml
+from plugins_for_tests import SLOW_REPORTER
+from processes import ChildProcess, clean_environ, polled_sessions, pytest_command, wait_until
 from terminal_sections import runs_section
 
 from pytest_sipfront.sandbox import Catalog, SandboxServer
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals"),
+    # Start-up, the wait for the runs and the stop each have generous limits of their own.
+    pytest.mark.timeout(300),
+]
 
 SCHEMA = Path(__file__).parent / "schemas" / "sipfront-junit-profile.xsd"
 PUBLIC_KEY = "pk-interrupt-8d41"
@@ -36,7 +43,14 @@ INTERRUPTED = "Interrupted; the run is still going at Sipfront"
 EXIT_INTERRUPTED = 2
 # The runs take 120 s; a session that stops on a signal ends within about 2 s on an idle
 # machine. The bound is far from both, so a busy CI machine cannot fail it by noise.
-LONG_BEFORE_THE_RUNS_END = 30.0
+LONG_BEFORE_THE_RUNS_END = 60.0
+# A worker's long poll on the controller lasts 30 s unless answered: a session still going
+# after 20 s was held by one (idle: 3 s).
+LONG_POLL_HELD = 20.0
+# How long a session may take to start and reach a point the test waits for (idle: ~1 s).
+STARTED = 60.0
+# How long a session that ends by itself (-x) may take; idle: a few seconds.
+ENDS_BY_ITSELF = 90.0
 
 LONG_MANIFEST = """\
 defaults:
@@ -60,9 +74,13 @@ tests:
 class Gate:
     """A pytest process running a manifest against ``server``."""
 
-    process: subprocess.Popen[str]
+    child: ChildProcess
     server: SandboxServer
     path: Path
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        return self.child.process
 
     @property
     def junit(self) -> Path:
@@ -73,24 +91,10 @@ class Gate:
         return self.path / "step_summary.md"
 
 
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll ``condition`` every 20 ms; fail the test naming ``what`` after ``seconds``."""
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up after {seconds}s waiting for {what}")
-        time.sleep(0.02)
-
-
-def polled_sessions(server: SandboxServer) -> set[str]:
-    """Session ids whose status the gate has asked for."""
-    return {r.path.split("/")[-2] for r in server.requests if r.endpoint == "runs.status"}
-
-
 @pytest.fixture
 def start_gate(tmp_path: Path) -> Iterator[Callable[..., Gate]]:
     servers: list[SandboxServer] = []
-    processes: list[subprocess.Popen[str]] = []
+    children: list[ChildProcess] = []
 
     def start(
         catalog: dict[str, object], manifest: str, *args: str, conftest: str | None = None
@@ -103,69 +107,31 @@ def start_gate(tmp_path: Path) -> Iterator[Callable[..., Gate]]:
         (tmp_path / "sipfront.yml").write_text(manifest, encoding="utf-8")
         if conftest is not None:
             (tmp_path / "conftest.py").write_text(conftest, encoding="utf-8")
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("PYTEST_", "GITHUB_", "SIPFRONT_"))
-        }
-        env.update(
+        env = clean_environ(
             SIPFRONT_PUBLIC_KEY=PUBLIC_KEY,
             SIPFRONT_SECRET_KEY=SECRET_KEY,
             GITHUB_ACTIONS="true",
             GITHUB_WORKSPACE=str(tmp_path),
             GITHUB_STEP_SUMMARY=str(tmp_path / "step_summary.md"),
-            PYTHONUNBUFFERED="1",
         )
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "sipfront.yml",
-            "-p",
-            "no:cacheprovider",
-            "--sipfront-url",
-            server.base_url,
-            "--sipfront-max-rps",
-            "100",
-            "--sipfront-junit",
-            "sipfront-junit.xml",
-            # Hypothesis's pytest plugin (installed here, unrelated to the gate) imports all of
-            # hypothesis in its terminal summary: over a second without a bytecode cache.
-            "-p",
-            "no:hypothesispytest",
-            *args,
-        ]
-        process = subprocess.Popen(
-            command,
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        processes.append(process)
-        return Gate(process, server, tmp_path)
+        command = pytest_command(server, "--sipfront-junit", "sipfront-junit.xml", *args)
+        child = ChildProcess.start(command, cwd=tmp_path, env=env)
+        children.append(child)
+        return Gate(child, server, tmp_path)
 
     yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    for child in children:
+        child.kill()
     for server in servers:
         server.stop()
 
 
 def stop_with(gate: Gate, signum: int) -> tuple[float, float, str, str]:
     """Send ``signum``; return when it was sent (monotonic), how long the process took to end,
-    and its output."""
+    and its output. Fails the test when the process outlives the runs' bound."""
     sent = time.monotonic()
     gate.process.send_signal(signum)
-    try:
-        out, err = gate.process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        gate.process.kill()
-        out, err = gate.process.communicate()
-        raise AssertionError(f"still running 15 s after the signal:\n{out}\n{err}") from None
+    out, err = gate.child.finish(LONG_BEFORE_THE_RUNS_END)
     return sent, time.monotonic() - sent, out, err
 
 
@@ -184,7 +150,7 @@ def test_a_signal_ends_the_session_at_once_lists_runs_still_going_and_triggers_n
     catalog = {"tests": [{"name": "long-call", "duration": "120s"}]}
     gate = start_gate(catalog, LONG_MANIFEST, "--sipfront-concurrency", "2")
     server = gate.server
-    wait_until(lambda: len(polled_sessions(server)) == 2, 20, "both runs to be polled")
+    wait_until(lambda: len(polled_sessions(server)) == 2, STARTED, "both runs to be polled")
     assert server.count("tests.run") == 2  # three more are queued behind the concurrency
 
     sent, took, out, err = stop_with(gate, signum)
@@ -235,34 +201,18 @@ def test_a_signal_ends_the_session_at_once_lists_runs_still_going_and_triggers_n
         assert line.startswith("::error ") and INTERRUPTED in line
 
 
-def test_a_second_signal_while_stopping_still_ends_within_two_seconds(
+def test_a_second_signal_while_stopping_still_ends_the_session_long_before_the_runs_would(
     start_gate: Callable[..., Gate],
 ) -> None:
     catalog = {"tests": [{"name": "long-call", "duration": "120s"}]}
     gate = start_gate(catalog, LONG_MANIFEST, "--sipfront-concurrency", "2")
-    wait_until(lambda: len(polled_sessions(gate.server)) == 2, 20, "both runs to be polled")
+    wait_until(lambda: len(polled_sessions(gate.server)) == 2, STARTED, "both runs to be polled")
     gate.process.send_signal(signal.SIGINT)
-    time.sleep(0.1)  # while pytest is stopping on the first signal
+    time.sleep(0.1)  # a moment to begin stopping; whenever the second comes, the session ends
     _, took, out, err = stop_with(gate, signal.SIGTERM)
     assert took < LONG_BEFORE_THE_RUNS_END
     assert gate.process.returncode == EXIT_INTERRUPTED, out + err
     assert gate.server.count("tests.run") == 2
-
-
-MAXFAIL_MANIFEST = """\
-defaults:
-  poll_interval: 0.2s
-  timeout: 5m
-tests:
-  - name: fails-fast
-    test: broken-call
-  - name: long-1
-    test: long-call
-  - name: long-2
-    test: long-call
-  - name: long-3
-    test: long-call
-"""
 
 
 def long_triggers(server: SandboxServer) -> list[str]:
@@ -302,7 +252,7 @@ def test_exitfirst_stops_the_session_and_lists_the_run_still_going(
     start_gate: Callable[..., Gate],
 ) -> None:
     gate = start_gate(MAXFAIL_CATALOG, MAXFAIL_MANIFEST, "--sipfront-concurrency", "2", "-x")
-    out, err = gate.process.communicate(timeout=20)
+    out, err = gate.child.finish(ENDS_BY_ITSELF)
     assert gate.process.returncode == 1, out + err
     assert "stopping after 1 failures" in out
     # long-1 went with fails-fast; the slot fails-fast freed starts nothing.
@@ -316,22 +266,6 @@ def test_exitfirst_stops_the_session_and_lists_the_run_still_going(
     assert types["long-1"] == ["sipfront.interrupted"]
 
 
-# Another plugin that takes a moment to report a failure (a slow JUnit writer, an uploader):
-# it widens the window between the run's verdict and pytest deciding to stop, which is
-# otherwise a race of a few milliseconds. The scheduler itself must stop starting runs.
-SLOW_REPORTER = """\
-import time
-
-import pytest
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_logreport(report):
-    if report.when == "call" and report.failed:
-        time.sleep(0.5)
-"""
-
-
 def test_exitfirst_triggers_nothing_after_the_failing_run_finished(
     start_gate: Callable[..., Gate],
 ) -> None:
@@ -343,7 +277,7 @@ def test_exitfirst_triggers_nothing_after_the_failing_run_finished(
         "-x",
         conftest=SLOW_REPORTER,
     )
-    out, _ = gate.process.communicate(timeout=20)
+    out, _ = gate.child.finish(ENDS_BY_ITSELF)
     assert gate.process.returncode == 1, out
     assert long_triggers(gate.server) == ["long-call-1"], "triggered after the failure"
 
@@ -360,21 +294,59 @@ tests:
 """
 
 
+def status_requests(server: SandboxServer) -> int:
+    return server.count("runs.status")
+
+
+def done_polling(server: SandboxServer, quiet: float) -> set[str]:
+    """Sessions polled but not for ``quiet`` seconds before the latest status request."""
+    last: dict[str, float] = {}
+    for r in server.requests:
+        if r.endpoint == "runs.status":
+            last[r.path.split("/")[-2]] = r.time
+    latest = max(last.values(), default=0.0)
+    return {session for session, time in last.items() if time < latest - quiet}
+
+
+@pytest.mark.parametrize(
+    ("grace", "answered"),
+    [("0.1s", False), ("30s", True)],
+    ids=["grace-shorter-than-the-answer", "grace-longer-than-the-answer"],
+)
 def test_a_trigger_in_flight_when_the_session_stops_is_not_forgotten(
-    start_gate: Callable[..., Gate],
+    grace: str, answered: bool, start_gate: Callable[..., Gate]
 ) -> None:
+    """Sipfront answers slow-trigger's trigger 6 s after it arrives. Stopped meanwhile, the
+    session waits ``--sipfront-shutdown-grace`` for that answer: a short grace lists the run as
+    maybe started (no link yet), a long one waits and lists it with its report link."""
     catalog = {
         "tests": [{"name": f"long-call-{n}", "duration": "120s"} for n in (1, 2)],
-        "faults": [{"endpoint": "tests.run", "delay": 2.5, "test": "long-call-2"}],
+        "faults": [{"endpoint": "tests.run", "delay": 6, "test": "long-call-2"}],
     }
-    gate = start_gate(catalog, IN_FLIGHT_MANIFEST, "--sipfront-concurrency", "2")
-    wait_until(lambda: len(polled_sessions(gate.server)) == 1, 20, "the first run to be polled")
-    _, took, out, _ = stop_with(gate, signal.SIGINT)
+    gate = start_gate(
+        catalog,
+        IN_FLIGHT_MANIFEST,
+        "--sipfront-concurrency",
+        "2",
+        "--sipfront-shutdown-grace",
+        grace,
+    )
+    # Both triggers leave together; by the first run's fifth status request (about 1 s later)
+    # the second is surely on the wire (checked below from the sandbox's log).
+    wait_until(lambda: status_requests(gate.server) >= 5, STARTED, "the first run to be polled")
+    sent, took, out, _ = stop_with(gate, signal.SIGINT)
     assert took < LONG_BEFORE_THE_RUNS_END
     # The delayed trigger reaches Sipfront, which starts the run.
-    wait_until(lambda: len(long_triggers(gate.server)) == 2, 8, "the delayed trigger")
-    section = runs_section(out)
-    assert "slow-trigger" in section, "a run that may have started is not mentioned"
+    wait_until(lambda: len(long_triggers(gate.server)) == 2, STARTED, "the delayed trigger")
+    (slow,) = [
+        r
+        for r in gate.server.requests
+        if r.endpoint == "tests.run" and (r.body or {}).get("test.name") == "long-call-2"
+    ]
+    assert slow.time < sent, "the trigger left only after the signal: nothing was in flight"
+    lines = [line for line in runs_section(out).splitlines() if " slow-trigger " in line]
+    assert len(lines) == 1, "a run that may have started is not mentioned"
+    assert ("/run/details/" in lines[0]) is answered, lines[0]
     (suite,) = JUnitXml.fromfile(str(gate.junit))
     assert "slow-trigger" in {case.name for case in suite}
 
@@ -434,14 +406,19 @@ def test_under_xdist_a_signal_to_the_controller_alone_ends_the_session_promptly(
     catalog = {"tests": [{"name": "long-call", "duration": "120s"}]}
     gate = start_gate(catalog, LONG_MANIFEST, "--sipfront-concurrency", "2", "-n", "2")
     server = gate.server
-    wait_until(lambda: len(polled_sessions(server)) == 2, 30, "both runs to be polled")
-    time.sleep(0.5)  # let both workers reach their long poll on the controller
-
+    wait_until(lambda: len(polled_sessions(server)) == 2, STARTED, "both runs to be polled")
+    # Each worker asks the controller for its item's verdict as soon as it starts the item,
+    # before the runs are even triggered; five more status requests (about a second of the
+    # controller's own progress, slower on a busy machine alike) leave them ample time to be
+    # waiting in their long poll, which lasts 30 s unless the controller answers it.
+    polled = status_requests(server)
+    wait_until(lambda: status_requests(server) >= polled + 5, STARTED, "more status requests")
     sent, took, out, err = stop_with(gate, signum)
 
     assert gate.process.returncode == EXIT_INTERRUPTED, out + err
-    # docs/design.md, Interrupts: 2 s on an idle machine, plus xdist's worker teardown.
-    assert took < LONG_BEFORE_THE_RUNS_END, f"the session took {took:.2f}s to end after the signal"
+    # 2 s on an idle machine, plus xdist's worker teardown. A worker held in its long poll
+    # would keep the session some 30 s; the runs would take 120 s.
+    assert took < LONG_POLL_HELD, f"the session took {took:.2f}s to end after the signal"
     assert [r for r in server.requests if r.endpoint == "tests.run" and r.time >= sent] == []
     assert gate.junit.exists(), out
     xmlschema.XMLSchema(str(SCHEMA)).validate(str(gate.junit))
@@ -472,7 +449,8 @@ tests:
         "tests": [
             {
                 "name": "broken-call",
-                "duration": "4s" if stop != "SIGTERM" else "60s",
+                # Long enough for the quick runs' verdicts to arrive first, on a busy machine too.
+                "duration": "8s" if stop != "SIGTERM" else "60s",
                 "outcome": "failed",
             },
             {"name": "quick-call", "duration": "0.2s"},
@@ -483,14 +461,11 @@ tests:
     gate = start_gate(catalog, manifest, "--sipfront-concurrency", "3", *args)
     server = gate.server
     if stop == "SIGTERM":
-        # The quick runs take 0.2 s; by the tenth status request (0.2 s apart) they are done.
-        wait_until(
-            lambda: sum(r.endpoint == "runs.status" for r in server.requests) >= 10,
-            30,
-            "the quick runs to finish",
-        )
+        # The gate stops polling a run once it has its verdict: wait until it has stopped
+        # polling the two quick runs (for 2 s, while it went on polling the long one).
+        wait_until(lambda: len(done_polling(server, 2.0)) == 2, STARTED, "the quick runs' verdicts")
         gate.process.send_signal(signal.SIGTERM)
-    out, _ = gate.process.communicate(timeout=60)
+    out, _ = gate.child.finish(ENDS_BY_ITSELF)
     assert server.count("tests.run") == 3
     sessions = polled_sessions(server)
     assert len(sessions) == 3
@@ -525,15 +500,15 @@ def test_a_second_ctrl_c_while_the_reports_are_written_waits_until_they_are_done
     os.mkfifo(tmp_path / "step_summary.md")
     catalog = {"tests": [{"name": "long-call", "duration": "120s"}]}
     gate = start_gate(catalog, LONG_MANIFEST, "--sipfront-concurrency", "2")
-    wait_until(lambda: len(polled_sessions(gate.server)) == 2, 30, "both runs to be polled")
+    wait_until(lambda: len(polled_sessions(gate.server)) == 2, STARTED, "both runs to be polled")
     gate.process.send_signal(signal.SIGINT)
-    wait_until(gate.junit.exists, 30, "the JUnit file (the reports being written)")
+    wait_until(gate.junit.exists, STARTED, "the JUnit file (the reports being written)")
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
         gate.process.send_signal(signum)
     time.sleep(0.3)
     assert gate.process.poll() is None, "a signal broke the writing of the reports"
     summary = (tmp_path / "step_summary.md").read_text(encoding="utf-8")
-    out, err = gate.process.communicate(timeout=30)
+    out, err = gate.child.finish(LONG_BEFORE_THE_RUNS_END)
     assert gate.process.returncode == EXIT_INTERRUPTED, out + err
     assert "Traceback" not in err + out
     assert "Sipfront runs" in summary

@@ -6,10 +6,10 @@ deliberate change, and read the diff.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,8 @@ import xunitparser  # type: ignore[import-untyped]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from junitparser import JUnitXml
+from report_records import REPORT, SECRET_URL, attempt
+from report_records import record as record_of
 
 from pytest_sipfront.reports.junit import classname_for, junit_xml, write_junit
 from pytest_sipfront.runs.outcome import (
@@ -32,9 +34,6 @@ from pytest_sipfront.runs.outcome import (
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
 PROFILE = HERE / "schemas" / "sipfront-junit-profile.xsd"
-START = datetime(2024, 2, 9, 8, 20, 18)
-REPORT = "https://app.sipfront.com/run/details/"
-SECRET_URL = "https://pk-user:hunter2-secret@app.sipfront.example/api/v2?secret_key=hunter2"
 
 
 @pytest.fixture(scope="module")
@@ -42,67 +41,8 @@ def profile() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(str(PROFILE))
 
 
-def attempt(
-    session: str,
-    status: str,
-    *,
-    passed: bool | None,
-    seconds: float | None = None,
-    description: str = "",
-) -> Attempt:
-    run: dict[str, object] = {"started_at": START.strftime("%Y-%m-%d %H:%M:%S")}
-    if seconds is not None:
-        run["stopped_at"] = (START + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
-    if description:
-        run["result_description"] = description
-    return Attempt(
-        session_id=session,
-        report_url=REPORT + session,
-        status=status,
-        passed=passed,
-        finished=seconds is not None,
-        run=run,
-    )
-
-
-def record(
-    name: str,
-    outcome: PytestOutcome,
-    *,
-    manifest: str = "sipfront.yml",
-    line: int = 5,
-    verdict: Verdict | None = None,
-    attempts: list[Attempt] | None = None,
-    message: str = "",
-    longrepr: str = "",
-    flaky: bool = False,
-    local: float = 0.0,
-    sandbox: bool = False,
-) -> ItemRecord:
-    run = None
-    if verdict is not None:
-        run = RunOutcome(
-            name=name,
-            verdict=verdict,
-            message=message,
-            attempts=attempts or [],
-            target="basic-call-a-b",
-            manifest=manifest,
-            line=line,
-            sandbox=sandbox,
-            local_duration_s=local,
-        )
-    return ItemRecord(
-        nodeid=f"{manifest}::{name}",
-        name=name,
-        manifest=manifest,
-        line=line,
-        outcome=outcome,
-        run=run,
-        message=message,
-        longrepr=longrepr,
-        flaky=flaky,
-    )
+# The runs of these records are of one Sipfront test.
+record = functools.partial(record_of, target="basic-call-a-b")
 
 
 def detail(first: str, session: str, status: str) -> str:

@@ -58,7 +58,7 @@ def test_the_metadata_names_the_licence_statuses_and_supported_pythons() -> None
     for minor in (10, 11, 12, 13):
         assert f"Programming Language :: Python :: 3.{minor}" in classifiers
     assert meta["Keywords"]
-    assert "MIT" in (meta.get("License-Expression") or meta.get("License") or "")
+    assert "MIT" in " ".join(meta.get_all("License-Expression") or meta.get_all("License") or [])
 
 
 def test_every_runtime_dependency_is_pinned_with_a_version_it_accepts() -> None:

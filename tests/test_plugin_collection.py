@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,10 @@ def triggered_names(server: SandboxServer) -> list[str]:
 
 
 def test_manifests_are_collected_by_their_file_name_and_other_yaml_is_not(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox()
     for path, name in [
         ("x.sipfront.yml", "from-x"),
@@ -62,8 +65,10 @@ def test_manifests_are_collected_by_their_file_name_and_other_yaml_is_not(
 
 
 def test_a_yaml_file_named_on_the_command_line_is_collected_whatever_its_name(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     write(pytester, "gate.yml", "tests:\n  - {name: named, test: t-named}\n")
     result = run_gate(None, "gate.yml", server=server)
@@ -71,7 +76,11 @@ def test_a_yaml_file_named_on_the_command_line_is_collected_whatever_its_name(
     assert triggered_names(server) == ["t-named"]
 
 
-def test_ini_sipfront_files_replaces_the_file_name_patterns(sipfront_sandbox, run_gate, pytester):
+def test_ini_sipfront_files_replaces_the_file_name_patterns(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox()
     pytester.makeini("[pytest]\nsipfront_files = *.gate.yml\n")
     write(pytester, "deploy.gate.yml", "tests:\n  - {name: gated, test: t}\n")
@@ -97,8 +106,8 @@ MATRIX = """
 
 
 def test_item_ids_are_the_manifest_path_and_name_and_matrix_ids_read_like_parametrize(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox()
     result = run_gate(MATRIX, "--collect-only", "-q", server=server)
     assert collected_ids(result) == sorted(
@@ -114,7 +123,9 @@ def test_item_ids_are_the_manifest_path_and_name_and_matrix_ids_read_like_parame
     assert server.requests == []
 
 
-def test_a_matrix_sends_one_run_per_combination_with_its_values(sipfront_sandbox, run_gate):
+def test_a_matrix_sends_one_run_per_combination_with_its_values(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"tests": [{"name": "dtmf-check", "id": 124, "duration": 0.2}]})
     result = run_gate(MATRIX, "-k", "dtmf", server=server)
     result.assert_outcomes(passed=4, deselected=2)
@@ -141,21 +152,27 @@ MARKED = """
 """
 
 
-def test_k_selects_entries_by_name_and_only_those_are_triggered(sipfront_sandbox, run_gate):
+def test_k_selects_entries_by_name_and_only_those_are_triggered(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(MARKED, "-k", "media or plain", server=server)
     result.assert_outcomes(passed=2, deselected=1)
     assert sorted(triggered_names(server)) == ["t-media", "t-plain"]
 
 
-def test_m_selects_by_manifest_marks_combined_with_the_defaults_marks(sipfront_sandbox, run_gate):
+def test_m_selects_by_manifest_marks_combined_with_the_defaults_marks(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(MARKED, "-m", "voip and not smoke", server=server)
     result.assert_outcomes(passed=2, deselected=1)
     assert sorted(triggered_names(server)) == ["t-media", "t-plain"]
 
 
-def test_strict_markers_accepts_the_marks_used_in_manifests(sipfront_sandbox, run_gate):
+def test_strict_markers_accepts_the_marks_used_in_manifests(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(MARKED, "--strict-markers", "-m", "smoke", server=server)
     result.assert_outcomes(passed=1, deselected=2)
@@ -173,8 +190,10 @@ BROKEN = """
 
 
 def test_a_broken_manifest_fails_collection_with_file_line_and_column_and_triggers_nothing(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox()
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
     result = run_gate(BROKEN, server=server)
@@ -191,8 +210,10 @@ def test_a_broken_manifest_fails_collection_with_file_line_and_column_and_trigge
 
 
 def test_on_github_a_broken_manifest_is_annotated_at_its_line_and_column(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox()
     env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(pytester.path)}
     result = run_gate(BROKEN, server=server, env=env)
@@ -205,8 +226,10 @@ def test_on_github_a_broken_manifest_is_annotated_at_its_line_and_column(
 
 
 def test_a_broken_manifest_is_an_error_in_the_sipfront_junit_file(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox()
     result = run_gate(BROKEN, "--sipfront-junit", "sf.xml", server=server)
     assert result.ret == pytest.ExitCode.INTERRUPTED
@@ -223,8 +246,10 @@ def test_a_broken_manifest_is_an_error_in_the_sipfront_junit_file(
 
 
 def test_a_broken_manifest_keeps_the_other_manifests_of_the_session_from_being_triggered(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     write(pytester, "fine.sipfront.yml", "tests:\n  - {name: fine, test: t-fine}\n")
     result = run_gate(BROKEN, server=server)
@@ -233,8 +258,10 @@ def test_a_broken_manifest_keeps_the_other_manifests_of_the_session_from_being_t
 
 
 def test_continue_on_collection_errors_still_runs_the_valid_manifests(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     write(pytester, "fine.sipfront.yml", "tests:\n  - {name: fine, test: t-fine}\n")
     result = run_gate(BROKEN, "--continue-on-collection-errors", server=server)
@@ -243,7 +270,11 @@ def test_continue_on_collection_errors_still_runs_the_valid_manifests(
 
 
 @pytest.mark.parametrize("mark", ["skip", "xfail", "parametrize", "timeout", "flaky"])
-def test_pytest_s_own_mark_names_are_refused_as_manifest_marks(sipfront_sandbox, run_gate, mark):
+def test_pytest_s_own_mark_names_are_refused_as_manifest_marks(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    mark: str,
+) -> None:
     server = sipfront_sandbox()
     result = run_gate(f"tests:\n  - {{name: one, test: t, marks: [{mark}]}}\n", server=server)
     assert result.ret == pytest.ExitCode.INTERRUPTED
@@ -253,7 +284,9 @@ def test_pytest_s_own_mark_names_are_refused_as_manifest_marks(sipfront_sandbox,
     assert server.requests == []
 
 
-def test_duplicate_entry_names_fail_collection(sipfront_sandbox, run_gate):
+def test_duplicate_entry_names_fail_collection(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox()
     result = run_gate(
         """

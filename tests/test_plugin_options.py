@@ -329,6 +329,12 @@ def test_a_whole_number_option_is_read_by_the_manifests_rule_plain_digits(
         ("--sipfront-timeout", "0.01", "is shorter than the shortest allowed timeout, 0.1s"),
         ("--sipfront-poll-interval", "2h", "is longer than the longest allowed poll interval, 1h"),
         ("--sipfront-poll-interval", "1e-9", "is shorter than the shortest allowed poll interval"),
+        (
+            "--sipfront-shutdown-grace",
+            "2m",
+            "is longer than the longest allowed shutdown grace, 1m",
+        ),
+        ("--sipfront-shutdown-grace", "0s", "is not a duration greater than zero"),
     ],
 )
 def test_a_duration_or_rate_out_of_bounds_is_a_usage_error_naming_the_bound(

@@ -10,6 +10,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -97,7 +98,9 @@ def junit_properties(path: Any) -> dict[str, dict[str, str]]:
 # ---- what gets triggered -------------------------------------------------------------------
 
 
-def test_every_selected_run_is_triggered_exactly_once_in_item_order(sipfront_sandbox, run_gate):
+def test_every_selected_run_is_triggered_exactly_once_in_item_order(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(
         """
@@ -117,7 +120,9 @@ def test_every_selected_run_is_triggered_exactly_once_in_item_order(sipfront_san
     assert triggered_names(server) == ["t-zeta", "t-alpha", "t-mid"]
 
 
-def test_skip_entries_and_deselected_entries_are_never_triggered(sipfront_sandbox, run_gate):
+def test_skip_entries_and_deselected_entries_are_never_triggered(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(
         """
@@ -145,7 +150,9 @@ def test_skip_entries_and_deselected_entries_are_never_triggered(sipfront_sandbo
     assert triggered_names(server) == ["t-kept"]
 
 
-def test_collect_only_triggers_nothing(sipfront_sandbox, run_gate):
+def test_collect_only_triggers_nothing(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(
         """
@@ -162,8 +169,8 @@ def test_collect_only_triggers_nothing(sipfront_sandbox, run_gate):
 
 
 def test_concurrency_two_keeps_at_most_two_runs_in_flight_and_runs_in_waves(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     duration = 0.8
     server = sipfront_sandbox({"default_duration": duration})
     result = run_gate(
@@ -191,8 +198,8 @@ def test_concurrency_two_keeps_at_most_two_runs_in_flight_and_runs_in_waves(
 
 
 def test_with_enough_concurrency_every_trigger_arrives_before_the_first_run_finishes(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     duration = 1.0
     server = sipfront_sandbox({"default_duration": duration})
     result = run_gate(
@@ -240,7 +247,9 @@ FAILING_CATALOG: dict[str, Any] = {
 }
 
 
-def test_a_passing_run_passes_and_the_session_exits_zero(sipfront_sandbox, run_gate):
+def test_a_passing_run_passes_and_the_session_exits_zero(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate("tests:\n  - {name: ok, test: t-ok}\n", server=server)
     result.assert_outcomes(passed=1)
@@ -248,7 +257,9 @@ def test_a_passing_run_passes_and_the_session_exits_zero(sipfront_sandbox, run_g
     assert server.count("tests.run") == 1
 
 
-def test_a_failed_run_fails_with_its_description_and_the_detail_block(sipfront_sandbox, run_gate):
+def test_a_failed_run_fails_with_its_description_and_the_detail_block(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate(
         """
@@ -288,8 +299,11 @@ def test_a_failed_run_fails_with_its_description_and_the_detail_block(sipfront_s
     ],
 )
 def test_stopped_errored_and_unexplained_runs_fail_naming_their_status(
-    sipfront_sandbox, run_gate, test, first_line
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    test: str,
+    first_line: str,
+) -> None:
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate(f"tests:\n  - {{name: it, test: {test}}}\n", server=server)
     result.assert_outcomes(failed=1)
@@ -297,7 +311,9 @@ def test_stopped_errored_and_unexplained_runs_fail_naming_their_status(
     assert_no_traceback(result)
 
 
-def test_a_run_that_never_finishes_fails_at_its_timeout(sipfront_sandbox, run_gate):
+def test_a_run_that_never_finishes_fails_at_its_timeout(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate("tests:\n  - {name: hangs, test: call-hangs, timeout: 0.6s}\n", server=server)
     result.assert_outcomes(failed=1)
@@ -307,7 +323,9 @@ def test_a_run_that_never_finishes_fails_at_its_timeout(sipfront_sandbox, run_ga
     assert_no_traceback(result)
 
 
-def test_a_refused_trigger_is_an_error_quoting_sipfront(sipfront_sandbox, run_gate):
+def test_a_refused_trigger_is_an_error_quoting_sipfront(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"unknown_tests": "refuse"})
     result = run_gate("tests:\n  - {name: typo, test: no-such-test}\n", server=server)
     result.assert_outcomes(errors=1)
@@ -321,8 +339,10 @@ def test_a_refused_trigger_is_an_error_quoting_sipfront(sipfront_sandbox, run_ga
 
 
 def test_missing_credentials_error_every_sipfront_item_and_other_tests_still_run(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     pytester.makepyfile(test_plain="def test_plain_python():\n    assert 1 + 1 == 2\n")
     result = run_gate(
@@ -342,7 +362,9 @@ def test_missing_credentials_error_every_sipfront_item_and_other_tests_still_run
     assert_no_traceback(result)
 
 
-def test_one_missing_key_is_as_good_as_none(sipfront_sandbox, run_gate):
+def test_one_missing_key_is_as_good_as_none(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(
         "tests:\n  - {name: one, test: t1}\n",
@@ -367,8 +389,8 @@ MATRIX_WITH_RETRIES = """
 
 
 def test_a_session_over_max_runs_counts_matrix_and_retries_and_sends_nothing(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(MATRIX_WITH_RETRIES, "--sipfront-max-runs", "7", server=server)
     result.assert_outcomes(errors=4)
@@ -379,7 +401,9 @@ def test_a_session_over_max_runs_counts_matrix_and_retries_and_sends_nothing(
     assert_no_traceback(result)
 
 
-def test_a_session_exactly_at_max_runs_runs(sipfront_sandbox, run_gate):
+def test_a_session_exactly_at_max_runs_runs(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate(MATRIX_WITH_RETRIES, "--sipfront-max-runs", "8", server=server)
     result.assert_outcomes(passed=4)
@@ -390,8 +414,10 @@ def test_a_session_exactly_at_max_runs_runs(sipfront_sandbox, run_gate):
 
 
 def test_retries_re_trigger_an_always_failing_run_and_show_every_attempt(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate(
         "tests:\n  - {name: busy, test: call-fails, retries: 2}\n",
@@ -434,8 +460,10 @@ def flaky_fault() -> dict[str, Any]:
 
 
 def test_a_run_that_fails_then_passes_on_retry_passes_and_is_shown_flaky(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2, "faults": [flaky_fault()]})
     result = run_gate(
         "tests:\n  - {name: wobbly, test: t-wobbly, retries: 2}\n",
@@ -451,14 +479,18 @@ def test_a_run_that_fails_then_passes_on_retry_passes_and_is_shown_flaky(
     assert props["sipfront_status"] == "passed"
 
 
-def test_a_failed_run_without_retries_is_triggered_once(sipfront_sandbox, run_gate):
+def test_a_failed_run_without_retries_is_triggered_once(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate("tests:\n  - {name: busy, test: call-fails}\n", server=server)
     result.assert_outcomes(failed=1)
     assert server.count("tests.run") == 1
 
 
-def test_project_entries_trigger_project_runs_and_report_their_verdict(sipfront_sandbox, run_gate):
+def test_project_entries_trigger_project_runs_and_report_their_verdict(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(
         {
             "projects": [
@@ -495,7 +527,9 @@ def test_project_entries_trigger_project_runs_and_report_their_verdict(sipfront_
 # ---- xfail ------------------------------------------------------------------------------------
 
 
-def test_an_xfail_entry_whose_run_fails_is_xfailed(sipfront_sandbox, run_gate):
+def test_an_xfail_entry_whose_run_fails_is_xfailed(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate(
         """
@@ -512,15 +546,17 @@ def test_an_xfail_entry_whose_run_fails_is_xfailed(sipfront_sandbox, run_gate):
     result.stdout.fnmatch_lines(["XFAIL *known*one-way audio, TICKET-12*"])
 
 
-def test_an_xfail_entry_whose_run_passes_is_xpassed(sipfront_sandbox, run_gate):
+def test_an_xfail_entry_whose_run_passes_is_xpassed(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate("tests:\n  - {name: fixed, test: t-ok, xfail: 'was broken'}\n", server=server)
     result.assert_outcomes(xpassed=1)
 
 
 def test_a_refused_trigger_on_an_xfail_entry_is_an_error_not_an_expected_failure(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"unknown_tests": "refuse"})
     result = run_gate(
         "tests:\n  - {name: known, test: no-such-test, xfail: 'expected to fail'}\n",
@@ -533,8 +569,8 @@ def test_a_refused_trigger_on_an_xfail_entry_is_an_error_not_an_expected_failure
 
 
 def test_a_timeout_on_an_xfail_entry_is_an_error_not_an_expected_failure(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate(
         "tests:\n  - {name: known, test: call-hangs, timeout: 0.5s, xfail: 'flaky lab'}\n",
@@ -549,8 +585,10 @@ def test_a_timeout_on_an_xfail_entry_is_an_error_not_an_expected_failure(
 
 
 def test_junitxml_carries_the_sipfront_properties_of_every_item(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate(
         """
@@ -577,7 +615,9 @@ def test_junitxml_carries_the_sipfront_properties_of_every_item(
     assert props["good"]["sipfront_session_id"] != props["busy"]["sipfront_session_id"]
 
 
-def test_the_terminal_summary_lists_every_run_with_its_report_link(sipfront_sandbox, run_gate):
+def test_the_terminal_summary_lists_every_run_with_its_report_link(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(FAILING_CATALOG)
     result = run_gate(
         """
@@ -600,7 +640,9 @@ def test_the_terminal_summary_lists_every_run_with_its_report_link(sipfront_sand
     assert "SANDBOX" not in lines[start]
 
 
-def test_report_all_shows_the_sipfront_section_for_passed_runs(sipfront_sandbox, run_gate):
+def test_report_all_shows_the_sipfront_section_for_passed_runs(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     result = run_gate("tests:\n  - {name: good, test: t-good}\n", "-rA", server=server)
     result.assert_outcomes(passed=1)
@@ -620,7 +662,9 @@ def test_report_all_shows_the_sipfront_section_for_passed_runs(sipfront_sandbox,
     )
 
 
-def test_expected_failures_and_errors_show_no_python_traceback(sipfront_sandbox, run_gate):
+def test_expected_failures_and_errors_show_no_python_traceback(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     catalog = dict(FAILING_CATALOG, unknown_tests="refuse")
     server = sipfront_sandbox(catalog)
     result = run_gate(
@@ -647,8 +691,8 @@ def test_expected_failures_and_errors_show_no_python_traceback(sipfront_sandbox,
 
 
 def test_many_simultaneous_triggers_put_no_connection_pool_warnings_in_the_report(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     # Every trigger is answered 0.3 s late, so all six are open at the same time.
     server = sipfront_sandbox(
         {
@@ -663,8 +707,10 @@ def test_many_simultaneous_triggers_put_no_connection_pool_warnings_in_the_repor
 
 
 def test_an_entry_a_conftest_skips_with_skipif_is_never_triggered(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     pytester.makeconftest(
         """
@@ -685,8 +731,10 @@ def pytest_collection_modifyitems(items):
 
 
 def test_a_symlink_to_a_manifest_collected_beside_it_triggers_each_entry_once(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox({"default_duration": 0.2})
     pytester.path.joinpath("sipfront.yml").write_text(
         "tests:\n  - {name: call, test: basic-call}\n", encoding="utf-8"

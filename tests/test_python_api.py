@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import GateRunner, SandboxFactory
+from sandbox_keys import PUBLIC_KEY, SECRET_KEY
 
 import pytest_sipfront.library.command
 import pytest_sipfront.session.python_runs  # loaded once here: see conftest.py
 from pytest_sipfront import Sipfront, SipfrontRunError, SipfrontRunFailed
 from pytest_sipfront.cli import main
 from pytest_sipfront.sandbox import Fault, SandboxServer
-from tests.conftest import PUBLIC_KEY, SECRET_KEY, GateRunner, SandboxFactory
 
 CATALOG: dict[str, Any] = {
     "default_duration": "1s",

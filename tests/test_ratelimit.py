@@ -126,7 +126,7 @@ def test_threads_sharing_a_limiter_never_exceed_the_rate_in_real_time() -> None:
     assert most_in_any_window(stamps) <= 20
     # 48 requests at 20 per second: two full waits, and no lost wake-up (those hang the
     # waiters for far longer).
-    assert 2.0 < time.monotonic() - started < 10.0
+    assert 2.0 < time.monotonic() - started < 20
 
 
 def test_waiting_threads_get_their_turn_in_the_order_they_asked() -> None:

@@ -8,8 +8,11 @@ import os
 import stat
 import sys
 import threading
+from collections.abc import Callable
 
 import pytest
+
+from pytest_sipfront.sandbox import SandboxServer
 
 MANIFEST = "tests:\n  - {name: call, test: t-ok}\n"
 CATALOG = {"default_duration": 0.2}
@@ -17,8 +20,11 @@ CATALOG = {"default_duration": 0.2}
 
 @pytest.mark.parametrize("how", ["parent-is-a-file", "a-directory", "dot", "same-as-junitxml"])
 def test_a_junit_path_that_cannot_be_written_is_a_usage_error_and_nothing_is_triggered(
-    how, sipfront_sandbox, run_gate, pytester
-):
+    how: str,
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox(CATALOG)
     pytester.path.joinpath("afile").write_text("x", encoding="utf-8")
     pytester.mkdir("reports")
@@ -36,7 +42,9 @@ def test_a_junit_path_that_cannot_be_written_is_a_usage_error_and_nothing_is_tri
     assert server.count("tests.run") == 0
 
 
-def test_an_unwritable_junit_directory_is_a_usage_error(sipfront_sandbox, run_gate):
+def test_an_unwritable_junit_directory_is_a_usage_error(
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(CATALOG)
     result = run_gate(MANIFEST, "--sipfront-junit", "/proc/sf.xml", server=server)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -46,8 +54,8 @@ def test_an_unwritable_junit_directory_is_a_usage_error(sipfront_sandbox, run_ga
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_a_junit_write_that_fails_later_is_one_line_and_the_summary_stays(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(CATALOG)
     result = run_gate(MANIFEST, "--sipfront-junit", "/dev/full", server=server)
     result.assert_outcomes(passed=1)
@@ -61,8 +69,10 @@ def test_a_junit_write_that_fails_later_is_one_line_and_the_summary_stays(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX FIFOs and symlinks")
 def test_a_fifo_and_a_symlink_are_written_in_place_not_replaced(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox(CATALOG)
     fifo = pytester.path / "sf.fifo"
     os.mkfifo(fifo)

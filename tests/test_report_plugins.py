@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -25,17 +26,11 @@ CATALOG = {
 }
 
 
-def report_urls(server: SandboxServer) -> set[str]:
-    return {
-        str(record.response.get("data", {}).get("report_url"))
-        for record in server.requests
-        if record.endpoint == "tests.run" and isinstance(getattr(record, "response", None), dict)
-    }
-
-
 def test_pytest_html_shows_one_report_link_per_item_with_its_matrix_values(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     pytest.importorskip("pytest_html")
     server = sipfront_sandbox(CATALOG)
     result = run_gate(
@@ -67,8 +62,10 @@ def test_pytest_html_shows_one_report_link_per_item_with_its_matrix_values(
 
 
 def test_allure_results_carry_the_report_link_matrix_parameters_and_the_detail_block(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     pytest.importorskip("allure_pytest")
     server = sipfront_sandbox(CATALOG)
     result = run_gate(MATRIX, "--alluredir=allure", server=server, subprocess=True)
@@ -93,8 +90,8 @@ def test_allure_results_carry_the_report_link_matrix_parameters_and_the_detail_b
 
 
 def test_without_an_allure_dir_or_html_option_no_report_plugin_is_touched(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     server = sipfront_sandbox(CATALOG)
     result = run_gate(MATRIX, "-p", "no:html", server=server)
     result.assert_outcomes(passed=2, failed=1)

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import clean_environ, github_environ, pytest_command
 
 from pytest_sipfront.api.client import ApiError, SipfrontClient
 from pytest_sipfront.api.urls import resolve_status_url
@@ -112,52 +112,21 @@ def sandbox(
     return start
 
 
-def clean_environ(**extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("PYTEST_", "GITHUB_", "SIPFRONT_", "INPUT_"))
-    }
-    env.update(extra)
-    return env
-
-
-def github_environ(path: Path, **extra: str) -> dict[str, str]:
-    return clean_environ(
-        GITHUB_ACTIONS="true",
-        GITHUB_WORKSPACE=str(path),
-        GITHUB_STEP_SUMMARY=str(path / "step_summary.md"),
-        GITHUB_OUTPUT=str(path / "github_output.txt"),
-        **extra,
-    )
-
-
 def run_session(
     path: Path, server: SandboxServer, manifest: str
 ) -> subprocess.CompletedProcess[str]:
     (path / "sipfront.yml").write_text(manifest, encoding="utf-8")
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "sipfront.yml",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:hypothesispytest",
+    command = pytest_command(
+        server,
         "-v",
         "-rA",
         "--log-cli-level=DEBUG",
         "--log-level=DEBUG",
-        "--sipfront-url",
-        server.base_url,
-        "--sipfront-max-rps",
-        "100",
         "--sipfront-junit",
         "sipfront-junit.xml",
         "--junitxml",
         "pytest-junit.xml",
-    ]
+    )
     env = github_environ(path, SIPFRONT_PUBLIC_KEY=PUBLIC_KEY, SIPFRONT_SECRET_KEY=SECRET_KEY)
     return subprocess.run(
         command, cwd=path, env=env, capture_output=True, text=True, timeout=60, check=False

@@ -173,7 +173,7 @@ class Scheduler:
             self._triggering = False
             self._cond.notify_all()
 
-    def shutdown(self, grace: float = 1.0) -> list[RunOutcome]:
+    def shutdown(self, grace: float) -> list[RunOutcome]:
         """Stop everything; return the runs still going at Sipfront (no verdict yet). A trigger
         already sent is given ``grace`` seconds for its answer (and report link); one still
         unanswered then is listed too, since its run may have started."""

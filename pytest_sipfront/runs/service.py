@@ -223,7 +223,8 @@ class RunService:
     def shutdown(self) -> list[RunOutcome]:
         """Stop at once; the runs still going at Sipfront (they cannot be cancelled there),
         marked interrupted. The scheduler lists only runs triggered or being triggered."""
-        still = self.scheduler.shutdown() if self.scheduler is not None else []
+        scheduler = self.scheduler
+        still = scheduler.shutdown(self.settings.shutdown_grace) if scheduler is not None else []
         for outcome in still:
             _stopped(outcome, sending=not outcome.attempts)
         if self.client is not None:
