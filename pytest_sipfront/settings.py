@@ -15,6 +15,24 @@ from pytest_sipfront.integers import whole_number
 
 DEFAULT_API_URL = "https://app.sipfront.com/api/v2"
 REPORT_MODES = ("full", "kiosk", "print")
+
+
+def not_a_report_mode(shown: str) -> str:
+    """The one sentence for a report mode that is none of :data:`REPORT_MODES`."""
+    return (
+        f"{shown} is not a report mode (use {', '.join(REPORT_MODES[:-1])} or {REPORT_MODES[-1]})"
+    )
+
+
+def count_problem(shown: str, number: int | None) -> str | None:
+    """Why a count (max-runs, concurrency, ...) written as ``shown`` is refused, or None."""
+    if number is None:
+        return f"{shown} is not a whole number"
+    if number < 1:
+        return f"{shown} must be at least 1"
+    return None
+
+
 """The report modes Sipfront takes (sent as ``report.mode``); manifests take the same."""
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
@@ -48,10 +66,9 @@ class Settings:
 
 def _positive_int(value: str, name: str) -> int:
     number = whole_number(str(value).strip())
-    if number is None:
-        raise SettingsError(f"{name}: {value!r} is not a whole number")
-    if number < 1:
-        raise SettingsError(f"{name}: {value!r} must be at least 1")
+    problem = count_problem(repr(value), number)
+    if problem or number is None:
+        raise SettingsError(f"{name}: {problem}")
     return number
 
 
@@ -86,7 +103,7 @@ def _duration_of(setting: str) -> Callable[[str, str], float]:
 def _report_mode(value: str, name: str) -> str:
     mode = str(value).strip().lower()
     if mode not in REPORT_MODES:
-        raise SettingsError(f"{name}: {value!r} is not a report mode (use full, kiosk or print)")
+        raise SettingsError(f"{name}: {not_a_report_mode(repr(value))}")
     return mode
 
 

@@ -20,7 +20,13 @@ from pytest_sipfront.integers import whole_number
 from pytest_sipfront.manifest.safety import credential_problem, is_emergency_destination
 from pytest_sipfront.manifest.schema import PROJECT_REPORT_MODES
 from pytest_sipfront.sanitize import clean_line
-from pytest_sipfront.settings import PUBLIC_KEY_VAR, REPORT_MODES, SECRET_KEY_VAR
+from pytest_sipfront.settings import (
+    PUBLIC_KEY_VAR,
+    REPORT_MODES,
+    SECRET_KEY_VAR,
+    count_problem,
+    not_a_report_mode,
+)
 
 INPUT_DEFAULTS: dict[str, str | None] = {
     "manifest": None,
@@ -133,10 +139,9 @@ def _whole(raw: Mapping[str, str], name: str) -> int | None:
     if value is None:
         return None
     number = whole_number(value)
-    if number is None:
-        raise InputError(f"{name}: {_shown(value)} is not a whole number")
-    if number < 1:
-        raise InputError(f"{name}: {_shown(value)} must be at least 1")
+    problem = count_problem(_shown(value), number)
+    if problem or number is None:
+        raise InputError(f"{name}: {problem}")
     return number
 
 
@@ -173,9 +178,7 @@ def _report_mode(raw: Mapping[str, str]) -> str | None:
         return None
     mode = value.lower()
     if mode not in REPORT_MODES:
-        raise InputError(
-            f"report_mode: {_shown(value)} is not a report mode (use full, kiosk or print)"
-        )
+        raise InputError(f"report_mode: {not_a_report_mode(_shown(value))}")
     return mode
 
 

@@ -24,6 +24,7 @@ from pytest_sipfront.manifest.schema import (
     TOP_KEYS,
 )
 from pytest_sipfront.manifest.yamlnodes import Path, Positions
+from pytest_sipfront.settings import not_a_report_mode
 
 PYTEST_MARK_NAMES: frozenset[str] = frozenset(
     {
@@ -234,7 +235,7 @@ def _retries(name: str, value: Any, validator: str) -> str:
 
 
 def _report_mode(name: str, value: Any, validator: str) -> str:
-    return f"{show(value)} is not a report mode (use full, kiosk or print)"
+    return not_a_report_mode(show(value))
 
 
 def _version(name: str, value: Any, validator: str) -> str:
