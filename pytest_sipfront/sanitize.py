@@ -21,7 +21,7 @@ UNSAFE = re.compile(
     + "]"
 )
 """C0 controls but TAB and LF, DEL, C1 controls, lone surrogates, the non-characters (which
-XML 1.0 forbids or junit-xml drops), and the bidi embedding/override/isolate controls
+XML 1.0 forbids or JUnit readers choke on), and the bidi embedding/override/isolate controls
 ("trojan source")."""
 
 DEFAULT_LIMIT = 2000

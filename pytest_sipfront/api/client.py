@@ -46,6 +46,7 @@ from pytest_sipfront.durations import format_duration
 from pytest_sipfront.manifest.safety import credential_problem
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
+    INTERRUPTED_QUEUED,
     RUN_TIMEOUT_LEFT,
     TRIGGER_BUDGET_LEFT,
     UNKNOWN_TRIGGER,
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 3
 MIN_REQUEST_TIME = 1.0
+NOT_JSON = "answer was not JSON"
 """A request near its run's deadline still gets this long (seconds) for its answer."""
 
 AUTH_MESSAGE = (
@@ -73,8 +75,6 @@ AUTH_MESSAGE = (
 REFUSED_MESSAGE = "Sipfront refused to start the run: {reason} (HTTP {code})"
 UNREACHABLE_ATTEMPTS_MESSAGE = "Sipfront API unreachable after {attempts} attempts: {reason}"
 UNREACHABLE_FOR_MESSAGE = "Sipfront API unreachable for {duration}: {reason}"
-INTERRUPTED_BEFORE_TRIGGER = "Interrupted before the run was triggered"
-"""runs/messages.py has no such sentence (its INTERRUPTED_QUEUED is worded for an item)."""
 VANISHED_MESSAGE = "Sipfront no longer knows this run (HTTP {code} on its status)"
 
 
@@ -387,7 +387,7 @@ class SipfrontClient:
             delay = self._trigger_delay(attempt, result, deadline)
             log.debug("trigger not sent (%s); retrying in %.1fs", result.reason, delay)
             if not self._wait(delay):
-                raise ApiError(Verdict.INTERRUPTED, INTERRUPTED_BEFORE_TRIGGER)
+                raise ApiError(Verdict.INTERRUPTED, INTERRUPTED_QUEUED)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _trigger_once(
@@ -399,7 +399,7 @@ class SipfrontClient:
                 "POST",
                 url,
                 body=payload,
-                interrupted=INTERRUPTED_BEFORE_TRIGGER,
+                interrupted=INTERRUPTED_QUEUED,
                 deadline=deadline,
             )
         except Trouble as trouble:
@@ -546,7 +546,7 @@ class SipfrontClient:
         try:
             body = answer.json()
         except ValueError:
-            raise Trouble("answer was not JSON", http_status=code) from None
+            raise Trouble(NOT_JSON, http_status=code) from None
         run = body.get("run") if isinstance(body, dict) else None
         if not isinstance(run, dict):
             raise Trouble("answer had no run object", http_status=code)
@@ -585,7 +585,7 @@ class SipfrontClient:
                 try:
                     body = answer.json()
                 except ValueError:
-                    raise Trouble("answer was not JSON") from None
+                    raise Trouble(NOT_JSON) from None
                 items = _extract_list(body, key)
                 if items is None:
                     raise Trouble(f"answer had no list of {key}")

@@ -41,6 +41,7 @@ from pytest_sipfront.sandbox.catalog import (
 API_PREFIX = "/api/v2"
 TEST_REPORT_MODES = ("full", "kiosk", "print")
 PROJECT_REPORT_MODES = ("full", "kiosk")
+METHOD_NOT_ALLOWED = "Method not allowed"
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -237,7 +238,7 @@ class ApiState:
         pages need no credentials; then unknown paths, credentials, method, body."""
         if endpoint == "report":
             if method not in ("GET", "HEAD"):
-                return error_answer(405, "Method not allowed")
+                return error_answer(405, METHOD_NOT_ALLOWED)
             token = params[1] if len(params) > 1 else None
             return self.report_page(params[0], token)
         if endpoint == "other" and not _is_api_path(path):
@@ -252,7 +253,7 @@ class ApiState:
             return error_answer(404, "Not found")
         allowed = METHODS[endpoint]
         if method != allowed and not (method == "HEAD" and allowed == "GET"):
-            return error_answer(405, "Method not allowed", {"Allow": allowed})
+            return error_answer(405, METHOD_NOT_ALLOWED, {"Allow": allowed})
         if bad_body is not None:
             return error_answer(400, bad_body)
         try:

@@ -51,6 +51,7 @@ from pytest_sipfront.sandbox.behaviour import (
 from pytest_sipfront.sandbox.catalog import Catalog, Fault
 
 _MAX_BODY = 1 << 20
+BODY_TOO_LARGE = "The request body is too large"
 
 # --------------------------------------------------------------------------- request bodies
 
@@ -253,7 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise _BadBody("Content-Length is not a number") from None
         if length < 0 or length > _MAX_BODY:
-            raise _BadBody("The request body is too large")
+            raise _BadBody(BODY_TOO_LARGE)
         return self.rfile.read(length) if length else b""
 
     def _read_chunked(self) -> bytes:
@@ -271,7 +272,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return b"".join(chunks)
             total += size
             if total > _MAX_BODY:
-                raise _BadBody("The request body is too large")
+                raise _BadBody(BODY_TOO_LARGE)
             chunks.append(self.rfile.read(size))
             self.rfile.readline(1024)
 
