@@ -13,14 +13,15 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, quote, urlsplit
 
+from pytest_sipfront.runs.job import Progress, RunJob
 from pytest_sipfront.runs.messages import heartbeat
 from pytest_sipfront.runs.outcome import RunOutcome, run_from_dict, run_to_dict
-from pytest_sipfront.runs.scheduler import Progress, RunJob
 
 if TYPE_CHECKING:  # a worker's BrokerClient needs neither the service nor its sandbox
     from pytest_sipfront.runs.service import RunService
@@ -196,14 +197,14 @@ class Broker:
 
 
 class BrokerClient:
-    """A worker's side: the same calls as :class:`RunService`, answered by the controller."""
+    """A worker's side: the calls of :class:`~pytest_sipfront.runs.job.Service`, answered by
+    the controller's run service."""
 
     def __init__(self, address: str) -> None:
         hostport, self._token = address.split("|", 1)
         host, port = hostport.rsplit(":", 1)
         self._host = host
         self._port = int(port)
-        self._local = threading.local()
         self._last: dict[str, float] = {}
         self._progress = Progress(0, 0, 0)
 
@@ -222,7 +223,7 @@ class BrokerClient:
         finally:
             connection.close()
 
-    def plan(self, jobs: list[RunJob]) -> None:
+    def plan(self, jobs: Sequence[RunJob]) -> None:
         self._request("POST", "/plan", {"jobs": [job_to_dict(job) for job in jobs]})
 
     def run_now(self, job: RunJob) -> None:
@@ -254,6 +255,3 @@ class BrokerClient:
 
     def interrupted(self, key: str) -> RunOutcome | None:
         return None  # the controller holds the runs; its JUnit file lists them
-
-    def shutdown(self) -> list[RunOutcome]:
-        return []
