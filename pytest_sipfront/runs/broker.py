@@ -13,7 +13,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TextIO
@@ -133,21 +133,33 @@ class _BrokerHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A worker gone mid-answer (the session is stopping) is no news: print nothing."""
 
-    def __init__(self, service: RunService, token: str) -> None:
+    def __init__(self, make_service: Callable[[], RunService], token: str) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.service = service
+        self._make_service = make_service
+        self._service: RunService | None = None
+        self._service_lock = threading.Lock()
         self.token = token
         self.lock = threading.Lock()
         self.waiting: dict[str, int] = {}
         """Keys a worker is waiting for right now (long polls in progress)."""
 
+    @property
+    def service(self) -> RunService:
+        """The run service, made on first use (it imports the HTTP client)."""
+        with self._service_lock:
+            if self._service is None:
+                self._service = self._make_service()
+            return self._service
+
 
 class Broker:
-    """The controller's side: serves a run service to the workers."""
+    """The controller's side: serves a run service to the workers.
 
-    def __init__(self, service: RunService) -> None:
-        self.service = service
-        self._server = _BrokerHTTPServer(service, secrets.token_hex(16))
+    The service is made in the background once the broker starts: its imports (the HTTP
+    client) then overlap the workers' start-up instead of delaying it."""
+
+    def __init__(self, make_service: Callable[[], RunService]) -> None:
+        self._server = _BrokerHTTPServer(make_service, secrets.token_hex(16))
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -162,8 +174,15 @@ class Broker:
         host, port = str(self._server.server_address[0]), self._server.server_address[1]
         return f"{host}:{port}|{self._server.token}"
 
+    @property
+    def service(self) -> RunService:
+        return self._server.service
+
     def start(self, heartbeat: float | None = None, stream: TextIO | None = None) -> None:
         self._thread.start()
+        threading.Thread(
+            target=lambda: self._server.service, name="sipfront-broker-service", daemon=True
+        ).start()
         if heartbeat and stream is not None:
             threading.Thread(
                 target=self._heartbeat,

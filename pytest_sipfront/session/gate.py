@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -56,13 +57,17 @@ class Gate:
         # A bad URL matters only to a session that sends Sipfront requests: checked in start().
         self.url_error: str | None = None
         api_url = settings.api_url
-        if not settings.sandbox:
+        worker = getattr(config, "workerinput", None)
+        self.is_worker = worker is not None
+        self._broker_address: str | None = worker.get(BROKER_INPUT) if worker else None
+        # An xdist worker with a broker plans on the controller, which checks the URL there.
+        if not settings.sandbox and not self._broker_address:
             try:
                 api_url = check_base_url(settings.api_url)
             except ValueError as error:
                 self.url_error = str(error)
         self._api_url = api_url
-        self.records = Records(config, settings, api_url)
+        self.records = Records(config, settings, api_url, writes=not self.is_worker)
         self.preset: dict[str, RunOutcome] = {}
         """Verdicts decided here without Sipfront: the dry run's skips."""
         self.consumed: set[str] = set()
@@ -77,16 +82,21 @@ class Gate:
         )
         self._max_failures = limit.limit
         self.broker: Broker | None = None
-        worker = getattr(config, "workerinput", None)
-        self.is_worker = worker is not None
-        self._broker_address: str | None = worker.get(BROKER_INPUT) if worker else None
+        self._local: RunService | None = None
+        self._local_lock = threading.Lock()
 
-    @functools.cached_property
+    @property
     def local(self) -> RunService:
-        """This process's run service, made on first use (it imports the HTTP client)."""
-        from pytest_sipfront.runs.service import RunService
+        """This process's run service, made on first use (it imports the HTTP client); on the
+        xdist controller perhaps by the broker's thread, hence the lock."""
+        with self._local_lock:
+            if self._local is None:
+                from pytest_sipfront.runs.service import RunService
 
-        return RunService(self.settings, self._api_url, max_failures=self._max_failures)
+                self._local = RunService(
+                    self.settings, self._api_url, max_failures=self._max_failures
+                )
+            return self._local
 
     @functools.cached_property
     def service(self) -> Service:
@@ -103,14 +113,14 @@ class Gate:
 
     def runs_planned(self) -> bool:
         """On the xdist controller: True once a worker planned Sipfront runs here."""
-        return "local" in self.__dict__ and self.local.planned
+        return self._local is not None and self._local.planned
 
     def serve_workers(self) -> str:
         """On the xdist controller: serve the run service; the address goes to every worker."""
         if self.broker is None:
             from pytest_sipfront.runs.broker import Broker
 
-            self.broker = Broker(self.local)
+            self.broker = Broker(lambda: self.local)
             self.broker.start(heartbeat=self.settings.heartbeat, stream=sys.stderr)
         return self.broker.address
 
@@ -273,10 +283,12 @@ class Gate:
         records.finished = True
         # Runs triggered but without a verdict have no report: pytest never reached them, or
         # was waiting for one when it was stopped. Sipfront has no cancel endpoint.
-        if "local" in self.__dict__:  # a run service was made (cached_property)
-            records.still_running.extend(self.local.shutdown())
+        with self._local_lock:
+            local = self._local
+        if local is not None:  # a run service was made
+            records.still_running.extend(local.shutdown())
             # Runs that finished at Sipfront before pytest reached their items: their verdict.
-            records.not_reached.extend(self.local.unclaimed())
+            records.not_reached.extend(local.unclaimed())
         if self.broker is not None:
             self.broker.stop()
         if not self.is_worker:

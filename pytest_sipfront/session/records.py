@@ -66,7 +66,9 @@ def attach(item: SipfrontItem, report: pytest.TestReport, *, sandbox: bool) -> N
 class Records:
     """What the session's reports show; on the xdist controller, the workers' items too."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, api_url: str) -> None:
+    def __init__(
+        self, config: pytest.Config, settings: Settings, api_url: str, *, writes: bool = True
+    ) -> None:
         self.config = config
         self.settings = settings
         self.api_url = api_url
@@ -78,7 +80,7 @@ class Records:
         self.interrupted = False
         self.finished = False
         """True once the session's end began: the reports are being (or were) written."""
-        if settings.junit:
+        if settings.junit and writes:  # (an xdist worker writes none: the controller does)
             # Imported now, not while an interrupted session hurries to write its reports.
             from pytest_sipfront.reports import junit  # noqa: F401
 
