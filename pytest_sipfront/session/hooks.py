@@ -48,11 +48,13 @@ class GateHooks:
     def pytest_unconfigure(self) -> None:
         self.signals.restore()
 
-    @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reports its collection
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """An xdist worker plans as soon as its collection is done: the first worker to get
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session) -> Generator[None, None, None]:
+        """An xdist worker plans as soon as its items are final (every plugin has selected and
+        ordered them, and before the worker reports its collection): the first worker to get
         there starts every run (all workers collect the same items) while the others still
-        collect and the controller waits for them."""
+        collect and the controller waits for them. A collection that raised plans nothing."""
+        yield
         if self.gate.is_worker and self._may_trigger(session):
             self.gate.start(session)
 
