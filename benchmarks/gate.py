@@ -916,7 +916,7 @@ def session_check(bench: Bench, row: Row) -> None:
 
 
 def scale_section(bench: Bench, empties: list[Measured]) -> None:
-    sizes, say, check = bench.sizes, bench.report.say, bench.report.check
+    sizes, say = bench.sizes, bench.report.say
     skip = bench.skips
     say(
         f"2. Scale: {sizes.scale_runs} runs in flight (concurrency {sizes.scale_runs}, "
@@ -943,6 +943,15 @@ def scale_section(bench: Bench, empties: list[Measured]) -> None:
             collects.append(bench.collect(sizes.collect_items))
             if number == 0 and not sizes.tiny:
                 empties.append(bench.empty_session())
+    scale_table(bench, row, empties, collects)
+    scale_checks(bench, row, empties, collects, threads_empty)
+    say()
+
+
+def scale_table(
+    bench: Bench, row: Row | None, empties: list[Measured], collects: list[tuple[Measured, int]]
+) -> None:
+    sizes, say = bench.sizes, bench.report.say
     headers = ["", "process wall", "gate time", "status req/run (max)", "peak RSS", "threads"]
     body = []
     if row is not None and row.measured is not None:
@@ -983,6 +992,16 @@ def scale_section(bench: Bench, empties: list[Measured]) -> None:
     for text in table(headers, body):
         say(text)
     say()
+
+
+def scale_checks(
+    bench: Bench,
+    row: Row | None,
+    empties: list[Measured],
+    collects: list[tuple[Measured, int]],
+    threads_empty: int,
+) -> None:
+    sizes, check = bench.sizes, bench.report.check
     if row is not None and row.measured is not None:
         workers = min(MAX_WORKERS, max(2, sizes.scale_runs))
         design = threads_empty + 1 + workers
@@ -1015,7 +1034,6 @@ def scale_section(bench: Bench, empties: list[Measured]) -> None:
             f"--collect-only of {sizes.collect_items} items {exact(quickest)} <= "
             f"empty session {exact(quickest_empty)} + 2 s{which}",
         )
-    say()
 
 
 def median_row(rows: Sequence[Row]) -> Row:
@@ -1166,6 +1184,23 @@ def xdist_checks(bench: Bench, seen: dict[int, list[Row]], medians: dict[int, Ro
 GUEST_TEST = "def test_unrelated():\n    assert sum(range(10)) == 45\n"
 
 
+def guest_runs(
+    where: Path,
+    env: dict[str, str],
+    base: list[str],
+    variants: dict[str, list[str]],
+    rounds: int,
+) -> dict[str, list[Measured]]:
+    """One warm-up run of each variant (not counted), then ``rounds`` rounds alternating them."""
+    seen: dict[str, list[Measured]] = {name: [] for name in variants}
+    for extra in variants.values():
+        run_measured([*base, *extra, "test_unrelated.py"], where, env)
+    for _ in range(rounds):
+        for name, extra in variants.items():
+            seen[name].append(run_measured([*base, *extra, "test_unrelated.py"], where, env))
+    return seen
+
+
 def guest_section(bench: Bench) -> None:
     """The plugin as a guest: what it costs a session that has nothing to do with Sipfront."""
     say, check = bench.report.say, bench.report.check
@@ -1189,12 +1224,7 @@ def guest_section(bench: Bench) -> None:
         "pytest-sipfront": ["-p", "pytest_sipfront.plugin"],
         "pytest-timeout": ["-p", "pytest_timeout"],
     }
-    seen: dict[str, list[Measured]] = {name: [] for name in variants}
-    for extra in variants.values():
-        run_measured([*base, *extra, "test_unrelated.py"], where, env)
-    for _ in range(rounds):
-        for name, extra in variants.items():
-            seen[name].append(run_measured([*base, *extra, "test_unrelated.py"], where, env))
+    seen = guest_runs(where, env, base, variants, rounds)
 
     def median(values: Sequence[float]) -> float:
         ordered = sorted(values)

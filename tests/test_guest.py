@@ -29,14 +29,13 @@ def pytest_unconfigure(config):
 
 DUMP_WORKER_MODULES = """
 import json
-import os
 import sys
 
 
 def pytest_sessionfinish(session):
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker:
-        with open(f"modules-{worker}.json", "w", encoding="utf-8") as handle:
+    worker = getattr(session.config, "workerinput", None)  # (not the environment: this suite
+    if worker:  # may itself run under xdist)
+        with open(f"modules-{worker['workerid']}.json", "w", encoding="utf-8") as handle:
             json.dump(sorted(sys.modules), handle)
 """
 
