@@ -71,6 +71,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from pytest_sipfront.settings import MAX_RPS  # (light: no YAML, no sandbox)
+
 if TYPE_CHECKING:
     from pytest_sipfront.sandbox import Catalog, SandboxServer
 
@@ -118,7 +120,8 @@ class Sizes:
 
     @property
     def scale_rps(self) -> float:
-        return 2 * self.scale_runs + 10
+        """2 N + 10, within the largest rate the plugin accepts."""
+        return min(MAX_RPS, 2 * self.scale_runs + 10)
 
 
 def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, Sizes]:

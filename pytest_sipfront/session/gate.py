@@ -107,10 +107,6 @@ class Gate:
             return BrokerClient(self._broker_address)
         return self.local
 
-    @property
-    def api_url(self) -> str:
-        return self._api_url
-
     def runs_planned(self) -> bool:
         """On the xdist controller: True once a worker planned Sipfront runs here."""
         return self._local is not None and self._local.planned
