@@ -86,7 +86,7 @@ def session_modules(pytester: pytest.Pytester, *args: str) -> list[str]:
     return modules
 
 
-def test_importing_the_entry_point_loads_no_http_client_yaml_schema_or_sandbox():
+def test_importing_the_entry_point_loads_no_http_client_yaml_schema_or_sandbox() -> None:
     code = (
         "import json, sys\nimport pytest_sipfront.plugin\nprint(json.dumps(sorted(sys.modules)))\n"
     )
@@ -149,21 +149,25 @@ def test_an_xdist_worker_waits_for_its_runs_without_loading_the_http_client(
         assert "pytest_sipfront.runs.service" not in modules
 
 
-def test_collecting_a_plain_test_folder_loads_none_of_the_plugins_heavy_modules(pytester):
+def test_collecting_a_plain_test_folder_loads_none_of_the_plugins_heavy_modules(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
     modules = session_modules(pytester, "--collect-only", "-q")
     assert "pytest_sipfront.plugin" in modules
     assert heavy_modules(modules) == []
 
 
-def test_running_a_plain_test_loads_none_of_the_plugins_heavy_modules(pytester, monkeypatch):
+def test_running_a_plain_test_loads_none_of_the_plugins_heavy_modules(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
     modules = session_modules(pytester, "-q")
     assert heavy_modules(modules) == []
 
 
-def test_collecting_a_manifest_loads_the_manifest_reader(pytester):
+def test_collecting_a_manifest_loads_the_manifest_reader(pytester: pytest.Pytester) -> None:
     pytester.path.joinpath("sipfront.yml").write_text(
         "version: 1\ntests:\n  - {name: one, test: t-one}\n", encoding="utf-8"
     )
@@ -178,7 +182,9 @@ def write_tavern(pytester: pytest.Pytester) -> None:
     )
 
 
-def test_another_plugins_yaml_file_named_alone_is_left_to_that_plugin(pytester, run_gate):
+def test_another_plugins_yaml_file_named_alone_is_left_to_that_plugin(
+    pytester: pytest.Pytester, run_gate: Callable[..., pytest.RunResult]
+) -> None:
     write_tavern(pytester)
     result = run_gate(None, "test_ping.tavern.yaml", "-v", server=None)
     result.assert_outcomes(passed=1)
@@ -187,8 +193,10 @@ def test_another_plugins_yaml_file_named_alone_is_left_to_that_plugin(pytester, 
 
 
 def test_another_plugins_yaml_file_and_a_manifest_both_run_in_one_session(
-    pytester, run_gate, sipfront_sandbox
-):
+    pytester: pytest.Pytester,
+    run_gate: Callable[..., pytest.RunResult],
+    sipfront_sandbox: Callable[..., SandboxServer],
+) -> None:
     server: SandboxServer = sipfront_sandbox({"default_duration": 0.2})
     write_tavern(pytester)
     manifest = "version: 1\ntests:\n  - {name: sip, test: t-sip}\n"
@@ -200,7 +208,9 @@ def test_another_plugins_yaml_file_and_a_manifest_both_run_in_one_session(
     assert server.count("tests.run") == 1
 
 
-def test_a_named_yaml_file_with_keys_a_manifest_does_not_know_is_not_claimed(pytester, run_gate):
+def test_a_named_yaml_file_with_keys_a_manifest_does_not_know_is_not_claimed(
+    pytester: pytest.Pytester, run_gate: Callable[..., pytest.RunResult]
+) -> None:
     pytester.path.joinpath("other.yml").write_text(
         "tests:\n  - {name: x}\nstages: []\n", encoding="utf-8"
     )
@@ -210,8 +220,8 @@ def test_a_named_yaml_file_with_keys_a_manifest_does_not_know_is_not_claimed(pyt
 
 
 def test_a_named_yaml_file_that_reads_like_a_manifest_is_claimed_whatever_its_name(
-    pytester, run_gate
-):
+    pytester: pytest.Pytester, run_gate: Callable[..., pytest.RunResult]
+) -> None:
     pytester.path.joinpath("gate.yml").write_text(
         "version: 1\ndefaults: {timeout: 5m}\ntests:\n  - {name: named, test: t}\n",
         encoding="utf-8",

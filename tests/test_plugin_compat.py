@@ -7,6 +7,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 from terminal_sections import runs_section
@@ -39,8 +40,10 @@ SIX = entries(*((f"e{n}", f"t-{n}") for n in range(1, 7)))
 
 
 def test_under_xdist_every_run_is_triggered_exactly_once_and_reported_on_the_controller(
-    sipfront_sandbox, run_gate, pytester
-):
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
     server = sipfront_sandbox(CATALOG)
     manifest = SIX + "  - {name: bad, test: t-fails}\n"
     result = run_gate(manifest, "-n", "2", "--sipfront-junit", "sf.xml", server=server)
@@ -51,14 +54,14 @@ def test_under_xdist_every_run_is_triggered_exactly_once_and_reported_on_the_con
     result.stdout.fnmatch_lines(["Sipfront run failed: busy [status: failed]"])
     summary = [line for line in result.outlines if re.match(r"(PASSED|FAILED) +(e\d|bad) ", line)]
     assert len(summary) == 7
-    cases = {c.get("name"): c for c in ET.parse(pytester.path / "sf.xml").iter("testcase")}
+    cases = {str(c.get("name")): c for c in ET.parse(pytester.path / "sf.xml").iter("testcase")}
     assert sorted(cases) == ["bad"] + [f"e{n}" for n in range(1, 7)]
     assert cases["bad"].find("failure") is not None
 
 
 def test_under_xdist_loaded_by_module_name_every_run_is_still_triggered_once(
-    sipfront_sandbox, run_gate
-):
+    sipfront_sandbox: Callable[..., SandboxServer], run_gate: Callable[..., pytest.RunResult]
+) -> None:
     # With plugin autoload off, xdist registers as "xdist.plugin", not "xdist": the controller
     # must still be found, or every worker would trigger every run.
     server = sipfront_sandbox(CATALOG)

@@ -10,9 +10,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from pytest_sipfront.sandbox import SandboxServer
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -124,7 +127,9 @@ def test_under_xdist_a_bad_api_url_errors_the_sipfront_items_without_an_internal
 
 
 def test_the_stop_signal_handlers_are_put_back_after_a_session_with_sipfront_runs(
-    sipfront_sandbox, run_gate, pytester
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
 ) -> None:
     # In this process (pytester runs inline): the handlers before and after must be the same,
     # and during the run the plugin's own was installed.
