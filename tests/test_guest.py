@@ -3,6 +3,7 @@ not need and leaves other plugins' YAML files alone."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -24,6 +25,18 @@ import sys
 def pytest_unconfigure(config):
     with open("modules.json", "w", encoding="utf-8") as handle:
         json.dump(sorted(sys.modules), handle)
+"""
+
+DUMP_WORKER_MODULES = """
+import json
+import sys
+
+
+def pytest_sessionfinish(session):
+    worker = getattr(session.config, "workerinput", None)  # (not the environment: this suite
+    if worker:  # may itself run under xdist)
+        with open(f"modules-{worker['workerid']}.json", "w", encoding="utf-8") as handle:
+            json.dump(sorted(sys.modules), handle)
 """
 
 TAVERN_LIKE = """
@@ -83,6 +96,58 @@ def test_importing_the_entry_point_loads_no_http_client_yaml_schema_or_sandbox()
     modules = json.loads(done.stdout)
     assert "pytest_sipfront.plugin" in modules
     assert heavy_modules(modules) == []
+
+
+ENTRY_POINT_MODULES = {
+    "pytest_sipfront",
+    "pytest_sipfront.plugin",
+    "pytest_sipfront.settings",  # the options' and settings' definitions
+    "pytest_sipfront.durations",  # (durations are settings)
+    "pytest_sipfront.integers",  # (so are counts)
+    "pytest_sipfront.manifest",
+    "pytest_sipfront.manifest.claim",  # which YAML files are manifests
+    "pytest_sipfront.session",
+    "pytest_sipfront.session.keys",
+}
+
+
+def test_importing_the_entry_point_loads_only_the_option_and_setting_definitions() -> None:
+    code = (
+        "import json, sys\nimport pytest_sipfront.plugin\nprint(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    ours = {name for name in json.loads(done.stdout) if name.split(".")[0] == "pytest_sipfront"}
+    assert ours == ENTRY_POINT_MODULES
+
+
+def test_a_plain_session_makes_no_gate(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    modules = session_modules(pytester, "-q")
+    assert "pytest_sipfront.session.gate" not in modules
+    assert "pytest_sipfront.session.hooks" not in modules
+
+
+@pytest.mark.skipif(importlib.util.find_spec("xdist") is None, reason="needs pytest-xdist")
+def test_an_xdist_worker_waits_for_its_runs_without_loading_the_http_client(
+    pytester: pytest.Pytester,
+    run_gate: Callable[..., pytest.RunResult],
+    sipfront_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = sipfront_sandbox({"default_duration": 0.2})
+    pytester.makeconftest(DUMP_WORKER_MODULES)
+    manifest = "version: 1\ntests:\n  - {name: one, test: t-one}\n  - {name: two, test: t-two}\n"
+    result = run_gate(manifest, "-n", "2", server=server, subprocess=True)
+    result.assert_outcomes(passed=2)
+    assert server.count("tests.run") == 2
+    dumps = sorted(pytester.path.glob("modules-gw*.json"))
+    assert len(dumps) == 2
+    for dump in dumps:
+        modules = json.loads(dump.read_text("utf-8"))
+        assert "pytest_sipfront.session.gate" in modules  # the worker collected the manifest
+        assert [name for name in modules if name.split(".")[0] in ("requests", "urllib3")] == []
+        assert "pytest_sipfront.runs.service" not in modules
 
 
 def test_collecting_a_plain_test_folder_loads_none_of_the_plugins_heavy_modules(

@@ -4,6 +4,7 @@ API URL is an error only for a session that would send Sipfront requests."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -154,3 +155,72 @@ def test_the_stop_signal_handlers_are_put_back_after_a_session_with_sipfront_run
             signal.signal(signum, handler)
     assert seen == [signal.SIG_DFL, signal.SIG_DFL]
     assert (pytester.path / "during.txt").read_text(encoding="utf-8") == "False"
+
+
+YAML_ITEMS_PLUGIN = """\
+import importlib.util
+import os
+import time
+
+import pytest
+
+
+class WaitFile(pytest.File):
+    def collect(self):
+        yield WaitItem.from_parent(self, name="waits")
+
+
+class WaitItem(pytest.Item):
+    def runtest(self):
+        parent = os.getppid()
+        open(f"started-{os.getpid()}", "w").close()
+        deadline = time.monotonic() + 60
+        while os.getppid() == parent and time.monotonic() < deadline:
+            time.sleep(0.1)  # until the controller is gone (or a minute has passed)
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.name.endswith(".wait.yaml"):
+        return WaitFile.from_parent(parent, path=file_path)
+    return None
+"""
+
+
+def _xdist_killed_while_running(tmp_path: Path, signum: int, *args: str) -> tuple[int, str]:
+    """Another plugin's YAML items under ``-n 2``: the controller is signalled once a worker
+    runs one (it leaves a file), and its exit status is returned with its output."""
+    (tmp_path / "conftest.py").write_text(YAML_ITEMS_PLUGIN, encoding="utf-8")
+    (tmp_path / "ping.wait.yaml").write_text("stages: []\n", encoding="utf-8")
+    for old in tmp_path.glob("started-*"):
+        old.unlink()
+    command = [sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", *args]
+    process = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 90
+    while not any(tmp_path.glob("started-*")) and process.poll() is None:
+        assert time.monotonic() < deadline, "no worker started its item"
+        time.sleep(0.1)
+    process.send_signal(signum)
+    try:
+        out, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+    return process.returncode, out
+
+
+@pytest.mark.skipif(importlib.util.find_spec("xdist") is None, reason="needs pytest-xdist")
+def test_under_xdist_another_plugins_yaml_items_leave_sigterm_to_the_controller_as_it_was(
+    tmp_path: Path,
+) -> None:
+    without, _ = _xdist_killed_while_running(tmp_path, signal.SIGTERM, "-p", "no:sipfront")
+    code, out = _xdist_killed_while_running(tmp_path, signal.SIGTERM)
+    assert without == -signal.SIGTERM
+    assert code == without, out
+    assert "KeyboardInterrupt" not in out

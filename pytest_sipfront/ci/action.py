@@ -34,7 +34,7 @@ from pytest_sipfront.sanitize import (
     install_secrets,
     secret_forms,
 )
-from pytest_sipfront.session.gate import GATE_KEY
+from pytest_sipfront.session.keys import RECORDS_KEY
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR
 
 COUNT_OUTPUTS = ("total", "passed", "failed", "errors", "junit_report", "report_urls")
@@ -222,11 +222,11 @@ class Collector:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """After the plugin's own sessionfinish, which lists the runs still going."""
-        gate = session.config.stash.get(GATE_KEY, None)
-        if gate is None:
+        records = session.config.stash.get(RECORDS_KEY, None)
+        if records is None:
             return
-        self.records = list(gate.records.values())
-        info = gate.info()
+        self.records = list(records.by_nodeid.values())
+        info = records.info()
         self.unreported = unreported(self.records, info)
         self.manifest_errors = len(info.manifest_errors)
         self.sandbox = info.sandbox

@@ -36,8 +36,7 @@ from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 from pytest_sipfront.settings import Settings, SettingsError, option_name, resolve
 
 if TYPE_CHECKING:
-    from pytest_sipfront.runs.broker import BrokerClient
-    from pytest_sipfront.runs.scheduler import RunJob
+    from pytest_sipfront.runs.job import RunJob, Service
     from pytest_sipfront.runs.service import RunService
 
 _OWN_MODULES = ("pytest_sipfront.",)
@@ -151,7 +150,7 @@ class Sipfront:
     def _setup(
         self,
         settings: Settings,
-        service: RunService | BrokerClient,
+        service: Service,
         *,
         root: Path,
         heartbeat_every: float | None,
@@ -335,7 +334,7 @@ class Sipfront:
         return RunResult(outcome, failure=type(self)._failure, error=type(self)._error)
 
     def _submit(self, request: RunRequest, where: tuple[str, int]) -> RunHandle:
-        from pytest_sipfront.runs.scheduler import RunJob
+        from pytest_sipfront.runs.job import RunJob
 
         with self._lock:
             if self._closed:

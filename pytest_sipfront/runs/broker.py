@@ -13,14 +13,15 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, quote, urlsplit
 
+from pytest_sipfront.runs.job import Progress, RunJob
 from pytest_sipfront.runs.messages import heartbeat
 from pytest_sipfront.runs.outcome import RunOutcome, run_from_dict, run_to_dict
-from pytest_sipfront.runs.scheduler import Progress, RunJob
 
 if TYPE_CHECKING:  # a worker's BrokerClient needs neither the service nor its sandbox
     from pytest_sipfront.runs.service import RunService
@@ -132,21 +133,33 @@ class _BrokerHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A worker gone mid-answer (the session is stopping) is no news: print nothing."""
 
-    def __init__(self, service: RunService, token: str) -> None:
+    def __init__(self, make_service: Callable[[], RunService], token: str) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.service = service
+        self._make_service = make_service
+        self._service: RunService | None = None
+        self._service_lock = threading.Lock()
         self.token = token
         self.lock = threading.Lock()
         self.waiting: dict[str, int] = {}
         """Keys a worker is waiting for right now (long polls in progress)."""
 
+    @property
+    def service(self) -> RunService:
+        """The run service, made on first use (it imports the HTTP client)."""
+        with self._service_lock:
+            if self._service is None:
+                self._service = self._make_service()
+            return self._service
+
 
 class Broker:
-    """The controller's side: serves a run service to the workers."""
+    """The controller's side: serves a run service to the workers.
 
-    def __init__(self, service: RunService) -> None:
-        self.service = service
-        self._server = _BrokerHTTPServer(service, secrets.token_hex(16))
+    The service is made in the background once the broker starts: its imports (the HTTP
+    client) then overlap the workers' start-up instead of delaying it."""
+
+    def __init__(self, make_service: Callable[[], RunService]) -> None:
+        self._server = _BrokerHTTPServer(make_service, secrets.token_hex(16))
         self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -161,8 +174,15 @@ class Broker:
         host, port = str(self._server.server_address[0]), self._server.server_address[1]
         return f"{host}:{port}|{self._server.token}"
 
+    @property
+    def service(self) -> RunService:
+        return self._server.service
+
     def start(self, heartbeat: float | None = None, stream: TextIO | None = None) -> None:
         self._thread.start()
+        threading.Thread(
+            target=lambda: self._server.service, name="sipfront-broker-service", daemon=True
+        ).start()
         if heartbeat and stream is not None:
             threading.Thread(
                 target=self._heartbeat,
@@ -196,14 +216,14 @@ class Broker:
 
 
 class BrokerClient:
-    """A worker's side: the same calls as :class:`RunService`, answered by the controller."""
+    """A worker's side: the calls of :class:`~pytest_sipfront.runs.job.Service`, answered by
+    the controller's run service."""
 
     def __init__(self, address: str) -> None:
         hostport, self._token = address.split("|", 1)
         host, port = hostport.rsplit(":", 1)
         self._host = host
         self._port = int(port)
-        self._local = threading.local()
         self._last: dict[str, float] = {}
         self._progress = Progress(0, 0, 0)
 
@@ -222,7 +242,7 @@ class BrokerClient:
         finally:
             connection.close()
 
-    def plan(self, jobs: list[RunJob]) -> None:
+    def plan(self, jobs: Sequence[RunJob]) -> None:
         self._request("POST", "/plan", {"jobs": [job_to_dict(job) for job in jobs]})
 
     def run_now(self, job: RunJob) -> None:
@@ -254,6 +274,3 @@ class BrokerClient:
 
     def interrupted(self, key: str) -> RunOutcome | None:
         return None  # the controller holds the runs; its JUnit file lists them
-
-    def shutdown(self) -> list[RunOutcome]:
-        return []

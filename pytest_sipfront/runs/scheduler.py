@@ -15,44 +15,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
 from pytest_sipfront.api.runstatus import interpret
+from pytest_sipfront.runs.job import FailureLimit, Progress, RunJob
 from pytest_sipfront.runs.messages import run_contradictory, run_failed, run_timed_out
 from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict
 
 FIRST_POLL_DELAY = 1.0
 MAX_WORKERS = 32
-
-
-@dataclass(eq=False)
-class RunJob:
-    """One item's run request and its progress. ``outcome`` is filled as the run goes."""
-
-    key: str
-    kind: str
-    body: dict[str, Any]
-    timeout: float
-    poll_interval: float
-    retries: int
-    outcome: RunOutcome
-    state: str = "queued"  # queued | running | done
-    started: float = 0.0
-    deadline: float = 0.0
-    retries_left: int = 0
-    not_found: int = 0
-    seen_words: set[str] = field(default_factory=set)
-    expect_failure: bool = False  # an xfail entry: its failure does not count for --maxfail
-    contradiction: str | None = None  # the last status body's contradiction, if any
-
-
-@dataclass(frozen=True)
-class Progress:
-    running: int
-    done: int
-    queued: int
 
 
 class Scheduler:
@@ -86,8 +57,7 @@ class Scheduler:
         self._closed = False
         self._auth_error: str | None = None
         self._threads: list[threading.Thread] = []
-        self._max_failures = max_failures
-        self._failures = 0
+        self._failure_limit = FailureLimit(max_failures)
         self._sending: set[RunJob] = set()
 
     # -- main-thread API -------------------------------------------------------------------
@@ -255,13 +225,9 @@ class Scheduler:
         elif job in self._queue:
             self._queue.remove(job)
         job.state = "done"
-        # An xfail entry's failed run is expected; its timeout is an error all the same.
-        expected = verdict is Verdict.FAILED and job.expect_failure
-        if self._max_failures and (verdict.is_error or verdict.is_failure) and not expected:
+        if self._failure_limit.reached_by(verdict, expect_failure=job.expect_failure):
             # -x / --maxfail: pytest will stop on this one; its free slot must not start a run.
-            self._failures += 1
-            if self._failures >= self._max_failures:
-                self._triggering = False
+            self._triggering = False
         job.outcome.verdict = verdict
         job.outcome.message = message
         self._done += 1

@@ -17,6 +17,7 @@ from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.api.ratelimit import RateLimiter
 from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.manifest.safety import credential_problem
+from pytest_sipfront.runs.job import Progress, RunJob
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
     INTERRUPTED_QUEUED,
@@ -26,12 +27,14 @@ from pytest_sipfront.runs.messages import (
     too_many_runs,
 )
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
-from pytest_sipfront.runs.scheduler import Progress, RunJob, Scheduler
+from pytest_sipfront.runs.scheduler import Scheduler
 from pytest_sipfront.sandbox import Catalog, SandboxServer
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR, Settings, credentials
 
 
 class RunService:
+    """The session's runs in this process (a :class:`~pytest_sipfront.runs.job.Service`)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -51,6 +54,12 @@ class RunService:
         self.client: SipfrontClient | None = None
         self.scheduler: Scheduler | None = None
         self.sandbox: SandboxServer | None = None
+
+    @property
+    def planned(self) -> bool:
+        """True once a run was planned (or run at once) in this session."""
+        with self._lock:
+            return self._planned
 
     def plan(self, jobs: Sequence[RunJob]) -> None:
         """Queue these runs in order. The first plan decides budget and credentials; a later

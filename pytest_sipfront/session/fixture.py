@@ -8,12 +8,12 @@ Light on purpose (the entry point registers it): the run machinery is imported o
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
-from pytest_sipfront.session.gate import GATE_KEY
+from pytest_sipfront.session.keys import GATE_KEY
 
 if TYPE_CHECKING:
     from pytest_sipfront.session.python_runs import SessionSipfront
@@ -26,10 +26,11 @@ def sipfront(request: pytest.FixtureRequest) -> Iterator[SessionSipfront]:
     """Trigger Sipfront runs from this test: ``sipfront.run("basic-call-a-b", overrides=...)``,
     ``sipfront.start(...)``, ``run_project`` / ``start_project``; ``result.check()`` fails the
     test with the gate's message and detail block."""
+    from pytest_sipfront.session.hooks import open_session
     from pytest_sipfront.session.python_runs import SessionSipfront
 
     item = request.node
-    runs = SessionSipfront(item.config.stash[GATE_KEY], item)
+    runs = SessionSipfront(open_session(item.config), item)
     item.stash[RUNS_KEY] = runs
     yield runs
     runs.close()
@@ -79,29 +80,32 @@ def merged(
     )
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, Any, None]:
-    result = yield
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     runs = item.stash.get(RUNS_KEY, None)
-    if runs is None:
-        return
-    outcomes = runs.outcomes()
-    if not outcomes:
-        return
-    report: pytest.TestReport = result.get_result()
+    outcomes = runs.outcomes() if runs is not None else []
+    if outcomes:
+        _record_runs(item, report, outcomes)
+    return report
+
+
+def _record_runs(item: pytest.Item, report: pytest.TestReport, outcomes: list[RunOutcome]) -> None:
+    """The test's runs on its report: numbered properties, one record, ``-rA`` detail blocks."""
+    from pytest_sipfront.runs.messages import full_text
+    from pytest_sipfront.session.records import attach_run
+
     properties = run_properties(outcomes)
     names = {name for name, _ in properties}
     for holder in (item.user_properties, report.user_properties):
         holder[:] = [p for p in holder if p[0] not in names] + properties
     path, line = item.location[0], (item.location[1] or 0) + 1
-    gate = item.config.stash[GATE_KEY]
-    record = merged(item.name, path, line, outcomes, report.passed, gate.settings.sandbox)
-    gate.attach_python_runs(report, name=item.name, path=path, line=line, run=record)
+    sandbox = item.config.stash[GATE_KEY].settings.sandbox
+    record = merged(item.name, path, line, outcomes, report.passed, sandbox)
+    attach_run(report, name=item.name, source=path, line=line, run=record, sandbox=sandbox)
     if report.when == "call" and report.passed:
         # As for a manifest item: ``-rA`` shows every run's detail block for a passed test.
-        from pytest_sipfront.runs.messages import full_text
-
         text = "\n\n".join(full_text(outcome) for outcome in outcomes)
         report.sections.append(("Captured sipfront call", text))

@@ -7,17 +7,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from _pytest.outcomes import Failed
 
 from pytest_sipfront.runs.messages import full_text
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
+from pytest_sipfront.session.keys import GATE_KEY, RECORDS_KEY
+from pytest_sipfront.session.records import record_properties
 
 if TYPE_CHECKING:
+    # The same class as pytest.fail.Exception (the public name used at run time), spelled so
+    # a type checker can take it as a base class.
+    from _pytest.outcomes import Failed as FailException
+
     from pytest_sipfront.manifest.loader import RunSpec
     from pytest_sipfront.session.gate import Gate
+else:
+    FailException = pytest.fail.Exception
 
 
-class SipfrontError(Failed):
+class SipfrontError(FailException):
     """Sipfront could not give a verdict (API error, credentials, interrupt): a pytest error."""
 
     __module__ = "builtins"  # the short summary shows "SipfrontError: ...", like pytest's own
@@ -26,7 +33,7 @@ class SipfrontError(Failed):
         super().__init__(text, pytrace=False)
 
 
-class SipfrontFailure(Failed):
+class SipfrontFailure(FailException):
     """The run finished failed or did not finish in time: a pytest failure."""
 
     __module__ = "builtins"
@@ -69,9 +76,7 @@ class ManifestFile(pytest.File):
             yield item
 
     def gate_errors(self) -> list[tuple[str, int, int, str]]:
-        from pytest_sipfront.session.gate import GATE_KEY
-
-        return self.config.stash[GATE_KEY].manifest_errors
+        return self.config.stash[RECORDS_KEY].manifest_errors
 
 
 class SipfrontItem(pytest.Item):
@@ -85,14 +90,12 @@ class SipfrontItem(pytest.Item):
 
     @property
     def gate(self) -> Gate:
-        from pytest_sipfront.session.gate import GATE_KEY
-
         return self.config.stash[GATE_KEY]
 
     def setup(self) -> None:
         outcome = self.gate.wait_for(self)
         self.run_outcome = outcome
-        self.gate.record_properties(self, outcome)
+        record_properties(self, outcome)
         if outcome.verdict is Verdict.SKIPPED:
             pytest.skip(outcome.message)
         if outcome.verdict.is_error or (

@@ -9,13 +9,14 @@ import warnings
 
 import pytest
 
+from pytest_sipfront.api.urls import TRIGGER_PATHS
 from pytest_sipfront.library.requests import RunRequest
 from pytest_sipfront.library.results import RunResult
 from pytest_sipfront.library.sipfront import Sipfront
 from pytest_sipfront.runs.broker import BrokerClient
+from pytest_sipfront.runs.job import RunJob
 from pytest_sipfront.runs.messages import dry_run_request
-from pytest_sipfront.runs.scheduler import RunJob
-from pytest_sipfront.session.gate import ENDPOINT, Gate, SipfrontWarning
+from pytest_sipfront.session.gate import Gate, SipfrontWarning
 from pytest_sipfront.session.items import SipfrontError, SipfrontFailure
 
 
@@ -44,7 +45,7 @@ class SessionSipfront(Sipfront):
     def _before_trigger(self, job: RunJob, request: RunRequest) -> None:
         if self.settings.dry_run:
             body = json.dumps(job.body, sort_keys=True, ensure_ascii=False)
-            pytest.skip(dry_run_request(ENDPOINT[job.kind], body, job.timeout))
+            pytest.skip(dry_run_request(TRIGGER_PATHS[job.kind], body, job.timeout))
         if not self._gate.is_worker:
             # SIGTERM / SIGHUP stop the session like Ctrl-C while runs are going, as for
             # manifest items (the xdist controller does this for its workers).
