@@ -7,7 +7,8 @@ from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict, parse_tim
 from pytest_sipfront.sanitize import clean_line
 
 NO_CREDENTIALS = "No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
-INTERRUPTED = "Interrupted; the run is still going at Sipfront"
+STILL_GOING = "the run is still going at Sipfront"
+INTERRUPTED = f"Interrupted; {STILL_GOING}"
 NOT_REACHED = "not reached: the session stopped before its item; this is Sipfront's verdict"
 INTERRUPTED_QUEUED = "Interrupted before its run was triggered"
 INTERRUPTED_SENDING = (
@@ -183,3 +184,12 @@ def full_text(outcome: RunOutcome) -> str:
 def dry_run_request(endpoint: str, body_json: str, timeout: float) -> str:
     """A dry run's skip reason: the exact request that would be sent."""
     return f"dry run: would POST {endpoint} {body_json} (timeout {format_duration(timeout)})"
+
+
+def stopped_by_plugin(crash: str, message: str) -> str:
+    """An item another plugin stopped while it waited (pytest-timeout, a ``pytest.fail``):
+    that plugin's first line, then where the run stands (``message``, the run's own)."""
+    first = crash.strip().splitlines()[0] if crash.strip() else "Stopped by another plugin"
+    first = first.removeprefix("Failed: ").rstrip(".")
+    where = STILL_GOING if message == INTERRUPTED else message[:1].lower() + message[1:]
+    return f"{first}; {where}"

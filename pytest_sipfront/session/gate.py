@@ -22,6 +22,7 @@ from pytest_sipfront.runs.messages import (
     dry_run_request,
     full_text,
     heartbeat,
+    stopped_by_plugin,
 )
 from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict
 from pytest_sipfront.session.items import SipfrontItem
@@ -255,10 +256,7 @@ class Gate:
         outcome = self.service.interrupted(item.nodeid) or self._new_outcome(
             item, Verdict.INTERRUPTED, INTERRUPTED
         )
-        first = crash.strip().splitlines()[0] if crash.strip() else "Stopped by another plugin"
-        first = first.removeprefix("Failed: ").rstrip(".")
-        rest = outcome.message.removeprefix("Interrupted; ")
-        outcome.message = f"{first}; {rest[0].lower()}{rest[1:]}"
+        outcome.message = stopped_by_plugin(crash, outcome.message)
         item.run_outcome = outcome
         record_properties(item, outcome)
         return full_text(outcome)
