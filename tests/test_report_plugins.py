@@ -19,11 +19,28 @@ MATRIX = """
           step.1.0.dial_destination: ["4311", "4322"]
       - name: broken
         test: broken-call
+      - name: known
+        test: broken-call
+        xfail: the carrier drops this call today
+      - name: gone
+        test: gone-call
+      - name: retried
+        test: broken-call
+        retries: 1
 """
+# Every kind of item (passed, failed, xfailed, an error after the trigger) carries its link.
 CATALOG = {
     "default_duration": 0.2,
-    "tests": [{"name": "broken-call", "outcome": "failed", "duration": 0.2}],
+    "tests": [
+        {"name": "broken-call", "outcome": "failed", "duration": 0.2},
+        {"name": "gone-call", "duration": 5, "behaviour": {"vanish_after": 0}},
+    ],
 }
+ITEMS = ("calls[4311]", "calls[4322]", "broken", "known", "gone", "retried")
+OUTCOMES = {"passed": 2, "failed": 2, "xfailed": 1, "errors": 1}
+LINKS = {name: 2 if name == "retried" else 1 for name in ITEMS}
+"""Report links per item: one per attempt (the retried run was triggered twice)."""
+TRIGGERS = sum(LINKS.values())
 
 
 def test_pytest_html_shows_one_report_link_per_item_with_its_matrix_values(
@@ -36,7 +53,7 @@ def test_pytest_html_shows_one_report_link_per_item_with_its_matrix_values(
     result = run_gate(
         MATRIX, "--html=report.html", "--self-contained-html", server=server, subprocess=True
     )
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(**OUTCOMES)
     html = (pytester.path / "report.html").read_text(encoding="utf-8")
     data = re.search(r'data-jsonblob="([^"]*)"', html)
     assert data is not None
@@ -47,18 +64,14 @@ def test_pytest_html_shows_one_report_link_per_item_with_its_matrix_values(
         test_id: [e for run in runs for e in run.get("extras", [])]
         for test_id, runs in blob["tests"].items()
     }
-    assert set(extras) == {
-        "sipfront.yml::calls[4311]",
-        "sipfront.yml::calls[4322]",
-        "sipfront.yml::broken",
-    }
+    assert set(extras) == {f"sipfront.yml::{name}" for name in ITEMS}
     for test_id, found in extras.items():
         urls = [e for e in found if e["format_type"] == "url"]
-        assert len(urls) == 1, test_id
+        assert len(urls) == LINKS[test_id.split("::")[1]], test_id
         assert urls[0]["content"].startswith(server.origin)
         assert test_id.split("::")[1] in urls[0]["name"]
         assert "session " in urls[0]["name"]
-    assert server.count("tests.run") == 3
+    assert server.count("tests.run") == TRIGGERS
 
 
 def test_allure_results_carry_the_report_link_matrix_parameters_and_the_detail_block(
@@ -69,24 +82,24 @@ def test_allure_results_carry_the_report_link_matrix_parameters_and_the_detail_b
     pytest.importorskip("allure_pytest")
     server = sipfront_sandbox(CATALOG)
     result = run_gate(MATRIX, "--alluredir=allure", server=server, subprocess=True)
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(**OUTCOMES)
     results = [
         json.loads(path.read_text(encoding="utf-8"))
         for path in (pytester.path / "allure").glob("*-result.json")
     ]
     by_name = {r["name"]: r for r in results}
-    assert set(by_name) == {"calls[4311]", "calls[4322]", "broken"}
+    assert set(by_name) == set(ITEMS)
     for name, found in by_name.items():
         links = [link for link in found.get("links", []) if link["url"].startswith(server.origin)]
-        assert len(links) == 1, name
+        assert len(links) == LINKS[name], name
         attachments = [a for a in found.get("attachments", []) if a["name"] == "sipfront"]
         assert len(attachments) == 1, name
         text = (pytester.path / "allure" / attachments[0]["source"]).read_text("utf-8")
-        assert links[0]["url"] in text
+        assert all(link["url"] in text for link in links)
     parameters = {p["name"]: p["value"] for p in by_name["calls[4322]"].get("parameters", [])}
     assert parameters.get("step.1.0.dial_destination") in ("'4322'", "4322")
     assert by_name["calls[4311]"]["status"] == "passed"
-    assert server.count("tests.run") == 3
+    assert server.count("tests.run") == TRIGGERS
 
 
 def test_without_an_allure_dir_or_html_option_no_report_plugin_is_touched(
@@ -94,4 +107,4 @@ def test_without_an_allure_dir_or_html_option_no_report_plugin_is_touched(
 ) -> None:
     server = sipfront_sandbox(CATALOG)
     result = run_gate(MATRIX, "-p", "no:html", server=server)
-    result.assert_outcomes(passed=2, failed=1)
+    result.assert_outcomes(**OUTCOMES)
