@@ -127,6 +127,8 @@ def test_a_plain_session_makes_no_gate(pytester: pytest.Pytester) -> None:
     modules = session_modules(pytester, "-q")
     assert "pytest_sipfront.session.gate" not in modules
     assert "pytest_sipfront.session.hooks" not in modules
+    # The sipfront fixture is registered in every session; what it runs on is loaded on use.
+    assert [name for name in modules if name.startswith("pytest_sipfront.runs")] == []
 
 
 @pytest.mark.skipif(importlib.util.find_spec("xdist") is None, reason="needs pytest-xdist")

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 from pytest_sipfront.session.keys import GATE_KEY
 
 if TYPE_CHECKING:
+    from pytest_sipfront.runs.outcome import RunOutcome
     from pytest_sipfront.session.python_runs import SessionSipfront
 
 RUNS_KEY = pytest.StashKey["SessionSipfront"]()
@@ -58,6 +58,8 @@ def merged(
 ) -> RunOutcome:
     """One record for a test's runs: every attempt of every run, the test's verdict (a run
     nobody checked does not turn a passing test red)."""
+    from pytest_sipfront.runs.outcome import RunOutcome, Verdict
+
     verdict, message = Verdict.PASSED, ""
     if not passed:
         bad = [o for o in outcomes if o.verdict.is_error] or [
