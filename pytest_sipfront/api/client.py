@@ -588,17 +588,18 @@ class SipfrontClient:
 
     # ---- lists ----------------------------------------------------------------------------
 
-    def list_tests(self) -> list[dict[str, Any]]:
-        """GET ``/tests``: the tests the account can run, sanitised."""
-        return self._list("tests")
+    def list_tests(self, *, attempts: int | None = None) -> list[dict[str, Any]]:
+        """GET ``/tests``: the tests the account can run, sanitised. ``attempts`` (default
+        ``max_trigger_attempts``) bounds the tries on transient trouble."""
+        return self._list("tests", attempts)
 
-    def list_projects(self) -> list[dict[str, Any]]:
+    def list_projects(self, *, attempts: int | None = None) -> list[dict[str, Any]]:
         """GET ``/projects``: the account's projects, sanitised."""
-        return self._list("projects")
+        return self._list("projects", attempts)
 
-    def _list(self, key: str) -> list[dict[str, Any]]:
+    def _list(self, key: str, attempts: int | None = None) -> list[dict[str, Any]]:
         url = list_url(self.base_url, key)
-        attempts = self.max_trigger_attempts
+        attempts = max(1, attempts) if attempts is not None else self.max_trigger_attempts
         for attempt in range(1, attempts + 1):
             retry_after: float | None = None
             try:

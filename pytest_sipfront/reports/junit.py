@@ -19,6 +19,9 @@ built with :mod:`xml.etree.ElementTree` directly (the ``junit-xml`` package is n
 
 The session's properties (``sipfront.api_url``, ``sipfront.sandbox``) are written on the first
 ``<testsuite>`` only, because xunitparser merges all suites and rejects a repeated property name.
+A testcase whose history was looked up carries ``<properties>`` first, as pytest writes them:
+``sipfront_previous_status`` and, for a failure, ``sipfront_failure`` (``new`` or
+``already_failing``).
 ElementTree escapes ``<``, ``&`` and ``>``, so ``]]>`` in a description is harmless.
 """
 
@@ -31,7 +34,7 @@ import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pytest_sipfront.durations import format_duration
 from pytest_sipfront.reports.classify import (
@@ -41,7 +44,7 @@ from pytest_sipfront.reports.classify import (
     strip_userinfo,
     unreported,
 )
-from pytest_sipfront.runs.messages import SANDBOX_NOTE
+from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
 
@@ -171,6 +174,8 @@ def run_lines(run: RunOutcome) -> list[str]:
     lines.append(f"session   {run.session_id or 'none'}")
     lines.append(f"status    {run.status or 'unknown'}")
     lines.append(f"duration  {format_duration(millis(run.duration_s) / 1000)}")
+    if run.previous is not None:
+        lines.append(f"before    {before_line(run.previous)}")
     total = len(run.attempts)
     for index, attempt in enumerate(run.attempts):
         lines.append(
@@ -236,6 +241,7 @@ class _Case:
     ms: int
     body: str
     out: str
+    properties: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -258,6 +264,7 @@ def _cases(records: Sequence[ItemRecord], info: SessionInfo) -> dict[str, list[_
         case = _Case(
             record.name, record.manifest, record.line, result, millis(record.duration_s), body, out
         )
+        case.properties = case_properties(run)
         suites.setdefault(record.manifest, []).append(case)
     for manifest, line, column, message in info.manifest_errors:
         # A broken manifest is a gate error too: Jenkins and GitLab must not read "0 tests".
@@ -275,6 +282,19 @@ def _cases(records: Sequence[ItemRecord], info: SessionInfo) -> dict[str, list[_
     return suites
 
 
+def case_properties(run: RunOutcome | None) -> list[tuple[str, str]]:
+    """A testcase's ``<properties>``: the run before this session and, for a failure, which
+    case it is (``new`` or ``already_failing``)."""
+    if run is None or run.previous is None:
+        return []
+    properties = [("sipfront_previous_status", run.previous.state)]
+    if run.new_failure:
+        properties.append(("sipfront_failure", "new"))
+    elif run.already_failing:
+        properties.append(("sipfront_failure", "already_failing"))
+    return properties
+
+
 def _test_case(case: _Case, name: str) -> ET.Element:
     """One ``<testcase>``: name, classname, file, line, time; at most one of failure, error or
     skipped (always with a message, and a text for failures and errors); its system-out."""
@@ -285,6 +305,10 @@ def _test_case(case: _Case, name: str) -> ET.Element:
     if case.line > 0:
         element.set("line", str(case.line))
     element.set("time", format_millis(case.ms))
+    if case.properties:
+        listed = ET.SubElement(element, "properties")
+        for key, value in case.properties:
+            ET.SubElement(listed, "property", {"name": key, "value": xml_line(value)})
     result = case.result
     message = first_line(result.message) or result.label
     text = xml_text(case.body) or message

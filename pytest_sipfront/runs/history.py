@@ -16,9 +16,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from pytest_sipfront.api.client import ApiError
 from pytest_sipfront.api.runstatus import interpret
-from pytest_sipfront.runs.outcome import PreviousRun
+from pytest_sipfront.api.urls import LAST_PATHS
+from pytest_sipfront.runs.outcome import PreviousRun, RunOutcome
 from pytest_sipfront.sanitize import clean_line
 
 NO_HISTORY = PreviousRun()
@@ -29,9 +29,9 @@ class HistorySource(Protocol):
 
     def last_run(self, kind: str, entity_id: str) -> dict[str, Any] | None: ...
 
-    def list_tests(self) -> list[dict[str, Any]]: ...
+    def list_tests(self, *, attempts: int | None = None) -> list[dict[str, Any]]: ...
 
-    def list_projects(self) -> list[dict[str, Any]]: ...
+    def list_projects(self, *, attempts: int | None = None) -> list[dict[str, Any]]: ...
 
 
 def previous_from_run(run: Mapping[str, Any] | None, kind: str) -> PreviousRun:
@@ -60,6 +60,27 @@ def previous_from_run(run: Mapping[str, Any] | None, kind: str) -> PreviousRun:
         if isinstance(url, str) and url.lower().startswith(("https://", "http://"))
         else None,
     )
+
+
+def planned_lookup(kind: str, body: Mapping[str, Any]) -> str:
+    """The history request a dry run shows before the trigger."""
+    target = lookup_target(kind, body)
+    if target is None:
+        return ""
+    path = LAST_PATHS[kind].format(id=target[1] if target[0] == "id" else f"<id of {target[1]}>")
+    listing = " (its id from GET /tests)" if kind == "test" else " (its id from GET /projects)"
+    return f"GET {path}{listing if target[0] == 'name' else ''}"
+
+
+def history_properties(outcome: RunOutcome) -> list[tuple[str, object]]:
+    """``user_properties`` of a run whose history was looked up (none when it was not)."""
+    previous = outcome.previous
+    if previous is None:
+        return []
+    return [
+        ("sipfront_previous_status", previous.state),
+        ("sipfront_previous_report_url", previous.report_url or ""),
+    ]
 
 
 def lookup_target(kind: str, body: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -128,9 +149,14 @@ class HistoryBook:
         return ids.get(name)
 
     def _list(self, listing: str) -> dict[str, str]:
+        from pytest_sipfront.api.client import ApiError  # (this module stays light to import)
+
         try:
+            # One attempt: a listing in trouble must not hold the first trigger up.
             items = (
-                self._source.list_tests() if listing == "tests" else self._source.list_projects()
+                self._source.list_tests(attempts=1)
+                if listing == "tests"
+                else self._source.list_projects(attempts=1)
             )
         except ApiError:
             return {}

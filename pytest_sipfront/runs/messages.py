@@ -234,3 +234,8 @@ def full_text(outcome: RunOutcome) -> str:
 def dry_run_request(endpoint: str, body_json: str, timeout: float) -> str:
     """A dry run's skip reason: the exact request that would be sent."""
     return f"dry run: would POST {endpoint} {body_json} (timeout {format_duration(timeout)})"
+
+
+def dry_run_history(lookup: str) -> str:
+    """What a dry run adds when history is on: the lookup planned before the trigger."""
+    return f"{lookup} for its history, then " if lookup else ""

@@ -147,6 +147,8 @@ class RunOutcome:
     them all in ``attempts``; only attempts beyond these are retries (flaky)."""
     previous: PreviousRun | None = None
     """The run before this session (``None``: history was not looked up)."""
+    not_red: bool = False
+    """An ALREADY FAILING failure that ``--sipfront-fail-on new`` did not count red (xfailed)."""
 
     @property
     def already_failing(self) -> bool:

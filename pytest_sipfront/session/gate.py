@@ -14,12 +14,15 @@ import pytest
 from _pytest.skipping import evaluate_skip_marks
 
 from pytest_sipfront.durations import format_duration
+from pytest_sipfront.runs.history import history_properties
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
     NOT_REACHED,
     bad_api_url,
+    dry_run_history,
     full_text,
     heartbeat,
+    history_case,
     report_not_written,
 )
 from pytest_sipfront.runs.outcome import (
@@ -32,6 +35,7 @@ from pytest_sipfront.runs.outcome import (
     run_from_dict,
     run_to_dict,
 )
+from pytest_sipfront.session.expected import cached_duration, remember_duration
 from pytest_sipfront.session.items import SipfrontItem
 from pytest_sipfront.settings import DEFAULT_API_URL, Settings
 
@@ -194,12 +198,20 @@ class Gate:
             retries=spec.retries or 0,
             outcome=self._new_outcome(item, Verdict.UNKNOWN),
             expect_failure=spec.xfail is not None,
+            expected=cached_duration(self.config, item.nodeid),  # history may replace it
         )
 
     def _dry_run(self, item: SipfrontItem) -> RunOutcome:
         body = json.dumps(self._body(item), sort_keys=True, ensure_ascii=False)
         timeout = format_duration(item.spec.timeout or self.settings.timeout)
-        message = f"dry run: would POST {ENDPOINT[item.spec.kind]} {body} (timeout {timeout})"
+        lookup = ""
+        if self.settings.history:
+            from pytest_sipfront.runs.history import planned_lookup
+
+            lookup = dry_run_history(planned_lookup(item.spec.kind, self._body(item)))
+        message = (
+            f"dry run: would {lookup}POST {ENDPOINT[item.spec.kind]} {body} (timeout {timeout})"
+        )
         return self._new_outcome(item, Verdict.SKIPPED, message)
 
     # -- waiting, on the main thread -----------------------------------------------------------
@@ -280,6 +292,8 @@ class Gate:
         ]
         if len(outcome.attempts) > 1:
             properties.append(("sipfront_attempts", len(outcome.attempts)))
+        properties.extend(history_properties(outcome))
+        remember_duration(self.config, item.nodeid, outcome)
         names = {name for name, _ in properties}
         item.user_properties[:] = [p for p in item.user_properties if p[0] not in names]
         item.user_properties.extend(properties)
@@ -411,7 +425,9 @@ class Gate:
             attempts = record.run.attempts if record.run is not None else []
             # Every attempt's link (retries, reruns): each is a run paid at Sipfront.
             link = " ".join(a.report_url for a in attempts if a.report_url)
-            lines.append(f"{word:<10} {record.name} {duration} {link}".rstrip())
+            line = f"{word:<10} {record.name} {duration} {link}".rstrip()
+            case = history_case(record.run) if record.run is not None else ""
+            lines.append(f"{line} ({case})" if case else line)
         reported = {(record.manifest, record.name) for record in self.records.values()}
         for outcome in self.not_reached:
             if (outcome.manifest, outcome.name) in reported:
