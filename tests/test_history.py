@@ -290,7 +290,7 @@ def test_user_properties_carry_the_previous_run(
     run_gate(manifest("was-failing"), f"--junitxml={xml}", server=server)
     properties = {p.get("name"): p.get("value") for p in ET.parse(xml).getroot().iter("property")}
     assert properties["sipfront_previous_status"] == "failed"
-    assert properties["sipfront_previous_report_url"].startswith(server.origin)
+    assert str(properties["sipfront_previous_report_url"]).startswith(server.origin)
 
 
 # --- polling that expects the end ----------------------------------------------------------
