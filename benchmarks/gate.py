@@ -1294,7 +1294,7 @@ def history_section(bench: Bench) -> None:
     correct history and with a wrong one (the runs take 3x longer than history says)."""
     say, check = bench.report.say, bench.report.check
     tiny = bench.sizes.tiny
-    say("History: polling that expects the end (one test, its runs side by side)")
+    say("5. History: polling that expects the end (one test, its runs side by side)")
     cases = (
         ("a", 4 if tiny else 20, 2.0 if tiny else 10.0, 3.0, 1000.0),
         ("b", 10 if tiny else 50, 4.0 if tiny else 20.0, 3.0, 5.0),
