@@ -62,6 +62,8 @@ class Settings:
     sandbox: bool = False
     sandbox_catalog: str | None = None
     dry_run: bool = False
+    history: bool = True
+    fail_on: str = "any"
 
 
 def _positive_int(value: str, name: str) -> int:
@@ -111,6 +113,20 @@ def _text(value: str, name: str) -> str:
     return str(value).strip()
 
 
+def _on_off(value: str, name: str) -> bool:
+    word = str(value).strip().lower()
+    if word not in ("on", "off"):
+        raise SettingsError(f"{name}: {value!r} is not on or off")
+    return word == "on"
+
+
+def _fail_on(value: str, name: str) -> str:
+    word = str(value).strip().lower()
+    if word not in ("new", "any"):
+        raise SettingsError(f"{name}: {value!r} is not new or any")
+    return word
+
+
 _FIELDS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     # setting: (environment variable, parser)
     "api_url": (API_URL_VAR, _text),
@@ -123,6 +139,8 @@ _FIELDS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "heartbeat": (None, _duration_of("heartbeat")),
     "max_runs": (None, _positive_int),
     "shutdown_grace": (None, _duration_of("shutdown_grace")),
+    "history": (None, _on_off),
+    "fail_on": (None, _fail_on),
 }
 
 
@@ -192,5 +210,13 @@ SETTING_HELP: dict[str, str] = {
     "max_runs": "refuse a session that would trigger more runs than this (default 100)",
     "shutdown_grace": (
         "when the session stops, how long a trigger already sent may take to answer (default 1s)"
+    ),
+    "history": (
+        "on: before a test's first run, ask Sipfront for its last run (NEW failure or ALREADY "
+        "FAILING, polling that expects the end); off: send none of these (default on)"
+    ),
+    "fail_on": (
+        "new: only NEW failures are red, a test that was already failing is not; "
+        "any: every failure is red (default any)"
     ),
 }

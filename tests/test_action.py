@@ -588,3 +588,28 @@ def test_a_workspace_that_does_not_exist_is_the_actions_one_line_error(
     assert run.lines[0].startswith("::error title=pytest-sipfront::GITHUB_WORKSPACE: ")
     assert "rootdir" not in run.stdout + run.stderr
     assert private_sandbox.requests == []
+
+
+def test_new_failures_counts_runs_that_failed_after_a_passing_earlier_run(
+    workspace: Path,
+) -> None:
+    catalog = CATALOG.replace(
+        '    result_description: "no audio from B to A"\n',
+        '    result_description: "no audio from B to A"\n'
+        "    previous: {outcome: passed, duration: 0.1s}\n",
+    )
+    assert catalog != CATALOG
+    (workspace / "catalog.yml").write_text(catalog, encoding="utf-8")
+    run = run_action(
+        workspace, {"manifest": "sipfront.yml", "sandbox": "true", "pytest_args": FAST}
+    )
+    assert run.code == 1
+    assert (run.outputs["failed"], run.outputs["new_failures"]) == ("1", "1")
+    assert any("title=Sipfront%3A audio (NEW failure)" in line for line in run.lines)
+
+
+def test_without_history_there_are_no_new_failures(workspace: Path) -> None:
+    run = run_action(
+        workspace, {"manifest": "sipfront.yml", "sandbox": "true", "pytest_args": FAST}
+    )
+    assert (run.outputs["failed"], run.outputs["new_failures"]) == ("1", "0")

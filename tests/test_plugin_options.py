@@ -25,7 +25,11 @@ def dry_run_reasons(result: pytest.RunResult) -> dict[str, str]:
     """``{request target: reason}`` from the ``-rs`` lines of a dry run."""
     found = {}
     for line in result.outlines:
-        match = re.search(r"dry run: would POST (\S+) (\{.*\}) \(timeout (\S+)\)$", line)
+        match = re.search(
+            r"dry run: would (?:GET .* for its history, then )?POST (\S+) (\{.*\}) "
+            r"\(timeout (\S+)\)$",
+            line,
+        )
         if match:
             body = json.loads(match.group(2))
             key = str(body.get("test.name", body.get("id")))
@@ -429,11 +433,15 @@ def test_a_dry_run_sends_nothing_needs_no_credentials_and_shows_each_exact_reque
     }
     project_body = {"id": 7, "test_ids": [11, 12]}
     reasons = dry_run_reasons(result)
+    # The history lookup is planned before each trigger (a name needs the one GET /tests).
     assert reasons["basic-call"] == (
-        f"dry run: would POST /tests/run {json.dumps(test_body, sort_keys=True)} (timeout 30m)"
+        "dry run: would GET /tests/<id of basic-call>/status/last (its id from GET /tests) "
+        "for its history, then "
+        f"POST /tests/run {json.dumps(test_body, sort_keys=True)} (timeout 30m)"
     )
     assert reasons["7"] == (
-        f"dry run: would POST /projects/run {json.dumps(project_body, sort_keys=True)} "
+        "dry run: would GET /projects/7/status/last for its history, then "
+        f"POST /projects/run {json.dumps(project_body, sort_keys=True)} "
         "(timeout 30m)"
     )
     assert server.requests == []

@@ -280,6 +280,7 @@ def test_a_failed_run_fails_with_its_description_and_the_detail_block(
         f"  session   {session}",
         block[3],
         f"  report    {server.origin}/run/details/{session}",
+        "  before    no earlier run",
         "  manifest  sipfront.yml:4",
     ]
     assert re.fullmatch(

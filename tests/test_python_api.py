@@ -196,7 +196,8 @@ def test_dry_run_skips_with_the_exact_request_and_sends_nothing(
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
         [
-            '*dry run: would POST /tests/run {"step.1.0.dial_destination": "431", '
+            "*dry run: would GET /tests/<id of basic-call-a-b>/status/last (its id from GET /tests)"
+            ' for its history, then POST /tests/run {"step.1.0.dial_destination": "431", '
             '"test.name": "basic-call-a-b"} (timeout 30m)*'
         ]
     )

@@ -170,7 +170,8 @@ def test_no_credential_appears_anywhere_in_a_session_with_failures_and_api_troub
     summary = (tmp_path / "step_summary.md").read_text(encoding="utf-8")
     assert not any(line.lstrip().startswith("::") for line in summary.splitlines())
     rows = [line for line in summary.splitlines() if line.startswith("| ")]
-    assert all(line.count(" | ") == 3 for line in rows), rows  # no cell broke out
+    assert rows[0] == "| result | name | duration | report | before |"  # history is on
+    assert all(line.count(" | ") == 4 for line in rows), rows  # no cell broke out
 
 
 def test_no_credential_appears_when_sipfront_rejects_them(

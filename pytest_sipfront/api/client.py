@@ -37,6 +37,7 @@ from pytest_sipfront.api.transport import Answer, Trouble, new_session, send
 from pytest_sipfront.api.urls import (
     TRIGGER_PATHS,
     check_base_url,
+    last_url,
     list_url,
     resolve_status_url,
     same_origin,
@@ -64,6 +65,8 @@ from pytest_sipfront.sanitize import (
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 3
+HISTORY_TIMEOUT = 5.0
+"""Seconds a history lookup may take in all: it must not hold its trigger up for long."""
 MIN_REQUEST_TIME = 1.0
 NOT_JSON = "answer was not JSON"
 """A request near its run's deadline still gets this long (seconds) for its answer."""
@@ -553,19 +556,50 @@ class SipfrontClient:
         clean = clean_json(run)
         return clean if isinstance(clean, dict) else {}
 
+    # ---- history --------------------------------------------------------------------------
+
+    def last_run(self, kind: str, entity_id: str) -> dict[str, Any] | None:
+        """GET ``/tests/:id/status/last`` (``kind`` ``test``) or ``/projects/:id/status/last``:
+        the sanitised ``run`` object of the latest run, or ``None``.
+
+        One request through the rate limiter, never retried: a 404, any other status, an
+        empty, non-JSON or run-less body, no answer at all, even refused credentials all mean
+        "no history" (``None``) and never an error; the trigger that follows decides the rest.
+        """
+        if kind not in TRIGGER_PATHS:
+            raise ValueError(f"kind must be 'test' or 'project', not {kind!r}")
+        url = last_url(self.base_url, kind, entity_id)
+        deadline = self._clock() + HISTORY_TIMEOUT
+        try:
+            answer = self._get(url, read_timeout=HISTORY_TIMEOUT, deadline=deadline)
+        except (Trouble, ApiError):
+            return None
+        if not 200 <= answer.code < 300:
+            return None
+        try:
+            body = answer.json()
+        except ValueError:
+            return None
+        run = body.get("run", body.get("data")) if isinstance(body, dict) else None
+        if not isinstance(run, dict) or not run:
+            return None
+        clean = clean_json(run)
+        return clean if isinstance(clean, dict) and clean else None
+
     # ---- lists ----------------------------------------------------------------------------
 
-    def list_tests(self) -> list[dict[str, Any]]:
-        """GET ``/tests``: the tests the account can run, sanitised."""
-        return self._list("tests")
+    def list_tests(self, *, attempts: int | None = None) -> list[dict[str, Any]]:
+        """GET ``/tests``: the tests the account can run, sanitised. ``attempts`` (default
+        ``max_trigger_attempts``) bounds the tries on transient trouble."""
+        return self._list("tests", attempts)
 
-    def list_projects(self) -> list[dict[str, Any]]:
+    def list_projects(self, *, attempts: int | None = None) -> list[dict[str, Any]]:
         """GET ``/projects``: the account's projects, sanitised."""
-        return self._list("projects")
+        return self._list("projects", attempts)
 
-    def _list(self, key: str) -> list[dict[str, Any]]:
+    def _list(self, key: str, attempts: int | None = None) -> list[dict[str, Any]]:
         url = list_url(self.base_url, key)
-        attempts = self.max_trigger_attempts
+        attempts = max(1, attempts) if attempts is not None else self.max_trigger_attempts
         for attempt in range(1, attempts + 1):
             retry_after: float | None = None
             try:

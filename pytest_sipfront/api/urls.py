@@ -7,7 +7,7 @@ No ``requests`` here: the pytest-facing modules use these without loading the HT
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
 
 from pytest_sipfront.sanitize import clean_line
 
@@ -15,6 +15,15 @@ TRIGGER_PATHS = {"test": "/tests/run", "project": "/projects/run"}
 """The trigger endpoint of each run kind, under the API base URL."""
 LIST_PATHS = {"tests": "/tests", "projects": "/projects"}
 """The listing endpoints, under the API base URL."""
+
+
+LAST_PATHS = {"test": "/tests/{id}/status/last", "project": "/projects/{id}/status/last"}
+"""The latest run of a test or project (its history), under the API base URL."""
+
+
+def last_url(base_url: str, kind: str, entity_id: str) -> str:
+    """The URL of the latest run of the test or project ``entity_id``."""
+    return base_url + LAST_PATHS[kind].format(id=quote(entity_id, safe=""))
 
 
 def trigger_url(base_url: str, kind: str) -> str:

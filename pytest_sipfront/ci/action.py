@@ -37,7 +37,15 @@ from pytest_sipfront.sanitize import (
 from pytest_sipfront.session.keys import RECORDS_KEY
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR
 
-COUNT_OUTPUTS = ("total", "passed", "failed", "errors", "junit_report", "report_urls")
+COUNT_OUTPUTS = (
+    "total",
+    "passed",
+    "failed",
+    "errors",
+    "junit_report",
+    "report_urls",
+    "new_failures",
+)
 RUN_OUTPUTS = (
     "status",
     "report_url",
@@ -331,8 +339,11 @@ class Tally:
 
     def __init__(self, collector: Collector, single: SingleRun | None, junit_report: str) -> None:
         self.total = self.passed = self.failed = self.errors = self.skipped = 0
+        self.new_failures = 0
         urls: list[dict[str, str]] = []
         for record in collector.records:
+            if record.run is not None and record.run.new_failure:
+                self.new_failures += 1  # failures after a passing earlier run (history on)
             result = classify(record)
             self._count(result.kind, result.label)
             self._url(urls, record.name, record.manifest, result.label, record.report_url)
@@ -356,6 +367,7 @@ class Tally:
             errors=str(self.errors),
             junit_report=clean_line(self.junit_report, VALUE_LIMIT),
             report_urls=self.report_urls,
+            new_failures=str(self.new_failures),
         )
         if len(collector.records) + len(collector.unreported) == 1:
             if collector.records:

@@ -26,6 +26,7 @@ from pytest_sipfront.reports.classify import (
     strip_userinfo,
     unreported,
 )
+from pytest_sipfront.runs.messages import NOT_RED, history_case
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import clean_line
 
@@ -83,6 +84,7 @@ def _annotation(
     info: SessionInfo,
     *,
     workspace: str | None,
+    run: RunOutcome | None = None,
 ) -> str:
     where = _annotation_file(manifest, info.rootdir, workspace)
     properties = []
@@ -90,7 +92,11 @@ def _annotation(
         properties.append(f"file={escape_property(clean_line(where, _URL_CHARS))}")
         if line > 0:
             properties.append(f"line={line}")
-    properties.append(f"title={escape_property('Sipfront: ' + clean_line(name, _CELL_CHARS))}")
+    title = "Sipfront: " + clean_line(name, _CELL_CHARS)
+    case = history_case(run) if run is not None else ""
+    if case:
+        title += " (NEW failure)" if run is not None and run.new_failure else " (ALREADY FAILING)"
+    properties.append(f"title={escape_property(title)}")
     message = clean_line(result.message, _MESSAGE_CHARS) or result.label
     if url:
         message = f"{message} {clean_line(strip_userinfo(url), _URL_CHARS)}"
@@ -118,20 +124,20 @@ def annotations(
     """One ``::error`` line per failed or errored item (runs left going by an interruption
     included); when there are more than :data:`MAX_ANNOTATIONS`, the first nine and one line
     counting the rest."""
-    bad: list[tuple[str, str, int, Result, str | None]] = [
-        (record.name, record.manifest, record.line, result, record.report_url)
+    bad: list[tuple[str, str, int, Result, str | None, RunOutcome | None]] = [
+        (record.name, record.manifest, record.line, result, record.report_url, record.run)
         for record in records
         if (result := classify(record)).kind in ("failure", "error")
     ]
     bad += [
-        (run.name, run.manifest, run.line, result, run.report_url)
+        (run.name, run.manifest, run.line, result, run.report_url, run)
         for run in unreported(records, info)
         if (result := classify_still_running(run)).kind in ("failure", "error")
     ]
     # Only the lines GitHub will show are formatted.
     lines = [
-        _annotation(name, manifest, line, result, url, info, workspace=workspace)
-        for name, manifest, line, result, url in bad[:MAX_ANNOTATIONS]
+        _annotation(name, manifest, line, result, url, info, workspace=workspace, run=run)
+        for name, manifest, line, result, url, run in bad[:MAX_ANNOTATIONS]
     ]
     if len(bad) <= MAX_ANNOTATIONS:
         return lines
@@ -180,6 +186,23 @@ class _Row:
     attempts: int
     urls: tuple[str | None, ...] = ()
     """Every attempt's report link when there was more than one (retries, reruns)."""
+    before: str = ""
+    """The ``before`` cell (the run before this session); empty when history was not looked up."""
+
+
+def _before_cell(run: RunOutcome | None) -> str:
+    if run is None or run.previous is None:
+        return ""
+    case = history_case(run)
+    text = {"none": "no earlier run", "running": "still running"}.get(
+        run.previous.state, run.previous.state
+    )
+    if case:
+        text = f"{text}: {case}"
+        if run.not_red:
+            text = f"{text} ({NOT_RED})"
+    link = markdown_link(run.previous.report_url, "earlier") if run.previous.report_url else ""
+    return f"{markdown_cell(text)} {link}".rstrip()
 
 
 _ICONS = {
@@ -203,7 +226,7 @@ def _result_cell(row: _Row) -> str:
     return markdown_cell(text)
 
 
-def _row_text(row: _Row, qualified: bool) -> str:
+def _row_text(row: _Row, qualified: bool, with_before: bool = False) -> str:
     name = f"{row.manifest}::{row.name}" if qualified else row.name
     cell = markdown_cell(name)
     if row.result.label not in ("passed", "flaky") and row.result.message:
@@ -214,6 +237,8 @@ def _row_text(row: _Row, qualified: bool) -> str:
         )
     else:
         links = markdown_link(row.url)
+    if with_before:
+        return f"| {_result_cell(row)} | {cell} | {row.duration} | {links} | {row.before or '—'} |"
     return f"| {_result_cell(row)} | {cell} | {row.duration} | {links} |"
 
 
@@ -243,6 +268,7 @@ def _rows(records: Sequence[ItemRecord], info: SessionInfo) -> list[_Row]:
                 record.report_url,
                 len(run.attempts) if run is not None else 0,
                 _urls(run),
+                _before_cell(run),
             )
         )
     for still in unreported(records, info):
@@ -310,9 +336,12 @@ def step_summary(
         running.append("")
 
     table_head = ["| result | name | duration | report |", "|---|---|---|---|"]
+    with_before = any(row.before for row in rows)
+    if with_before:
+        table_head = ["| result | name | duration | report | before |", "|---|---|---|---|---|"]
     budget -= sum(_size(line) for line in table_head)
     qualified = len({row.manifest for row in rows}) > 1
-    table, budget = _fit((_row_text(row, qualified) for row in rows), budget)
+    table, budget = _fit((_row_text(row, qualified, with_before) for row in rows), budget)
     left_out = len(rows) - len(table)
 
     lines = head + running

@@ -19,6 +19,9 @@ built with :mod:`xml.etree.ElementTree` directly (the ``junit-xml`` package is n
 
 The session's properties (``sipfront.api_url``, ``sipfront.sandbox``) are written on the first
 ``<testsuite>`` only, because xunitparser merges all suites and rejects a repeated property name.
+The profile allows no ``<properties>`` inside a ``<testcase>``, so a run's history is in its
+``<system-out>`` (the ``before`` line) and in the failure's message (NEW failure or ALREADY
+FAILING); pytest's own ``--junitxml`` has it as the ``sipfront_previous_*`` properties.
 ElementTree escapes ``<``, ``&`` and ``>``, so ``]]>`` in a description is harmless.
 """
 
@@ -41,7 +44,7 @@ from pytest_sipfront.reports.classify import (
     strip_userinfo,
     unreported,
 )
-from pytest_sipfront.runs.messages import SANDBOX_NOTE
+from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
 
@@ -171,6 +174,8 @@ def run_lines(run: RunOutcome) -> list[str]:
     lines.append(f"session   {run.session_id or 'none'}")
     lines.append(f"status    {run.status or 'unknown'}")
     lines.append(f"duration  {format_duration(millis(run.duration_s) / 1000)}")
+    if run.previous is not None:
+        lines.append(f"before    {before_line(run.previous)}")
     total = len(run.attempts)
     for index, attempt in enumerate(run.attempts):
         lines.append(

@@ -34,6 +34,7 @@ class RunJob:
     seen_words: set[str] = field(default_factory=set)
     expect_failure: bool = False  # an xfail entry: its failure does not count for --maxfail
     contradiction: str | None = None  # the last status body's contradiction, if any
+    expected: float | None = None  # seconds the run is expected to take (polling plans on it)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict, parse_timestamp
+from pytest_sipfront.runs.outcome import (
+    Attempt,
+    PreviousRun,
+    RunOutcome,
+    Verdict,
+    parse_timestamp,
+)
 from pytest_sipfront.sanitize import clean_line
 
 NO_CREDENTIALS = "No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
@@ -144,6 +150,49 @@ def _status(attempt: Attempt) -> str:
     return " | ".join(parts)
 
 
+NEW_FAILURE = "NEW failure: the run before this session passed"
+ALREADY_FAILING = "ALREADY FAILING before this session"
+NOT_RED = "not red: --sipfront-fail-on new counts only NEW failures"
+"""An already-failing failure under ``--sipfront-fail-on new``: said wherever it is counted."""
+
+
+def history_case(outcome: RunOutcome) -> str:
+    """``NEW failure`` / ``ALREADY FAILING`` words for a failure with history, else ``""``."""
+    if outcome.new_failure:
+        return NEW_FAILURE
+    if outcome.already_failing:
+        return ALREADY_FAILING
+    return ""
+
+
+def with_history(outcome: RunOutcome, message: str) -> str:
+    """The verdict line, saying which case a failure is when its history is known."""
+    case = history_case(outcome)
+    if not case or case in message:
+        return message
+    return f"{message} ({case})"
+
+
+def before_line(previous: PreviousRun) -> str:
+    """The ``before`` row: the run at Sipfront before this session."""
+    if previous.state == "none":
+        return "no earlier run"
+    link = f" {previous.report_url}" if previous.report_url else ""
+    if previous.state == "running":
+        return f"still running{link}"
+    when = ""
+    stop = parse_timestamp(previous.stopped_at)
+    if stop is not None:
+        when = f" {stop.strftime('%Y-%m-%d %H:%M')} UTC"
+        if previous.duration_s is not None:
+            when += f" ({format_duration(previous.duration_s)})"
+    if previous.state == "passed":
+        return f"passed{when}{link}"
+    reason = clean_line(previous.reason, 300) or "no reason given"
+    rest = f" |{when}{link}" if when or link else ""
+    return f"failed: {reason}{rest}"
+
+
 def detail_block(outcome: RunOutcome) -> str:
     """The indented block shown under every failure and error (and in the ``sipfront`` section)."""
     attempt = outcome.last
@@ -156,6 +205,8 @@ def detail_block(outcome: RunOutcome) -> str:
         rows.append(("status", _status(attempt)))
         if attempt.report_url:
             rows.append(("report", attempt.report_url))
+    if outcome.previous is not None:
+        rows.append(("before", before_line(outcome.previous)))
     if len(outcome.attempts) > 1:
         for number, earlier in enumerate(outcome.attempts, start=1):
             rows.append(
@@ -181,9 +232,12 @@ def full_text(outcome: RunOutcome) -> str:
     return f"{outcome.message}\n{detail_block(outcome)}"
 
 
-def dry_run_request(endpoint: str, body_json: str, timeout: float) -> str:
-    """A dry run's skip reason: the exact request that would be sent."""
-    return f"dry run: would POST {endpoint} {body_json} (timeout {format_duration(timeout)})"
+def dry_run_request(endpoint: str, body_json: str, timeout: float, lookup: str = "") -> str:
+    """A dry run's skip reason: the exact request that would be sent, after the history
+    ``lookup`` planned before it (when history is on)."""
+    before = f"{lookup} for its history, then " if lookup else ""
+    duration = format_duration(timeout)
+    return f"dry run: would {before}POST {endpoint} {body_json} (timeout {duration})"
 
 
 def stopped_by_plugin(crash: str, message: str) -> str:

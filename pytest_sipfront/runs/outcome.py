@@ -93,6 +93,34 @@ class Attempt:
 
 
 @dataclass
+class PreviousRun:
+    """The latest run of the same test or project at Sipfront before this session's first
+    trigger (``status/last``); ``state`` ``none`` when there was none or the answer was unusable."""
+
+    state: str = "none"
+    """``passed`` | ``failed`` | ``running`` | ``none``."""
+    reason: str = ""
+    """Its ``result_description`` (sanitised) when it failed."""
+    started_at: str | None = None
+    stopped_at: str | None = None
+    report_url: str | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        """``stopped_at - started_at`` of a finished run, when both are known."""
+        start = parse_timestamp(self.started_at)
+        stop = parse_timestamp(self.stopped_at)
+        if self.state not in ("passed", "failed") or start is None or stop is None:
+            return None
+        seconds = (stop - start).total_seconds()
+        return seconds if seconds > 0 else None
+
+    @property
+    def failing(self) -> bool:
+        return self.state == "failed"
+
+
+@dataclass
 class RunOutcome:
     """The verdict on one pytest item that stands for a Sipfront run, with every attempt."""
 
@@ -117,6 +145,24 @@ class RunOutcome:
     runs: int = 1
     """How many runs this record stands for: a test that started several from Python lists
     them all in ``attempts``; only attempts beyond these are retries (flaky)."""
+    previous: PreviousRun | None = None
+    """The run before this session (``None``: history was not looked up)."""
+    not_red: bool = False
+    """An ALREADY FAILING failure that ``--sipfront-fail-on new`` did not count red (xfailed)."""
+
+    @property
+    def already_failing(self) -> bool:
+        """A failure whose previous run at Sipfront failed too (not caused by this change)."""
+        return self.verdict.is_failure and self.previous is not None and self.previous.failing
+
+    @property
+    def new_failure(self) -> bool:
+        """A failure after a passing previous run."""
+        return (
+            self.verdict.is_failure
+            and self.previous is not None
+            and self.previous.state == "passed"
+        )
 
     @property
     def last(self) -> Attempt | None:
@@ -219,4 +265,6 @@ def run_from_dict(data: dict[str, Any]) -> RunOutcome:
     fields = dict(data)
     fields["verdict"] = Verdict(fields["verdict"])
     fields["attempts"] = [Attempt(**attempt) for attempt in fields.get("attempts", [])]
+    if isinstance(fields.get("previous"), dict):
+        fields["previous"] = PreviousRun(**fields["previous"])
     return RunOutcome(**fields)

@@ -18,9 +18,16 @@ from collections.abc import Callable
 
 from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
 from pytest_sipfront.api.runstatus import interpret
+from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import FailureLimit, Progress, RunJob
-from pytest_sipfront.runs.messages import run_contradictory, run_failed, run_timed_out
+from pytest_sipfront.runs.messages import (
+    run_contradictory,
+    run_failed,
+    run_timed_out,
+    with_history,
+)
 from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict
+from pytest_sipfront.runs.polling import PollPlan
 
 FIRST_POLL_DELAY = 1.0
 MAX_WORKERS = 32
@@ -37,8 +44,10 @@ class Scheduler:
         clock: Callable[[], float] = time.monotonic,
         cancel: threading.Event | None = None,
         max_failures: int = 0,
+        history: HistoryBook | None = None,
     ) -> None:
         self._client = client
+        self._history = history
         self._concurrency = max(1, concurrency)
         self._workers = workers or min(MAX_WORKERS, max(2, self._concurrency))
         self._first_poll = first_poll_delay
@@ -229,7 +238,7 @@ class Scheduler:
             # -x / --maxfail: pytest will stop on this one; its free slot must not start a run.
             self._triggering = False
         job.outcome.verdict = verdict
-        job.outcome.message = message
+        job.outcome.message = with_history(job.outcome, message)
         self._done += 1
         self._results[job.key] = job.outcome
         self._cond.notify_all()
@@ -249,6 +258,11 @@ class Scheduler:
                 self._finish_locked(job, error.verdict, error.message)
 
     def _trigger(self, job: RunJob) -> None:
+        with self._cond:
+            if self._closed or job.state != "running":
+                return
+        if self._history is not None and job.outcome.previous is None:
+            self._look_back(job)
         with self._cond:
             if self._closed or job.state != "running":
                 return
@@ -279,6 +293,15 @@ class Scheduler:
             job.not_found = 0
             first = min(self._first_poll, job.poll_interval)
             self._schedule_locked(now + first, _bound(self._poll, job))
+
+    def _look_back(self, job: RunJob) -> None:
+        """History, once per test or project per session, just before its first trigger."""
+        assert self._history is not None
+        previous = self._history.previous(job.kind, job.body)
+        with self._cond:
+            job.outcome.previous = previous
+            if previous.duration_s is not None:
+                job.expected = previous.duration_s
 
     def _poll(self, job: RunJob) -> None:
         if self._closed or job.state != "running":
@@ -334,7 +357,10 @@ class Scheduler:
             message = run_timed_out(job.timeout, last, job.contradiction)
             self._finish_locked(job, Verdict.TIMEOUT, message)
             return
-        self._schedule_locked(min(now + job.poll_interval, job.deadline), _bound(self._poll, job))
+        # The trigger's answer came at deadline - timeout; the plan counts from there.
+        plan = PollPlan(job.poll_interval, job.expected)
+        delay = plan.next_delay(now - (job.deadline - job.timeout))
+        self._schedule_locked(min(now + delay, job.deadline), _bound(self._poll, job))
 
 
 class _BoundAction:

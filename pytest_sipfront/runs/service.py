@@ -17,6 +17,7 @@ from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.api.ratelimit import RateLimiter
 from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.manifest.safety import credential_problem
+from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import Progress, RunJob
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
@@ -147,6 +148,7 @@ class RunService:
             concurrency=self.settings.concurrency,
             max_failures=self.max_failures,
             cancel=cancel,
+            history=HistoryBook(self.client) if self.settings.history else None,
         )
         for job in jobs:
             self.scheduler.add(job)

@@ -35,6 +35,7 @@ from pytest_sipfront.sandbox.catalog import (
     CatalogProject,
     CatalogTest,
     Fault,
+    Previous,
     scalar_text,
 )
 
@@ -219,6 +220,9 @@ class ApiState:
             return self.names_for_trigger(endpoint, fields)
         if endpoint in ("runs.status", "report"):
             return self.names_for_run(params[0])
+        if endpoint in ("tests.last", "projects.last"):
+            entity = self.entity_by_id(endpoint.split(".")[0], params[0])
+            return frozenset({params[0]} | ({entity.name} if entity is not None else set()))
         return frozenset()
 
     # ---- answering
@@ -270,6 +274,8 @@ class ApiState:
             return self.trigger_project(fields)
         if endpoint == "runs.status":
             return self.run_status(params[0])
+        if endpoint in ("tests.last", "projects.last"):
+            return self.last_run(endpoint.split(".")[0], params[0])
         if endpoint == "tests":
             return self.test_listing()
         if endpoint == "projects":
@@ -454,6 +460,76 @@ class ApiState:
             body.pop(name, None)
         return json_answer({"run": body, "status": 200})
 
+    def entity_by_id(self, kind: str, raw_id: str) -> CatalogTest | CatalogProject | None:
+        """The test (``tests``) or project (``projects``) with this id, ad-hoc ones included."""
+        number = _as_int(raw_id)
+        if number is None:
+            return None
+        if kind == "tests":
+            found: CatalogTest | CatalogProject | None = self.catalog.find_test(test_id=number)
+            pool: list[Any] = list(self.adhoc_tests.values())
+        else:
+            found = self.catalog.find_project(project_id=number)
+            pool = list(self.adhoc_projects.values())
+        if found is None:
+            with self.lock:
+                found = next((e for e in pool if e.id == number), None)
+        return found
+
+    def last_run(self, kind: str, raw_id: str) -> Answer:
+        """``status/last``: the latest run this sandbox started, else the catalog's
+        ``previous`` run (404 for none, ``{}`` for empty, a non-JSON body for malformed)."""
+        entity = self.entity_by_id(kind, raw_id)
+        if entity is None:
+            return error_answer(404, "Test not found" if kind == "tests" else "Project not found")
+        run_kind = "test" if kind == "tests" else "project"
+        with self.lock:
+            latest = [
+                r for r in self.runs.values() if r.kind == run_kind and r.entity_id == entity.id
+            ]
+        if latest:
+            run = max(latest, key=lambda r: r.run_id)
+            finished = run.outcome != "running" and time.monotonic() - run.started >= run.duration
+            body = (
+                _project_body(run, finished) if run.kind == "project" else _test_body(run, finished)
+            )
+            if finished:
+                body.update(run.finished_body)
+            body["report_url"] = run.report_url
+            return json_answer({"run": body, "status": 200})
+        return self.previous_answer(run_kind, entity)
+
+    def previous_answer(self, run_kind: str, entity: CatalogTest | CatalogProject) -> Answer:
+        previous: Previous = entity.previous
+        if previous.outcome == "none":
+            return error_answer(404, "No run found")
+        if previous.outcome == "empty":
+            return json_answer({})
+        if previous.outcome == "malformed":
+            return Answer(200, b"<html>last run: oops", "text/html")
+        stopped = _previous_stop(previous.stopped_at)
+        started = stopped - timedelta(seconds=previous.duration)
+        run = _Run(
+            kind=run_kind,
+            key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"previous/{run_kind}/{entity.id}")),
+            run_id=1,
+            name=entity.name,
+            entity_id=entity.id,
+            started=0.0,
+            started_at=started,
+            duration=previous.duration,
+            outcome=previous.outcome,
+            result_description=previous.result_description,
+            report_url="",
+            kiosk_token="",
+            behaviour=self.catalog.behaviour,
+            test=entity if isinstance(entity, CatalogTest) else None,
+        )
+        finished = previous.outcome != "running"
+        body = _project_body(run, finished) if run_kind == "project" else _test_body(run, finished)
+        body["report_url"] = self.report_url(run.key, None, "")
+        return json_answer({"run": body, "status": 200})
+
     def report_page(self, key: str, token: str | None) -> Answer:
         run = self.runs.get(key)
         if run is None or (token is not None and token != run.kiosk_token):
@@ -564,6 +640,16 @@ def _finished_flags(outcome: str) -> tuple[int, int]:
     return 0, 0
 
 
+def _previous_stop(text: str | None) -> datetime:
+    """A ``previous.stopped_at`` as given (UTC), else an hour ago."""
+    if text:
+        try:
+            return datetime.strptime(text.strip()[:19], _TIME_FORMAT).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+
+
 def _stamp(moment: datetime) -> str:
     return moment.strftime(_TIME_FORMAT)
 
@@ -645,6 +731,8 @@ def route(path: str) -> tuple[str, list[str]]:
             return "projects.run", []
         if len(rest) == 3 and rest[0] == "runs" and rest[2] == "status":
             return "runs.status", [rest[1]]
+        if len(rest) == 4 and rest[0] in ("tests", "projects") and rest[2:] == ["status", "last"]:
+            return f"{rest[0]}.last", [rest[1]]
         return "other", []
     if len(parts) == 3 and parts[:2] == ["run", "details"]:
         return "report", [parts[2]]
@@ -661,6 +749,8 @@ METHODS = {
     "projects.run": "POST",
     "runs.status": "GET",
     "report": "GET",
+    "tests.last": "GET",
+    "projects.last": "GET",
 }
 
 

@@ -33,6 +33,15 @@ test pass after 2 s::
         finished_body:            # optional; fields set in the finished status body as given,
           has_passed: 2           # any JSON scalars: contradictions such as has_passed 2,
           status: failed          # "yes", is_finished 1 beside status running (tests, projects)
+        previous:                 # optional (tests, projects): the run GET
+                                  # /api/v2/tests/:id/status/last (/projects/:id/...) answers
+                                  # until this sandbox ran it (then: its latest run's body)
+          outcome: failed         # passed | failed | stopped | errored | running (still
+                                  # going) | none (404: no earlier run) | empty (200 {})
+                                  # | malformed (200, not JSON); default: none
+          result_description: "carrier outage (SIP 503)"
+          duration: 1m55s         # stopped_at - started_at (default 2s)
+          stopped_at: "2026-11-30 08:12:00"  # UTC (default: an hour before the request)
     projects:
       - name: nightly-project     # matched by project.name or id
         id: 7
@@ -44,7 +53,7 @@ test pass after 2 s::
         behaviour: {...}
     faults:                       # fault injection, per endpoint
       - endpoint: runs.status     # index | tests | projects | tests.run | projects.run
-                                  # | runs.status | report
+                                  # | runs.status | report | tests.last | projects.last
         status: 503               # answer with this status and {"error": "...", "status": 503}
         error: "Service unavailable"  # the error text in that body (default: the HTTP phrase)
         times: 2                  # how many times (default 1); null or 0: always
@@ -59,7 +68,8 @@ test pass after 2 s::
         body: "<html>oops</html>" # send this raw body instead (status 200 unless given)
         content_type: text/html   # of that raw body (default text/html)
         test: basic-call-a-b      # optional: only requests concerning this test or project
-                                  # (name or id; the trigger's, or the run's for runs.status)
+                                  # (name or id; the trigger's, the run's for runs.status,
+                                  # the path's id for tests.last and projects.last)
     behaviour:                    # how finished bodies look, for tolerance tests
       status_fields: both         # both | status | session_status: which field(s) carry the
                                   # test run's state (project runs always use run_status)
@@ -90,7 +100,17 @@ import yaml
 
 from pytest_sipfront.durations import DURATION_BOUNDS, check_bounds, parse_duration
 
-ENDPOINTS = ("index", "tests", "projects", "tests.run", "projects.run", "runs.status", "report")
+ENDPOINTS = (
+    "index",
+    "tests",
+    "projects",
+    "tests.run",
+    "projects.run",
+    "runs.status",
+    "report",
+    "tests.last",
+    "projects.last",
+)
 """Endpoint names of request records (plus ``"other"``) and of faults."""
 
 _STATUS_FIELDS = {
@@ -131,6 +151,16 @@ class WhenRule:
 
 
 @dataclass(frozen=True)
+class Previous:
+    """The earlier run ``status/last`` answers; see the module docstring (``previous:``)."""
+
+    outcome: str = "none"
+    result_description: str = ""
+    duration: float = 2.0
+    stopped_at: str | None = None
+
+
+@dataclass(frozen=True)
 class CatalogTest:
     """One Sipfront test the sandbox knows."""
 
@@ -148,6 +178,7 @@ class CatalogTest:
     when: tuple[WhenRule, ...] = ()
     behaviour: Mapping[str, Any] = field(default_factory=dict)
     finished_body: Mapping[str, Any] = field(default_factory=dict)
+    previous: Previous = Previous()
 
 
 @dataclass(frozen=True)
@@ -163,6 +194,7 @@ class CatalogProject:
     total_tests: int | None = None
     behaviour: Mapping[str, Any] = field(default_factory=dict)
     finished_body: Mapping[str, Any] = field(default_factory=dict)
+    previous: Previous = Previous()
 
 
 @dataclass(frozen=True)
@@ -432,6 +464,7 @@ class _CatalogReader:
             "when",
             "behaviour",
             "finished_body",
+            "previous",
         )
         entry = self.mapping(value, where, known)
         if "name" not in entry:
@@ -476,6 +509,28 @@ class _CatalogReader:
             if entry.get("behaviour") is not None
             else {},
             finished_body=self.scalars(entry.get("finished_body"), f"{where}.finished_body"),
+            previous=self.previous(entry.get("previous"), f"{where}.previous"),
+        )
+
+    def previous(self, value: Any, where: str) -> Previous:
+        """A ``previous:`` mapping; a bare word is its outcome."""
+        if value is None:
+            return Previous()
+        if isinstance(value, str):
+            value = {"outcome": value}
+        entry = self.mapping(
+            value, where, ("outcome", "result_description", "duration", "stopped_at")
+        )
+        stopped = entry.get("stopped_at")
+        return Previous(
+            outcome=self.word(entry.get("outcome", "none"), f"{where}.outcome"),
+            result_description=self.text(
+                entry.get("result_description", ""), f"{where}.result_description"
+            ),
+            duration=self.duration(entry["duration"], f"{where}.duration")
+            if "duration" in entry
+            else 2.0,
+            stopped_at=None if stopped is None else self.text(stopped, f"{where}.stopped_at"),
         )
 
     def when(self, value: Any, where: str) -> WhenRule:
@@ -518,6 +573,7 @@ class _CatalogReader:
             "total_tests",
             "behaviour",
             "finished_body",
+            "previous",
         )
         entry = self.mapping(value, where, known)
         if "name" not in entry:
@@ -542,6 +598,7 @@ class _CatalogReader:
             if entry.get("behaviour") is not None
             else {},
             finished_body=self.scalars(entry.get("finished_body"), f"{where}.finished_body"),
+            previous=self.previous(entry.get("previous"), f"{where}.previous"),
         )
 
     def scalars(self, value: Any, where: str) -> dict[str, Any]:

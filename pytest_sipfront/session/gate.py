@@ -25,6 +25,7 @@ from pytest_sipfront.runs.messages import (
     stopped_by_plugin,
 )
 from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict
+from pytest_sipfront.session.expected import cached_duration
 from pytest_sipfront.session.items import SipfrontItem
 from pytest_sipfront.session.keys import BROKER_INPUT
 from pytest_sipfront.session.records import Records, record_properties
@@ -187,12 +188,18 @@ class Gate:
             retries=spec.retries or 0,
             outcome=self._new_outcome(item, Verdict.UNKNOWN),
             expect_failure=spec.xfail is not None,
+            expected=cached_duration(self.config, item.nodeid),  # history may replace it
         )
 
     def _dry_run(self, item: SipfrontItem) -> RunOutcome:
         body = json.dumps(self._body(item), sort_keys=True, ensure_ascii=False)
         timeout = item.spec.timeout or self.settings.timeout
-        message = dry_run_request(TRIGGER_PATHS[item.spec.kind], body, timeout)
+        lookup = ""
+        if self.settings.history:
+            from pytest_sipfront.runs.history import planned_lookup
+
+            lookup = planned_lookup(item.spec.kind, self._body(item))
+        message = dry_run_request(TRIGGER_PATHS[item.spec.kind], body, timeout, lookup)
         return self._new_outcome(item, Verdict.SKIPPED, message)
 
     # -- waiting, on the main thread -----------------------------------------------------------

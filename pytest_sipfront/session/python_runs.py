@@ -45,7 +45,12 @@ class SessionSipfront(Sipfront):
     def _before_trigger(self, job: RunJob, request: RunRequest) -> None:
         if self.settings.dry_run:
             body = json.dumps(job.body, sort_keys=True, ensure_ascii=False)
-            pytest.skip(dry_run_request(TRIGGER_PATHS[job.kind], body, job.timeout))
+            lookup = ""
+            if self.settings.history:
+                from pytest_sipfront.runs.history import planned_lookup
+
+                lookup = planned_lookup(job.kind, job.body)
+            pytest.skip(dry_run_request(TRIGGER_PATHS[job.kind], body, job.timeout, lookup))
         if not self._gate.is_worker:
             # SIGTERM / SIGHUP stop the session like Ctrl-C while runs are going, as for
             # manifest items (the xdist controller does this for its workers).

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_sipfront.runs.history import history_properties
 from pytest_sipfront.runs.messages import report_not_written
 from pytest_sipfront.runs.outcome import (
     ItemRecord,
@@ -19,6 +20,7 @@ from pytest_sipfront.runs.outcome import (
     run_from_dict,
     run_to_dict,
 )
+from pytest_sipfront.session.expected import remember_duration
 from pytest_sipfront.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,6 +43,8 @@ def record_properties(item: SipfrontItem, outcome: RunOutcome) -> None:
     ]
     if len(outcome.attempts) > 1:
         properties.append(("sipfront_attempts", len(outcome.attempts)))
+    properties.extend(history_properties(outcome))
+    remember_duration(item.config, item.nodeid, outcome)
     names = {name for name, _ in properties}
     item.user_properties[:] = [p for p in item.user_properties if p[0] not in names]
     item.user_properties.extend(properties)
