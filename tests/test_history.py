@@ -171,6 +171,23 @@ def test_fail_on_new_with_only_already_failing_runs_ends_green(
     assert result.ret == pytest.ExitCode.OK
 
 
+def test_with_fail_on_new_and_x_an_already_failing_run_does_not_stop_the_next_trigger(
+    sipfront_sandbox: StartSandbox, run_gate: RunGate
+) -> None:
+    server = sipfront_sandbox(catalog(was_failing=FAILED_BEFORE, was_passing=PASSED_BEFORE))
+    result = run_gate(
+        manifest("was-failing", "was-passing"),
+        "-x",
+        "--sipfront-fail-on=new",
+        "--sipfront-concurrency=1",
+        server=server,
+    )
+    # pytest files the first xfailed, so -x stops only at the second (a NEW failure): the gate
+    # must have triggered it all the same.
+    result.assert_outcomes(xfailed=1, failed=1)
+    assert server.count("tests.run") == 2
+
+
 @pytest.mark.parametrize("previous", [None, "malformed", "empty"])
 def test_no_or_an_unusable_history_is_no_earlier_run_and_changes_no_verdict(
     sipfront_sandbox: StartSandbox, run_gate: RunGate, previous: str | None

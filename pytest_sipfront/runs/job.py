@@ -35,6 +35,7 @@ class RunJob:
     expect_failure: bool = False  # an xfail entry: its failure does not count for --maxfail
     contradiction: str | None = None  # the last status body's contradiction, if any
     expected: float | None = None  # seconds the run is expected to take (polling plans on it)
+    fail_on_new_only: bool = False  # --sipfront-fail-on new: an ALREADY FAILING run is not red
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ class FailureLimit:
         self.failures = 0
 
     def reached_by(self, verdict: Verdict, *, expect_failure: bool) -> bool:
-        """Count one verdict; True once the limit is reached (never without a limit)."""
+        """Count one verdict; True once the limit is reached (never without a limit).
+        ``expect_failure``: the item passes when its run fails (an xfail entry, or an ALREADY
+        FAILING run under ``--sipfront-fail-on new``)."""
         if not self.limit or not (verdict.is_error or verdict.is_failure):
             return False
         if verdict is Verdict.FAILED and expect_failure:

@@ -234,7 +234,9 @@ class Scheduler:
         elif job in self._queue:
             self._queue.remove(job)
         job.state = "done"
-        if self._failure_limit.reached_by(verdict, expect_failure=job.expect_failure):
+        previous = job.outcome.previous
+        not_red = job.fail_on_new_only and previous is not None and previous.failing
+        if self._failure_limit.reached_by(verdict, expect_failure=job.expect_failure or not_red):
             # -x / --maxfail: pytest will stop on this one; its free slot must not start a run.
             self._triggering = False
         job.outcome.verdict = verdict

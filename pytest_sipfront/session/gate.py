@@ -189,6 +189,7 @@ class Gate:
             outcome=self._new_outcome(item, Verdict.UNKNOWN),
             expect_failure=spec.xfail is not None,
             expected=cached_duration(self.config, item.nodeid),  # history may replace it
+            fail_on_new_only=self.settings.fail_on == "new",
         )
 
     def _dry_run(self, item: SipfrontItem) -> RunOutcome:
