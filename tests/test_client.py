@@ -1097,3 +1097,20 @@ def test_headers_trickling_in_end_at_the_runs_deadline() -> None:
     assert caught.value.verdict is Verdict.UNREACHABLE
     assert "no complete answer within" in caught.value.message
     assert elapsed < 40, f"took {elapsed:.0f}s; the headers alone would take 300s"
+
+
+def test_one_watchdog_thread_serves_every_request_in_flight() -> None:
+    watchdog = transport._Watchdog()
+    watches = [transport._Watch() for _ in range(50)]
+    for watch in watches:
+        watchdog.watch(0.3, watch)
+    spared = transport._Watch()
+    watchdog.watch(0.3, spared)()  # cancelled at once
+    threads = [t for t in threading.enumerate() if t.name == "sipfront-watchdog"]
+    assert len(threads) <= 2  # this one, and at most the shared one of earlier tests
+    deadline = time.monotonic() + 30
+    while not all(watch.expired for watch in watches):
+        assert time.monotonic() < deadline, "the watchdog did not expire every watch"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert not spared.expired

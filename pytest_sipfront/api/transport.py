@@ -9,12 +9,15 @@ carry the credentials as an auth object and use the watched connections below.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import http.client
+import itertools
 import json
 import socket
 import ssl
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +209,62 @@ class _Watch:
             _shut(connection)
 
 
+class _Watchdog:
+    """One thread that expires every request's watch at its deadline (a timer thread per
+    request would be a thread per request in flight). It starts with the first request and
+    ends after a minute without one."""
+
+    IDLE = 60.0
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[list[Any]] = []  # [deadline, sequence, watch or None when cancelled]
+        self._sequence = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, after: float, watch: _Watch) -> Callable[[], None]:
+        """Expire ``watch`` in ``after`` seconds; the function returned cancels that."""
+        entry: list[Any] = [time.monotonic() + after, next(self._sequence), watch]
+        with self._cond:
+            heapq.heappush(self._heap, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="sipfront-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+        def cancel() -> None:
+            with self._cond:
+                entry[2] = None
+
+        return cancel
+
+    def _next_due(self) -> _Watch | None:
+        """The next watch whose deadline has passed, waiting for it; None once idle."""
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2] is None:
+                    heapq.heappop(self._heap)
+                now = time.monotonic()
+                if not self._heap:
+                    if not self._cond.wait(self.IDLE) and not self._heap:
+                        self._thread = None
+                        return None
+                    continue
+                if self._heap[0][0] <= now:
+                    due: _Watch = heapq.heappop(self._heap)[2]
+                    return due
+                self._cond.wait(self._heap[0][0] - now)
+
+    def _run(self) -> None:
+        while (due := self._next_due()) is not None:
+            due.expire()
+
+
+_WATCHDOG = _Watchdog()
+
+
 def _shut(connection: Any) -> None:
     sock = getattr(connection, "sock", None)
     if isinstance(sock, socket.socket):
@@ -284,10 +343,8 @@ def send(
     watch = _Watch()
     # A little later than ``allowed``: a silent server is "read timed out" (the read
     # timeout fires first); the watchdog is for answers that keep dripping in.
-    timer = threading.Timer(allowed + WATCHDOG_GRACE, watch.expire)
-    timer.daemon = True
+    cancel = _WATCHDOG.watch(allowed + WATCHDOG_GRACE, watch)
     _current.watch = watch
-    timer.start()
     try:
         try:
             response = session.request(
@@ -308,7 +365,7 @@ def send(
             _current.watch = None
         return _read(response, watch, too_slow)
     finally:
-        timer.cancel()
+        cancel()
         _current.watch = None
 
 
