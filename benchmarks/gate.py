@@ -1007,7 +1007,7 @@ def scale_checks(
     sizes, check = bench.sizes, bench.report.check
     if row is not None and row.measured is not None:
         workers = min(MAX_WORKERS, max(2, sizes.scale_runs))
-        design = threads_empty + 1 + workers
+        design = threads_empty + 1 + workers + 1
         check(
             row.measured.maxrss_kb <= 100 * 1024,
             f"{sizes.scale_runs} runs in flight: peak RSS {mb(row.measured.maxrss_kb)} <= 100 MB",
@@ -1016,7 +1016,7 @@ def scale_checks(
             row.measured.threads_max <= design,
             f"{sizes.scale_runs} runs in flight: at most {row.measured.threads_max} threads in "
             f"the pytest process <= {design}: an empty session's {threads_empty} (main "
-            f"thread, other plugins) + 1 dispatcher + {workers} HTTP workers",
+            f"thread, other plugins) + 1 dispatcher + {workers} HTTP workers + 1 watchdog",
         )
         trigger_check(bench, row)
         window_check(bench, row)
