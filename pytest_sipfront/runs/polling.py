@@ -79,10 +79,3 @@ class PollPlan:
         if distance <= max(SPARSE_HORIZON, 4 * self.interval):
             return distance
         return max(self.interval, min(distance / 2, SPARSE_HORIZON))
-
-    def schedule(self, until: float) -> list[float]:
-        """The elapsed times of every look up to ``until``, for documentation and tests."""
-        looks = [self.first_delay()]
-        while looks[-1] < until:
-            looks.append(looks[-1] + self.next_delay(looks[-1]))
-        return looks

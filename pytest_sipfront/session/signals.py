@@ -24,10 +24,6 @@ class SignalGuard:
         self.records = records
         self.previous: dict[int, Any] = {}
 
-    @property
-    def installed(self) -> bool:
-        return bool(self.previous)
-
     def install(self) -> None:
         if self.previous:
             return
