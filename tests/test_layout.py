@@ -72,3 +72,43 @@ def test_the_layers_below_the_pytest_facing_ones_never_import_pytest() -> None:
         and any(name.split(".")[0] in ("pytest", "_pytest") for name in imports(path))
     ]
     assert offenders == []
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """The package modules ``path`` imports when it runs (``TYPE_CHECKING`` blocks left out,
+    imports inside functions counted: they run too)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
+    known = {module for module, _ in modules()}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only or not isinstance(node, ast.ImportFrom) or not node.module:
+            continue
+        found.add(node.module)
+        found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found & known
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    graph = {module.removesuffix(".__init__"): runtime_imports(path) for module, path in modules()}
+    state: dict[str, str] = {}
+    cycles: list[str] = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = "open"
+        for target in sorted(graph.get(module, set()) - {module}):
+            if state.get(target) == "open":
+                cycles.append(" -> ".join([*path[path.index(target) :], target]))
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
