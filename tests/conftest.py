@@ -12,6 +12,7 @@ neither key appears in the output.
 from __future__ import annotations
 
 import importlib
+import signal
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -24,6 +25,12 @@ from pytest_sipfront.sandbox import Catalog, SandboxServer
 # The plugin imports its run service, HTTP client and report writers only when a session needs
 # them. pytester's in-process runs drop every module first imported inside them, so a later run
 # would import requests anew next to leftovers of the old copy: load them here, once, instead.
+# The stop-signal tests send SIGHUP to child sessions and expect what a terminal gives them:
+# SIGHUP at its default. Under `nohup` (or a CI runner that ignores it) the ignore is inherited
+# by every child, which then survives the signal: give the children the default again.
+if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
 for _module in (
     "runs.broker",
     "reports.github",
