@@ -166,18 +166,16 @@ def request_for_test(
     request.update(
         check_overrides(overrides, allow_emergency_destination=allow_emergency_destination)
     )
-    mode = _report_mode(report_mode, "test")
     shown = _name(name, test if test is not None else f"test-{request['test.id']}")
-    spec = _spec("test", target, request, mode, shown, allow_emergency_destination)
-    return RunRequest(
-        kind="test",
-        body=request_body(spec, session_report_mode),
-        target=target,
-        name=shown,
-        timeout=_duration(timeout, "timeout"),
-        poll_interval=_duration(poll_interval, "poll_interval"),
-        retries=_retries(retries),
+    spec = _spec(
+        "test",
+        target,
+        request,
+        _report_mode(report_mode, "test"),
+        shown,
+        allow_emergency_destination,
     )
+    return _run_request(spec, session_report_mode, timeout, poll_interval, retries)
 
 
 def request_for_project(
@@ -215,14 +213,24 @@ def request_for_project(
                 raise RequestProblem(f"test_ids: {number} is listed twice; list each test id once")
             ids.append(number)
         request["test_ids"] = ids
-    mode = _report_mode(report_mode, "project")
     shown = _name(name, default_name)
-    spec = _spec("project", target, request, mode, shown, False)
+    spec = _spec("project", target, request, _report_mode(report_mode, "project"), shown, False)
+    return _run_request(spec, session_report_mode, timeout, poll_interval, retries)
+
+
+def _run_request(
+    spec: RunSpec,
+    session_report_mode: str | None,
+    timeout: Duration | None,
+    poll_interval: Duration | None,
+    retries: int,
+) -> RunRequest:
+    """The checked request of ``spec``, with how long to wait for it and how to poll it."""
     return RunRequest(
-        kind="project",
+        kind=spec.kind,
         body=request_body(spec, session_report_mode),
-        target=target,
-        name=shown,
+        target=spec.target,
+        name=spec.name,
         timeout=_duration(timeout, "timeout"),
         poll_interval=_duration(poll_interval, "poll_interval"),
         retries=_retries(retries),
