@@ -32,15 +32,12 @@ def cached_duration(config: pytest.Config, nodeid: str) -> float | None:
     values = seen.get(nodeid) if isinstance(seen, dict) else None
     if not isinstance(values, list):
         return None
-    numbers = [
-        float(v)
-        for v in values
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-    ]
+    numbers = [float(v) for v in values if _seconds(v)]
     return statistics.median(numbers) if numbers else None
 
 
 def _seconds(value: object) -> bool:
+    """A duration worth keeping: a positive number of seconds (``True`` is not one)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
