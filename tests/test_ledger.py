@@ -301,10 +301,9 @@ def test_a_run_that_finished_otherwise_is_triggered_anew_with_the_earlier_run_ke
 # -- the book ----------------------------------------------------------------------------------
 
 
-def book(path: Path, **kwargs: object) -> LedgerBook:
-    return LedgerBook(
-        path, Revision("c0ffee", "SIPFRONT_REVISION"), {}, clock=lambda: NOW, **kwargs
-    )  # type: ignore[arg-type]
+def book(path: Path, *, reuse: str = "none", lock_wait: float = 30.0) -> LedgerBook:
+    revision = Revision("c0ffee", "SIPFRONT_REVISION")
+    return LedgerBook(path, revision, {}, clock=lambda: NOW, reuse=reuse, lock_wait=lock_wait)
 
 
 def test_the_book_records_sending_then_the_answer_then_the_verdict(tmp_path: Path) -> None:
