@@ -45,6 +45,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="resolve every run request and report it as skipped; send nothing",
     )
+    group.addoption(
+        "--sipfront-detach",
+        action="store_true",
+        default=False,
+        help="with --sipfront-ledger: trigger every run, record it and end without waiting; "
+        "the same command later collects the verdicts",
+    )
     parser.addini(
         "sipfront_files",
         type="args",
@@ -64,6 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
             sandbox=config.getoption("sipfront_sandbox"),
             sandbox_catalog=config.getoption("sipfront_sandbox_catalog"),
             dry_run=config.getoption("sipfront_dry_run"),
+            detach=config.getoption("sipfront_detach"),
         )
     except (SettingsError, ValueError) as error:
         raise pytest.UsageError(f"pytest-sipfront: {error}") from None
@@ -79,6 +87,15 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_sipfront.session.xdist import XdistControllerHooks
 
         config.pluginmanager.register(XdistControllerHooks(config), "sipfront-xdist")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or not settings.ledger:
+        return []
+    from pytest_sipfront.session.ledger import header
+
+    return header(config, settings)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ManifestFile | None:

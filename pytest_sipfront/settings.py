@@ -37,6 +37,8 @@ def count_problem(shown: str, number: int | None) -> str | None:
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
 API_URL_VAR = "SIPFRONT_API_URL"
+LEDGER_VAR = "SIPFRONT_LEDGER"
+REUSE_VAR = "SIPFRONT_REUSE"
 
 
 MIN_RPS = 0.01
@@ -64,6 +66,10 @@ class Settings:
     dry_run: bool = False
     history: bool = True
     fail_on: str = "any"
+    ledger: str | None = None
+    reuse: str = "none"
+    reuse_max_age: float = 24 * 3600.0
+    detach: bool = False
 
 
 def _positive_int(value: str, name: str) -> int:
@@ -120,6 +126,13 @@ def _on_off(value: str, name: str) -> bool:
     return word == "on"
 
 
+def _reuse(value: str, name: str) -> str:
+    word = str(value).strip().lower()
+    if word not in ("none", "passed"):
+        raise SettingsError(f"{name}: {value!r} is not none or passed")
+    return word
+
+
 def _fail_on(value: str, name: str) -> str:
     word = str(value).strip().lower()
     if word not in ("new", "any"):
@@ -141,6 +154,9 @@ _FIELDS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "shutdown_grace": (None, _duration_of("shutdown_grace")),
     "history": (None, _on_off),
     "fail_on": (None, _fail_on),
+    "ledger": (LEDGER_VAR, _text),
+    "reuse": (REUSE_VAR, _reuse),
+    "reuse_max_age": (None, _duration_of("reuse_max_age")),
 }
 
 
@@ -165,6 +181,7 @@ def resolve(
     sandbox: bool = False,
     sandbox_catalog: str | None = None,
     dry_run: bool = False,
+    detach: bool = False,
 ) -> Settings:
     """Merge the sources, first non-empty value wins: command line, environment, ini, default.
 
@@ -181,11 +198,17 @@ def resolve(
                 continue
             values[field] = parse(str(raw), source)
             break
+    if detach and not values.get("ledger"):
+        raise SettingsError(
+            f"--sipfront-detach needs a ledger to collect from later: add "
+            f"{option_name('ledger')} PATH (or set {LEDGER_VAR})"
+        )
     return Settings(
         **values,
         sandbox=sandbox or sandbox_catalog is not None,
         sandbox_catalog=sandbox_catalog,
         dry_run=dry_run,
+        detach=detach,
     )
 
 
@@ -219,4 +242,13 @@ SETTING_HELP: dict[str, str] = {
         "new: only NEW failures are red, a test that was already failing is not; "
         "any: every failure is red (default any)"
     ),
+    "ledger": (
+        f"record every run in this JSON file (env {LEDGER_VAR}): the same command again "
+        "re-attaches to runs still going instead of paying for them twice (default off)"
+    ),
+    "reuse": (
+        f"with a ledger, passed: a run that passed on this revision is not run again; "
+        f"none: it is (env {REUSE_VAR}; default none)"
+    ),
+    "reuse_max_age": "how old a passed run may be to be reused, e.g. 12h (default 24h)",
 }

@@ -188,6 +188,8 @@ class _Row:
     """Every attempt's report link when there was more than one (retries, reruns)."""
     before: str = ""
     """The ``before`` cell (the run before this session); empty when history was not looked up."""
+    ledger: str = ""
+    """``re-attached``, ``reused`` or ``detached``: how the run ledger had the run."""
 
 
 def _before_cell(run: RunOutcome | None) -> str:
@@ -223,6 +225,8 @@ def _result_cell(row: _Row) -> str:
         text = f"✅ passed (flaky: {row.attempts} attempts)"
     elif row.result.kind == "error" and row.result.junit_type.startswith("sipfront."):
         text = f"⛔ error ({row.result.junit_type.removeprefix('sipfront.')})"
+    if row.ledger:
+        text = f"{text}, {row.ledger}"
     return markdown_cell(text)
 
 
@@ -269,6 +273,7 @@ def _rows(records: Sequence[ItemRecord], info: SessionInfo) -> list[_Row]:
                 len(run.attempts) if run is not None else 0,
                 _urls(run),
                 _before_cell(run),
+                run.ledger if run is not None else "",
             )
         )
     for still in unreported(records, info):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from pytest_sipfront.durations import format_duration
 from pytest_sipfront.reports.classify import Result, classify, classify_still_running
-from pytest_sipfront.runs.messages import NOT_REACHED, NOTHING_TESTED, history_case
+from pytest_sipfront.runs.messages import NOT_REACHED, NOTHING_TESTED, history_case, ledger_case
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 
 TITLE = "sipfront runs"
@@ -39,7 +39,8 @@ def _record_line(record: ItemRecord) -> str:
     ran = record.run is not None and bool(record.run.attempts)
     duration = format_duration(record.duration_s) if ran else "-"
     line = f"{word(classify(record)):<10} {record.name} {duration} {_links(record.run)}".rstrip()
-    case = history_case(record.run) if record.run is not None else ""
+    cases = [history_case(record.run), ledger_case(record.run)] if record.run is not None else []
+    case = "; ".join(text for text in cases if text)
     return f"{line} ({case})" if case else line
 
 

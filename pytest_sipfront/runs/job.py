@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pytest_sipfront.ledger.model import LedgerKey
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 
 
@@ -36,6 +37,9 @@ class RunJob:
     contradiction: str | None = None  # the last status body's contradiction, if any
     expected: float | None = None  # seconds the run is expected to take (polling plans on it)
     fail_on_new_only: bool = False  # --sipfront-fail-on new: an ALREADY FAILING run is not red
+    ledger_item: str = ""  # the run ledger's item id when it is not ``key`` (fixture, library)
+    ledger_key: LedgerKey | None = None  # set where the ledger is (the triggering process)
+    reattach_elapsed: float | None = None  # re-attach: seconds since its recorded trigger
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,13 @@ class RunOutcome:
     """The run before this session (``None``: history was not looked up)."""
     not_red: bool = False
     """An ALREADY FAILING failure that ``--sipfront-fail-on new`` did not count red (xfailed)."""
+    ledger: str = ""
+    """How the run ledger had this run: ``re-attached``, ``reused``, ``detached``; else ``""``."""
+    ledger_note: str = ""
+    """When the run was triggered and in which attempt (``2026-12-07 11:02:03 UTC in GitHub
+    attempt 1``), for a run the ledger re-attached to or reused."""
+    earlier: str = ""
+    """The ledger's earlier run of this item, which this session triggered anew."""
 
     @property
     def already_failing(self) -> bool:

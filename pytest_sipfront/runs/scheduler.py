@@ -20,6 +20,7 @@ from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
 from pytest_sipfront.api.runstatus import interpret
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import FailureLimit, Progress, RunJob
+from pytest_sipfront.runs.ledgered import REATTACH_LEAST, RunLedger
 from pytest_sipfront.runs.messages import (
     run_contradictory,
     run_failed,
@@ -45,8 +46,10 @@ class Scheduler:
         cancel: threading.Event | None = None,
         max_failures: int = 0,
         history: HistoryBook | None = None,
+        ledger: RunLedger | None = None,
     ) -> None:
         self._client = client
+        self._ledger = ledger
         self._history = history
         self._concurrency = max(1, concurrency)
         self._workers = workers or min(MAX_WORKERS, max(2, self._concurrency))
@@ -196,7 +199,8 @@ class Scheduler:
                     job.state = "running"
                     job.started = now
                     self._inflight += 1
-                    self._schedule_locked(now, _bound(self._trigger, job))
+                    first = self._trigger if job.reattach_elapsed is None else self._reattach
+                    self._schedule_locked(now, _bound(first, job))
                 while self._heap and self._heap[0][0] <= now:
                     _, _, action = heapq.heappop(self._heap)
                     self._work.put(action)
@@ -241,6 +245,8 @@ class Scheduler:
             self._triggering = False
         job.outcome.verdict = verdict
         job.outcome.message = with_history(job.outcome, message)
+        if self._ledger is not None:
+            self._ledger.finished(job, verdict)
         self._done += 1
         self._results[job.key] = job.outcome
         self._cond.notify_all()
@@ -269,6 +275,8 @@ class Scheduler:
             if self._closed or job.state != "running":
                 return
             self._sending.add(job)
+        if self._ledger is not None:  # before the trigger: a run may start from here on
+            self._ledger.sending(job)
         try:
             # The trigger's budget: its retries and Retry-After waits fit in the run's timeout.
             response = self._client.trigger(job.kind, job.body, deadline=job.started + job.timeout)
@@ -277,24 +285,65 @@ class Scheduler:
                 self._sending.discard(job)
                 self._cond.notify_all()
             if isinstance(error, ApiError):
+                if self._ledger is not None and error.verdict is not Verdict.UNKNOWN:
+                    self._ledger.not_started(job)
                 self._api_error(job, error)
                 return
             raise
+        attempt = Attempt(
+            session_id=response.session_id,
+            report_url=response.report_url,
+            status_url=response.status_url,
+            trigger=dict(response.data),
+        )
+        if self._ledger is not None:  # the answer, before anything else is done with the run
+            self._ledger.answered(job, attempt)
         with self._cond:
             self._sending.discard(job)
             now = self._clock()
-            job.outcome.attempts.append(
-                Attempt(
-                    session_id=response.session_id,
-                    report_url=response.report_url,
-                    status_url=response.status_url,
-                    trigger=dict(response.data),
-                )
-            )
+            job.outcome.attempts.append(attempt)
             job.deadline = now + job.timeout
             job.not_found = 0
             first = min(self._first_poll, job.poll_interval)
             self._schedule_locked(now + first, _bound(self._poll, job))
+
+    def _reattach(self, job: RunJob) -> None:
+        """A run the ledger recorded as going: poll its status URL (no trigger), with the
+        deadline its timeout set from the recorded trigger (at least one status request)."""
+        with self._cond:
+            if self._closed or job.state != "running" or job.reattach_elapsed is None:
+                return
+            now = self._clock()
+            elapsed, job.reattach_elapsed = job.reattach_elapsed, None
+            job.started = now - elapsed
+            job.deadline = now + max(job.timeout - elapsed, REATTACH_LEAST)
+            job.not_found = 0
+            self._schedule_locked(now, _bound(self._poll, job))
+
+    def wait_answered(
+        self, key: str, timeout: float | None = None
+    ) -> tuple[RunOutcome, bool] | None:
+        """The run of ``key`` once Sipfront answered its trigger, and whether it has its verdict
+        already (not taken); ``None`` when neither happened within ``timeout`` seconds."""
+        end = None if timeout is None else self._clock() + timeout
+        with self._cond:
+            while True:
+                if key in self._results:
+                    return self._results[key], True
+                job = self._jobs.get(key)
+                answered = (
+                    job is not None
+                    and job.state == "running"
+                    and bool(job.outcome.attempts)
+                    and job not in self._sending
+                    and job.reattach_elapsed is None
+                )
+                if answered and job is not None:
+                    return job.outcome, False
+                remaining = None if end is None else end - self._clock()
+                if self._closed or (remaining is not None and remaining <= 0):
+                    return None
+                self._cond.wait(remaining)
 
     def _look_back(self, job: RunJob) -> None:
         """History, once per test or project per session, just before its first trigger."""

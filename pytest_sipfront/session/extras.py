@@ -36,6 +36,8 @@ def links(item: SipfrontItem, outcome: RunOutcome) -> list[tuple[str, str]]:
             name += f" (session {attempt.session_id})"
         if len(attempts) > 1:
             name += f", attempt {number}"
+        if outcome.ledger:
+            name += f", {outcome.ledger}"
         found.append((name, str(attempt.report_url)))
     return found
 

@@ -17,8 +17,10 @@ from _pytest.skipping import evaluate_skip_marks
 from pytest_sipfront.api.urls import TRIGGER_PATHS, check_base_url
 from pytest_sipfront.runs.job import FailureLimit, RunJob
 from pytest_sipfront.runs.messages import (
+    DETACHED,
     INTERRUPTED,
     bad_api_url,
+    detached,
     dry_run_request,
     full_text,
     heartbeat,
@@ -88,9 +90,13 @@ class Gate:
         with self._local_lock:
             if self._local is None:
                 from pytest_sipfront.runs.service import RunService
+                from pytest_sipfront.session.ledger import book_for
 
                 self._local = RunService(
-                    self.settings, self._api_url, max_failures=self._max_failures
+                    self.settings,
+                    self._api_url,
+                    max_failures=self._max_failures,
+                    ledger=book_for(self.config, self.settings),
                 )
             return self._local
 
@@ -159,6 +165,10 @@ class Gate:
                 )
         if self.url_error is not None:
             raise pytest.UsageError(f"pytest-sipfront: {bad_api_url(self.url_error)}")
+        if self.settings.ledger:  # locked and read before anything is triggered
+            problem = self.local.open_ledger()
+            if problem:
+                raise pytest.UsageError(f"pytest-sipfront: {problem}")
 
     def _new_outcome(self, item: SipfrontItem, verdict: Verdict, message: str = "") -> RunOutcome:
         return RunOutcome(
@@ -215,6 +225,8 @@ class Gate:
             job = self._job(item)
             job.outcome.attempts = list(self.attempts.get(key, []))
             self.service.run_now(job)
+        if self.settings.detach and not self._broker_address:
+            return self._detached(item)
         while True:
             outcome = self.service.wait(key, timeout=self.settings.heartbeat)
             if outcome is not None:
@@ -234,6 +246,25 @@ class Gate:
                 ),
                 stacklevel=1,
             )
+        return outcome
+
+    def _detached(self, item: SipfrontItem) -> RunOutcome:
+        """``--sipfront-detach``: the item ends once its trigger is answered (and recorded in
+        the ledger); its run goes on at Sipfront and a later session collects it."""
+        key = item.nodeid
+        while True:
+            found = self.local.wait_answered(key, timeout=self.settings.heartbeat)
+            if found is not None:
+                break
+            self._heartbeat(item)
+        outcome, final = found
+        if final:  # a verdict already: reused, refused, or a run quicker than its trigger
+            self.consumed.add(key)
+            return self.local.wait(key, 0) or outcome
+        self.consumed.add(key)
+        outcome.verdict = Verdict.SKIPPED
+        outcome.message = detached(str(self.settings.ledger))
+        outcome.ledger = outcome.ledger or DETACHED
         return outcome
 
     def _mode_not_sent(self, item: SipfrontItem) -> bool:
