@@ -41,7 +41,7 @@ tests:
     test: bad-call
 """
 
-TWO_CATALOG = {
+TWO_CATALOG: dict[str, object] = {
     "tests": [
         {"name": "good-call", "duration": "1s"},
         {"name": "bad-call", "duration": "1s", "outcome": "failed", "result_description": "480"},
