@@ -5,7 +5,9 @@ used stops the session before anything is sent."""
 
 from __future__ import annotations
 
+import io
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from conftest import GateRunner, SandboxFactory
 from processes import ChildProcess, clean_environ, pytest_command, wait_until
 from sandbox_keys import PUBLIC_KEY, SECRET_KEY
 
+from pytest_sipfront.cli import main
 from pytest_sipfront.ledger.model import FINISHED, SENDING, TRIGGERED
 from pytest_sipfront.ledger.store import LedgerLock, read_ledger
 from pytest_sipfront.sandbox import Catalog, SandboxServer
@@ -310,3 +313,88 @@ def test_the_header_names_the_ledger_and_where_the_revision_came_from(
     result.stdout.fnmatch_lines(
         ["sipfront ledger: ledger.json (revision abc123 from GITHUB_SHA; reuse none)"]
     )
+
+
+# -- from Python: the fixture, the library, ``sipfront run`` -----------------------------------
+
+FIXTURE_TEST = """
+def test_two_calls(sipfront):
+    first = sipfront.run("good-call", overrides={"step.1.0.dial_destination": "431"})
+    second = sipfront.run("good-call", overrides={"step.1.0.dial_destination": "431"})
+    first.check()
+    second.check()
+"""
+
+
+def test_the_fixture_uses_the_session_ledger_keyed_by_node_id_and_call_order(
+    sipfront_sandbox: SandboxFactory, run_gate: GateRunner, pytester: pytest.Pytester
+) -> None:
+    server = sipfront_sandbox(TWO_CATALOG)
+    pytester.makepyfile(test_calls=FIXTURE_TEST)
+    args = ("--sipfront-ledger", "ledger.json", "--sipfront-reuse", "passed")
+    run_gate(None, *args, server=server, env=REVISION).assert_outcomes(passed=1)
+    assert server.count("tests.run") == 2
+    items = sorted(r.key.item for r in read_ledger(pytester.path / "ledger.json").records)
+    assert items == ["test_calls.py::test_two_calls#1", "test_calls.py::test_two_calls#2"]
+
+    result = run_gate(None, *args, server=server, env=REVISION)
+
+    result.assert_outcomes(passed=1)
+    assert server.count("tests.run") == 2  # both runs reused, nothing sent
+    junit_free = "\n".join(result.outlines)
+    assert "PASSED     test_two_calls" in junit_free
+
+
+def test_the_library_with_a_ledger_re_attaches_to_a_run_a_killed_script_left_going(
+    server_with: Callable[[dict[str, object]], SandboxServer], tmp_path: Path
+) -> None:
+    server = server_with({"tests": [{"name": "long-call", "duration": "6s"}]})
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import sys\n"
+        "from pytest_sipfront import Sipfront\n"
+        "with Sipfront(sys.argv[1], ledger='ledger.json', poll_interval='0.5s') as sf:\n"
+        "    print(sf.run('long-call').verdict, flush=True)\n",
+        encoding="utf-8",
+    )
+    env = clean_environ(SIPFRONT_PUBLIC_KEY=PUBLIC_KEY, SIPFRONT_SECRET_KEY=SECRET_KEY, **REVISION)
+    command = [sys.executable, str(script), server.base_url]
+    first = ChildProcess.start(command, cwd=tmp_path, env=env)
+    try:
+        wait_until(
+            lambda: [r.state for r in read_ledger(tmp_path / "ledger.json").records] == [TRIGGERED],
+            60,
+            "the answered run in the ledger",
+        )
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=30)
+    finally:
+        first.kill()
+
+    out, err = ChildProcess.start(command, cwd=tmp_path, env=env).finish(60)
+
+    assert out.strip() == "passed", out + err
+    assert server.count("tests.run") == 1
+
+
+def test_sipfront_run_detach_then_the_same_command_collects(
+    sipfront_sandbox: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = sipfront_sandbox({"tests": [{"name": "long-call", "duration": "3s"}]})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIPFRONT_PUBLIC_KEY", PUBLIC_KEY)
+    monkeypatch.setenv("SIPFRONT_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("SIPFRONT_REVISION", "c0ffee1")
+    base = ["run", "long-call", "--api-url", server.base_url, "--poll-interval", "0.2s"]
+    base += ["--ledger", "ledger.json"]
+    out, err = io.StringIO(), io.StringIO()
+
+    assert main([*base, "--detach"], out=out, err=err) == 0, err.getvalue()
+    assert "detached: running at Sipfront" in out.getvalue()
+    assert server.count("tests.run") == 1
+
+    out = io.StringIO()
+    assert main(base, out=out, err=err) == 0, err.getvalue()
+    assert "Sipfront run passed: long-call" in out.getvalue()
+    assert "re-attached: triggered" in out.getvalue()
+    assert server.count("tests.run") == 1
