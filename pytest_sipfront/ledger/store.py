@@ -122,7 +122,14 @@ class LedgerLock:
         """Take the lock, waiting up to ``wait`` seconds; :class:`LedgerBusy` after that."""
         if self._stream is not None:
             return
-        stream = open(self.path, "a+b")  # noqa: SIM115 (held open until release)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            stream = open(self.path, "a+b")  # noqa: SIM115 (held open until release)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise LedgerUnreadable(
+                self.ledger, f"its lock file cannot be made ({reason})"
+            ) from None
         end = time.monotonic() + self.wait
         while True:
             if _try_lock(stream):
