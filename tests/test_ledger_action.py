@@ -3,9 +3,11 @@ outputs ``reattached``, ``reused``, ``triggered``."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 from test_action import CATALOG, MANIFEST, run_action
 
 from pytest_sipfront.ci.inputs import InputError, parse_inputs
@@ -86,3 +88,23 @@ def test_detach_ends_with_exit_0_and_every_run_still_going(workspace: Path) -> N
     assert run.code == 0, run.stdout + run.stderr
     assert run.outputs["triggered"] == "2"
     assert run.summary.count("⏭️ skipped, detached") == 2
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_the_gitlab_example_keeps_the_ledger_across_retries_of_one_pipeline() -> None:
+    job = yaml.safe_load((EXAMPLES / ".gitlab-ci.yml").read_text(encoding="utf-8"))["sipfront"]
+    ledger = job["variables"]["INPUT_LEDGER"]
+    assert job["cache"]["key"] == "sipfront-ledger-$CI_PIPELINE_ID-$CI_JOB_NAME"
+    assert job["cache"]["when"] == "always", "a failed or cancelled job's ledger matters most"
+    assert any(ledger.startswith(path) for path in job["cache"]["paths"])
+
+
+def test_the_jenkins_example_stashes_the_ledger_for_a_restarted_stage() -> None:
+    text = (EXAMPLES / "Jenkinsfile").read_text(encoding="utf-8")
+    ledger = re.search(r"INPUT_LEDGER = '([^']+)'", text)
+    assert ledger is not None
+    assert "preserveStashes(" in text
+    assert "unstash 'sipfront-ledger'" in text
+    assert f"stash name: 'sipfront-ledger', includes: '{ledger.group(1)}'" in text
