@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from pytest_sipfront.ledger.store import (
     LedgerUnreadable,
     read_ledger,
     write_ledger,
+    write_text,
 )
 
 NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=timezone.utc)
@@ -316,6 +319,8 @@ def test_the_book_records_sending_then_the_answer_then_the_verdict(tmp_path: Pat
     first.answered(key, session_id="s", report_url="r", status_url="u")
     assert read_ledger(path).records[0].state == TRIGGERED
     first.finished(key, verdict="passed", passed=True, run={"status": "passed"})
+    assert read_ledger(path).records[0].state == TRIGGERED  # noted; the next write carries it
+    first.flush()
     stored = read_ledger(path).records[0]
     assert (stored.state, stored.verdict, stored.run) == (FINISHED, "passed", {"status": "passed"})
     assert stored.attempt == "session 1"
@@ -360,7 +365,7 @@ def test_a_write_that_fails_is_noted_and_the_run_goes_on(
     def full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("pytest_sipfront.ledger.book.write_ledger", full)
+    monkeypatch.setattr("pytest_sipfront.ledger.book.write_text", full)
     key = opened.key("m.yml", "m.yml::a", "test", {})
     opened.sending(key, "test", 60)
     assert opened.write_problems == [f"{path}: No space left on device"]
@@ -373,3 +378,29 @@ def test_the_written_file_is_plain_json_a_person_can_read(tmp_path: Path) -> Non
     raw = json.loads(path.read_text(encoding="utf-8"))
     assert raw["version"] == 1
     assert raw["records"][0]["key"]["item"] == KEY.item
+
+
+def test_changes_made_at_once_share_writes_and_all_of_them_reach_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.json"
+    opened = book(path)
+    opened.open()
+    writes: list[int] = []
+    real = write_text
+
+    def counted(target: Path, text: str) -> None:
+        writes.append(text.count('"key"'))
+        time.sleep(0.05)  # a slow disk: changes pile up behind a write in progress
+        real(target, text)
+
+    monkeypatch.setattr("pytest_sipfront.ledger.book.write_text", counted)
+    keys = [opened.key("m.yml", f"m.yml::{n}", "test", {}) for n in range(40)]
+    threads = [threading.Thread(target=opened.sending, args=(key, "test", 60)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(read_ledger(path).records) == 40
+    assert len(writes) < 40
+    opened.close()

@@ -24,7 +24,14 @@ from pytest_sipfront.ledger.model import (
     LedgerKey,
     LedgerRecord,
 )
-from pytest_sipfront.ledger.store import LOCK_WAIT, LedgerLock, read_ledger, write_ledger
+from pytest_sipfront.ledger.store import (
+    LOCK_WAIT,
+    LedgerLock,
+    ledger_text,
+    read_ledger,
+    write_ledger,
+    write_text,
+)
 
 
 def utc_now() -> datetime:
@@ -50,6 +57,11 @@ class LedgerBook:
         self._environ = environ
         self._clock = clock
         self._lock = threading.Lock()
+        """Guards the records in memory; never held while the file is written."""
+        self._writing = threading.Lock()
+        """One write at a time; a write carries every change made before it (group commit)."""
+        self._version = 0
+        self._written = 0
         self._file_lock = LedgerLock(self.path, wait=lock_wait)
         self._data: LedgerData | None = None
         self.attempt = ""
@@ -78,8 +90,14 @@ class LedgerBook:
             self._data = data
 
     def close(self) -> None:
+        """Write what is not written yet (verdicts), then let the next session have it."""
+        self.flush()
         with self._lock:
             self._file_lock.release()
+
+    def flush(self) -> None:
+        """Make every change so far durable (the verdicts :meth:`finished` only noted)."""
+        self._commit()
 
     def key(self, manifest: str, item: str, kind: str, body: Mapping[str, Any]) -> LedgerKey:
         return LedgerKey(manifest, item, request_digest(kind, body), self.revision.value)
@@ -106,7 +124,8 @@ class LedgerBook:
                 timeout=timeout,
             )
             self._replace(record)
-            self._write()
+            self._version += 1
+        self._commit()
 
     def answered(
         self,
@@ -126,10 +145,13 @@ class LedgerBook:
             record.report_url = report_url
             record.status_url = status_url
             record.answered_at = self._clock().isoformat()
-            self._write()
+            self._version += 1
+        self._commit()
 
     def finished(self, key: LedgerKey, *, verdict: str, passed: bool, run: dict[str, Any]) -> None:
-        """The gate's verdict and Sipfront's finished run object."""
+        """The gate's verdict and Sipfront's finished run object, noted in memory: the next
+        write carries it (:meth:`flush`; :meth:`close` at the latest). Its caller may hold the
+        scheduler's lock, which a file write must not stall."""
         with self._lock:
             record = self._find(key)
             if record is None:
@@ -139,7 +161,7 @@ class LedgerBook:
             record.passed = passed
             record.run = dict(run)
             record.finished_at = self._clock().isoformat()
-            self._write()
+            self._version += 1
 
     def forget(self, key: LedgerKey) -> None:
         """A trigger that provably started nothing (refused, never sent): no record."""
@@ -149,8 +171,10 @@ class LedgerBook:
                 return
             before = len(data.records)
             data.records = [r for r in data.records if r.key != key]
-            if len(data.records) != before:
-                self._write()
+            if len(data.records) == before:
+                return
+            self._version += 1
+        self._commit()
 
     # -- inside ------------------------------------------------------------------------------
 
@@ -170,11 +194,21 @@ class LedgerBook:
         data.records = [r for r in data.records if r.key != record.key]
         data.records.append(record)
 
-    def _write(self) -> None:
-        data = self._data
-        if data is None:
-            return
-        try:
-            write_ledger(self.path, data)
-        except OSError as error:
-            self.write_problems.append(f"{self.path}: {error.strerror or error}")
+    def _commit(self) -> None:
+        """Write the records unless a write that began after the latest change has done it
+        (threads that change records at once share one write; the file is rewritten whole)."""
+        with self._lock:
+            wanted = self._version
+        with self._writing:
+            with self._lock:
+                if self._written >= wanted or self._data is None:
+                    return
+                text = ledger_text(self._data)
+                version = self._version
+            try:
+                write_text(self.path, text)
+            except OSError as error:
+                with self._lock:
+                    self.write_problems.append(f"{self.path}: {error.strerror or error}")
+                return
+            self._written = version

@@ -74,9 +74,24 @@ def read_ledger(path: Path) -> LedgerData:
         raise LedgerUnreadable(path, f"it is not a ledger ({error})") from None
 
 
+def ledger_text(data: LedgerData) -> str:
+    """The file's text for ``data`` (one record per line, readable and diffable)."""
+    shape = to_data(data)
+    records = shape.pop("records")
+    head = json.dumps(shape, sort_keys=True, ensure_ascii=False)[:-1]
+    lines = ",\n".join(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in records)
+    separator = ", " if len(head) > 1 else ""
+    return f'{head}{separator}"records": [\n{lines}\n]}}\n'
+
+
 def write_ledger(path: Path, data: LedgerData) -> None:
     """Replace the file at ``path`` with ``data`` in one step (old or new, never torn)."""
-    text = json.dumps(to_data(data), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    write_text(path, ledger_text(data))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace the file at ``path`` with ``text``: a temporary file beside it, fsync, rename,
+    fsync of the folder."""
     folder = path.parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:

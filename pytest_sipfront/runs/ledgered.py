@@ -91,8 +91,13 @@ class RunLedger:
         if job.ledger_key is not None:
             self.book.forget(job.ledger_key)
 
+    def flush(self) -> None:
+        """Write the verdicts noted since the last write (outside the scheduler's lock)."""
+        self.book.flush()
+
     def finished(self, job: RunJob, verdict: Verdict) -> None:
-        """A verdict on a run Sipfront answered for (not an interrupt: that run is going)."""
+        """A verdict on a run Sipfront answered for (not an interrupt: that run is going),
+        noted; :meth:`flush` writes it."""
         if job.ledger_key is None or verdict is Verdict.INTERRUPTED or not job.outcome.attempts:
             return
         last = job.outcome.attempts[-1]

@@ -264,6 +264,8 @@ class Scheduler:
                 self._auth_failed_locked(error.message)
             else:
                 self._finish_locked(job, error.verdict, error.message)
+        if self._ledger is not None:
+            self._ledger.flush()
 
     def _trigger(self, job: RunJob) -> None:
         with self._cond:
@@ -400,6 +402,8 @@ class Scheduler:
                 )
             else:
                 self._finish_locked(job, Verdict.FAILED, run_failed(attempt))
+        if self._ledger is not None and job.state == "done":
+            self._ledger.flush()  # the verdict, written outside the lock
 
     def _next_poll_locked(self, job: RunJob) -> None:
         now = self._clock()
