@@ -76,6 +76,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except (SettingsError, ValueError) as error:
         raise pytest.UsageError(f"pytest-sipfront: {error}") from None
     config.stash[SETTINGS_KEY] = settings
+    if settings.detach:
+        from pytest_sipfront.session.ledger import detach_problem
+
+        problem = detach_problem(config)
+        if problem:
+            raise pytest.UsageError(f"pytest-sipfront: {problem}")
     # The ``sipfront`` fixture (runs from Python); that module imports nothing heavy.
     config.pluginmanager.import_plugin("pytest_sipfront.session.fixture")
     if settings.junit:  # the JUnit file is written even when no manifest is collected

@@ -398,3 +398,14 @@ def test_sipfront_run_detach_then_the_same_command_collects(
     assert "Sipfront run passed: long-call" in out.getvalue()
     assert "re-attached: triggered" in out.getvalue()
     assert server.count("tests.run") == 1
+
+
+def test_detach_under_xdist_is_a_usage_error_before_anything_is_sent(
+    sipfront_sandbox: SandboxFactory, run_gate: GateRunner
+) -> None:
+    server = sipfront_sandbox(TWO_CATALOG)
+    args = ("-n", "2", "--sipfront-ledger", "l.json", "--sipfront-detach")
+    result = run_gate(TWO, *args, server=server, env=REVISION)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--sipfront-detach does not work under pytest-xdist yet" in "\n".join(result.errlines)
+    assert server.requests == []

@@ -36,6 +36,20 @@ def book_for(config: pytest.Config, settings: Settings) -> LedgerBook | None:
     )
 
 
+DETACH_UNDER_XDIST = (
+    "--sipfront-detach does not work under pytest-xdist yet: run the detaching session "
+    "without -n (it only triggers and records, it needs no workers); collecting may use -n"
+)
+
+
+def detach_problem(config: pytest.Config) -> str | None:
+    """Why ``--sipfront-detach`` cannot be used in this session, or ``None``."""
+    if getattr(config, "workerinput", None) is not None:
+        return None  # the controller said it already
+    workers = config.getoption("numprocesses", None, skip=True)
+    return DETACH_UNDER_XDIST if workers else None
+
+
 def header(config: pytest.Config, settings: Settings) -> list[str]:
     """The terminal header's line: which ledger, which revision (and where it came from)."""
     if not settings.ledger:
