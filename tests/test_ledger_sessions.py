@@ -409,3 +409,17 @@ def test_detach_under_xdist_is_a_usage_error_before_anything_is_sent(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--sipfront-detach does not work under pytest-xdist yet" in "\n".join(result.errlines)
     assert server.requests == []
+
+
+def test_pytest_html_names_a_reused_run_s_link_with_when_and_in_which_attempt(
+    sipfront_sandbox: SandboxFactory, run_gate: GateRunner, pytester: pytest.Pytester
+) -> None:
+    pytest.importorskip("pytest_html")
+    server = sipfront_sandbox(TWO_CATALOG)
+    args = ("--sipfront-ledger", "ledger.json", "--sipfront-reuse", "passed")
+    run_gate(TWO, *args, server=server, env=REVISION)
+    html_args = ("--html=report.html", "--self-contained-html")
+    run_gate(None, *args, *html_args, server=server, env=REVISION, subprocess=True)
+    html = (pytester.path / "report.html").read_text(encoding="utf-8")
+    assert "Sipfront report: good (session " in html
+    assert ", reused: triggered " in html and " in session 1" in html

@@ -26,7 +26,7 @@ from pytest_sipfront.reports.classify import (
     strip_userinfo,
     unreported,
 )
-from pytest_sipfront.runs.messages import NOT_RED, history_case
+from pytest_sipfront.runs.messages import NOT_RED, history_case, ledger_case
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import clean_line
 
@@ -189,7 +189,7 @@ class _Row:
     before: str = ""
     """The ``before`` cell (the run before this session); empty when history was not looked up."""
     ledger: str = ""
-    """``re-attached``, ``reused`` or ``detached``: how the run ledger had the run."""
+    """How the run ledger had the run: ``reused: triggered <when> in <attempt>``, ..."""
 
 
 def _before_cell(run: RunOutcome | None) -> str:
@@ -273,7 +273,7 @@ def _rows(records: Sequence[ItemRecord], info: SessionInfo) -> list[_Row]:
                 len(run.attempts) if run is not None else 0,
                 _urls(run),
                 _before_cell(run),
-                run.ledger if run is not None else "",
+                ledger_case(run) if run is not None else "",
             )
         )
     for still in unreported(records, info):

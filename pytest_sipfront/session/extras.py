@@ -12,7 +12,7 @@ from collections.abc import Generator
 
 import pytest
 
-from pytest_sipfront.runs.messages import full_text
+from pytest_sipfront.runs.messages import full_text, ledger_case
 from pytest_sipfront.runs.outcome import RunOutcome
 from pytest_sipfront.session.items import SipfrontItem
 
@@ -37,7 +37,7 @@ def links(item: SipfrontItem, outcome: RunOutcome) -> list[tuple[str, str]]:
         if len(attempts) > 1:
             name += f", attempt {number}"
         if outcome.ledger:
-            name += f", {outcome.ledger}"
+            name += f", {ledger_case(outcome)}"
         found.append((name, str(attempt.report_url)))
     return found
 
