@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import xmlschema
 from conftest import GateRunner, SandboxFactory
 from processes import ChildProcess, clean_environ, pytest_command, wait_until
 from sandbox_keys import PUBLIC_KEY, SECRET_KEY
@@ -22,6 +23,7 @@ from pytest_sipfront.ledger.model import FINISHED, SENDING, TRIGGERED
 from pytest_sipfront.ledger.store import LedgerLock, read_ledger
 from pytest_sipfront.sandbox import Catalog, SandboxServer
 
+SCHEMA = Path(__file__).parent / "schemas" / "sipfront-junit-profile.xsd"
 REVISION = {"SIPFRONT_REVISION": "c0ffee1"}
 
 THREE = """
@@ -210,6 +212,7 @@ def test_detach_triggers_everything_and_ends_then_the_same_command_collects(
     assert out.count("still going at Sipfront") == 3
     junit = (tmp_path / "junit.xml").read_text(encoding="utf-8")
     assert junit.count("<testcase") == 3 and junit.count("/run/details/") >= 3
+    xmlschema.XMLSchema(str(SCHEMA)).validate(str(tmp_path / "junit.xml"))
 
     collect = child_session(server, tmp_path, *args)
     out, err = collect.finish(60)
@@ -220,6 +223,7 @@ def test_detach_triggers_everything_and_ends_then_the_same_command_collects(
     junit = (tmp_path / "junit.xml").read_text(encoding="utf-8")
     assert junit.count("<testcase") == 3 and "<skipped" not in junit
     assert junit.count("re-attached: triggered") == 3
+    xmlschema.XMLSchema(str(SCHEMA)).validate(str(tmp_path / "junit.xml"))
 
 
 def test_detach_without_a_ledger_is_a_usage_error(run_gate: GateRunner) -> None:
