@@ -427,3 +427,19 @@ def test_pytest_html_names_a_reused_run_s_link_with_when_and_in_which_attempt(
     html = (pytester.path / "report.html").read_text(encoding="utf-8")
     assert "Sipfront report: good (session " in html
     assert ", reused: triggered " in html and " in session 1" in html
+
+
+def test_a_rerun_by_pytest_rerunfailures_is_triggered_and_recorded_in_the_ledger(
+    sipfront_sandbox: SandboxFactory, run_gate: GateRunner, pytester: pytest.Pytester
+) -> None:
+    pytest.importorskip("pytest_rerunfailures")
+    server = sipfront_sandbox(TWO_CATALOG)
+    args = ("--sipfront-ledger", "ledger.json", "--reruns", "1")
+    result = run_gate(TWO, *args, server=server, env=REVISION)
+    assert server.count("tests.run") == 3  # good once, bad twice
+    line = next(line for line in result.outlines if line.startswith("FAILED     bad "))
+    first, rerun = (link.rsplit("/", 1)[-1] for link in line.split()[3:5])
+    records = read_ledger(pytester.path / "ledger.json").records
+    bad = next(r for r in records if r.key.item.endswith("::bad"))
+    assert (bad.session_id, bad.state, bad.verdict) == (rerun, FINISHED, "failed")
+    assert first != rerun

@@ -43,11 +43,18 @@ class RunLedger:
     def __init__(self, book: LedgerBook) -> None:
         self.book = book
 
+    def keep(self, job: RunJob) -> None:
+        """Record ``job``'s trigger without looking it up (a rerun in the same session)."""
+        job.ledger_key = self.book.key(
+            job.outcome.manifest, job.ledger_item or job.key, job.kind, job.body
+        )
+
     def consult(self, job: RunJob, now: datetime | None = None) -> bool:
         """Decide ``job`` before it is queued. True: it needs nothing from Sipfront (reused,
         its outcome is final); False: queue it (to trigger, or to re-attach)."""
-        key = self.book.key(job.outcome.manifest, job.ledger_item or job.key, job.kind, job.body)
-        job.ledger_key = key
+        self.keep(job)
+        key = job.ledger_key
+        assert key is not None
         decision = self.book.decide(key)
         record = decision.record
         if record is None:

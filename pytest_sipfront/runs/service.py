@@ -130,7 +130,10 @@ class RunService:
     def _decided_by_ledger(self, job: RunJob) -> bool:
         """Look ``job`` up in the ledger, once per key: True when it was reused (its verdict
         is final, nothing is sent); a run still going is re-attached by the scheduler."""
-        if self.ledger is None or job.key in self._consulted:
+        if self.ledger is None:
+            return False
+        if job.key in self._consulted:  # a rerun (pytest-rerunfailures): recorded, triggered
+            self.ledger.keep(job)
             return False
         self._consulted.add(job.key)
         if not self.ledger.consult(job):
