@@ -18,6 +18,7 @@ from conftest import GateRunner, SandboxFactory
 from processes import ChildProcess, clean_environ, pytest_command, wait_until
 from sandbox_keys import PUBLIC_KEY, SECRET_KEY
 
+from pytest_sipfront import Sipfront
 from pytest_sipfront.cli import main
 from pytest_sipfront.ledger.model import FINISHED, SENDING, TRIGGERED
 from pytest_sipfront.ledger.store import LedgerLock, read_ledger
@@ -443,3 +444,16 @@ def test_a_rerun_by_pytest_rerunfailures_is_triggered_and_recorded_in_the_ledger
     bad = next(r for r in records if r.key.item.endswith("::bad"))
     assert (bad.session_id, bad.state, bad.verdict) == (rerun, FINISHED, "failed")
     assert first != rerun
+
+
+def test_the_library_opens_a_ledger_only_when_given_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIPFRONT_LEDGER", "env-ledger.json")
+    with Sipfront(sandbox=True):
+        pass
+    assert not (tmp_path / "env-ledger.json").exists()
+    (tmp_path / "torn.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"the Sipfront ledger torn\.json cannot be used"):
+        Sipfront(sandbox=True, ledger="torn.json")

@@ -33,7 +33,14 @@ from pytest_sipfront.library.results import (
 )
 from pytest_sipfront.runs.messages import DETACHED, INTERRUPTED_QUEUED, detached, heartbeat
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
-from pytest_sipfront.settings import Settings, SettingsError, option_name, resolve
+from pytest_sipfront.settings import (
+    LEDGER_VAR,
+    REUSE_VAR,
+    Settings,
+    SettingsError,
+    option_name,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from pytest_sipfront.ledger.book import LedgerBook
@@ -132,7 +139,9 @@ class Sipfront:
             settings = resolve(
                 {key: value for key, value in given.items() if value is not None},
                 {},
-                environment,
+                # A ledger only when asked for here: a script run inside a pytest session
+                # with SIPFRONT_LEDGER set must not wait for the session's lock on it.
+                {k: v for k, v in environment.items() if k not in (LEDGER_VAR, REUSE_VAR)},
                 sandbox=sandbox,
                 sandbox_catalog=None if sandbox_catalog is None else os.fspath(sandbox_catalog),
                 detach=detach,
@@ -168,9 +177,13 @@ class Sipfront:
         report_mode: str | None = None,
         max_runs: int | None = None,
         heartbeat: Duration | None = None,
+        ledger: str | os.PathLike[str] | None = None,
+        reuse: str | None = None,
     ) -> Sipfront:
         """``SIPFRONT_API_URL`` (or the default URL) and the key pair from the environment."""
         return cls(
+            ledger=ledger,
+            reuse=reuse,
             concurrency=concurrency,
             timeout=timeout,
             poll_interval=poll_interval,
