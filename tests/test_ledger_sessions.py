@@ -209,8 +209,8 @@ def test_detach_triggers_everything_and_ends_then_the_same_command_collects(
     assert server.count("tests.run") == 3
     assert "3 skipped" in out
     assert "detached: running at Sipfront; collect with the same command and" in out
-    assert out.count("(detached)") == 3, out
-    assert out.count("still going at Sipfront") == 3
+    assert out.count("(detached: the run is still going at Sipfront)") == 3, out
+    assert out.count("RUNNING    call-") == 3  # every run, with its link, as still going
     junit = (tmp_path / "junit.xml").read_text(encoding="utf-8")
     assert junit.count("<testcase") == 3 and junit.count("/run/details/") >= 3
     xmlschema.XMLSchema(str(SCHEMA)).validate(str(tmp_path / "junit.xml"))

@@ -50,6 +50,8 @@ def ledger_case(outcome: RunOutcome) -> str:
     ``detached: ...``) for a run the ledger had; ``""`` otherwise."""
     if not outcome.ledger:
         return ""
+    if outcome.ledger == DETACHED:
+        return f"{DETACHED}: {STILL_GOING}"
     if not outcome.ledger_note:
         return outcome.ledger
     return f"{outcome.ledger}: triggered {outcome.ledger_note}"
