@@ -21,7 +21,7 @@ from sandbox_keys import PUBLIC_KEY, SECRET_KEY
 from pytest_sipfront import Sipfront
 from pytest_sipfront.cli import main
 from pytest_sipfront.ledger.model import FINISHED, SENDING, TRIGGERED
-from pytest_sipfront.ledger.store import LedgerLock, read_ledger
+from pytest_sipfront.ledger.store import read_ledger
 from pytest_sipfront.sandbox import Catalog, SandboxServer
 
 SCHEMA = Path(__file__).parent / "schemas" / "sipfront-junit-profile.xsd"
@@ -271,26 +271,6 @@ def test_a_sending_mark_without_an_answer_warns_and_triggers_anew(
     assert "earlier   trigger sent " in output
 
 
-def test_a_second_session_on_a_held_ledger_waits_then_stops_clearly(
-    server_with: Callable[[dict[str, object]], SandboxServer], tmp_path: Path
-) -> None:
-    server = server_with(TWO_CATALOG)
-    (tmp_path / "sipfront.yml").write_text(TWO, encoding="utf-8")
-    held = LedgerLock(tmp_path / "ledger.json")
-    held.acquire()  # another session holds it
-    try:
-        started = time.monotonic()
-        second = child_session(server, tmp_path, "--sipfront-ledger", "ledger.json")
-        out, err = second.finish(100)
-        waited = time.monotonic() - started
-    finally:
-        held.release()
-    assert second.process.returncode == pytest.ExitCode.USAGE_ERROR, out + err
-    assert "is held by another session (waited 30s)" in err
-    assert waited >= 30
-    assert server.count("tests.run") == 0
-
-
 def test_under_xdist_the_controller_keeps_the_ledger_for_every_worker(
     server_with: Callable[[dict[str, object]], SandboxServer], tmp_path: Path
 ) -> None:
@@ -457,3 +437,23 @@ def test_the_library_opens_a_ledger_only_when_given_one(
     (tmp_path / "torn.json").write_text("{", encoding="utf-8")
     with pytest.raises(ValueError, match=r"the Sipfront ledger torn\.json cannot be used"):
         Sipfront(sandbox=True, ledger="torn.json")
+
+
+def test_two_sessions_on_one_ledger_the_second_stops_clearly_and_sends_nothing(
+    server_with: Callable[[dict[str, object]], SandboxServer], tmp_path: Path
+) -> None:
+    server = server_with({"tests": [{"name": "long-call", "duration": "90s"}]})
+    (tmp_path / "sipfront.yml").write_text(THREE, encoding="utf-8")
+    first = child_session(server, tmp_path, "--sipfront-ledger", "ledger.json")
+    try:
+        wait_until(lambda: server.count("tests.run") == 3, 60, "the first session's triggers")
+        started = time.monotonic()
+        second = child_session(server, tmp_path, "--sipfront-ledger", "ledger.json")
+        out, err = second.finish(100)
+        assert time.monotonic() - started >= 30  # it waited for the lock
+        assert second.process.returncode == pytest.ExitCode.USAGE_ERROR, out + err
+        assert "is held by another session (waited 30s)" in err
+        assert server.count("tests.run") == 3  # the second session sent nothing
+        assert first.process.poll() is None  # the first one goes on
+    finally:
+        first.kill()
