@@ -457,3 +457,25 @@ def test_two_sessions_on_one_ledger_the_second_stops_clearly_and_sends_nothing(
         assert first.process.poll() is None  # the first one goes on
     finally:
         first.kill()
+
+
+MANY = "tests:\n" + "".join(f"  - name: call-{n}\n    test: long-call\n" for n in range(20))
+
+
+def test_sigterm_while_triggers_are_being_recorded_leaves_a_readable_ledger_of_every_run(
+    server_with: Callable[[dict[str, object]], SandboxServer], tmp_path: Path
+) -> None:
+    server = server_with({"tests": [{"name": "long-call", "duration": "60s"}]})
+    (tmp_path / "sipfront.yml").write_text(MANY, encoding="utf-8")
+    args = ("--sipfront-ledger", "ledger.json", "--sipfront-concurrency", "20")
+    session = child_session(server, tmp_path, *args)
+    try:
+        wait_until(lambda: server.count("tests.run") >= 3, 60, "the first triggers")
+        session.process.send_signal(signal.SIGTERM)  # while the other triggers are recorded
+        out, err = session.finish(60)
+    finally:
+        session.kill()
+    records = read_ledger(tmp_path / "ledger.json").records  # readable, never torn
+    answered = [r for r in records if r.state == TRIGGERED]
+    assert 3 <= len(answered) <= server.count("tests.run"), out + err
+    assert all(r.state in (SENDING, TRIGGERED) for r in records)  # none has a verdict yet
