@@ -6,6 +6,7 @@ used stops the session before anything is sent."""
 from __future__ import annotations
 
 import io
+import json
 import signal
 import sys
 import time
@@ -382,6 +383,12 @@ def test_sipfront_run_detach_then_the_same_command_collects(
     assert main(base, out=out, err=err) == 0, err.getvalue()
     assert "Sipfront run passed: long-call" in out.getvalue()
     assert "re-attached: triggered" in out.getvalue()
+    assert server.count("tests.run") == 1
+
+    out = io.StringIO()
+    assert main([*base, "--reuse", "passed", "--json"], out=out, err=err) == 0
+    found = json.loads(out.getvalue())
+    assert (found["verdict"], found["ledger"]) == ("passed", "reused")
     assert server.count("tests.run") == 1
 
 
