@@ -553,7 +553,7 @@ def test_status_returns_the_sanitised_run_object(
 
     run = make_client(httpserver, fake_time).status(
         httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
-    )
+    ).run
 
     assert run["status"] == "passed"
     assert run["has_passed"] == 1
@@ -576,7 +576,7 @@ def test_status_retries_through_transient_trouble_until_it_gets_a_run(
 
     run = make_client(httpserver, fake_time).status(
         httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 600
-    )
+    ).run
 
     assert run["status"] == "passed"
     settle(httpserver, 7)
@@ -701,7 +701,7 @@ def test_a_status_url_on_another_origin_is_requested_on_the_api_origin_only(
 
     run = make_client(httpserver, fake_time).status(
         other_server.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
-    )
+    ).run
 
     assert run["status"] == "passed"
     assert mine.count == 1
@@ -730,7 +730,7 @@ def test_status_follows_a_redirect_on_its_own_origin(
 
     run = make_client(httpserver, fake_time).status(
         httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
-    )
+    ).run
 
     assert run["status"] == "passed"
     assert moved.count == 1

@@ -88,7 +88,11 @@ PUBLISHED_FINISHED = {
         ({"status": "warming-up", "session_status": "failed"}, state(True, False, "failed")),
         # Nothing usable at all: keep polling, nothing to warn about.
         ({}, state(False, False, "")),
-        ({"status": 200, "session_status": None}, state(False, False, "")),
+        # A status that is not a word is doubt: the run keeps polling, never passes.
+        (
+            {"status": 200, "session_status": None},
+            state(False, False, "", None, "status is a number, not a status word: 200"),
+        ),
         ({"status": ""}, state(False, False, "")),
     ],
 )

@@ -33,6 +33,7 @@ from urllib.parse import urljoin
 
 from pytest_sipfront.api.backoff import RETRY_AFTER_CAP, backoff_delay
 from pytest_sipfront.api.ratelimit import RateLimiter
+from pytest_sipfront.api.runstatus import RunReading, read_run_body
 from pytest_sipfront.api.transport import Answer, Trouble, new_session, send
 from pytest_sipfront.api.urls import (
     TRIGGER_PATHS,
@@ -56,17 +57,15 @@ from pytest_sipfront.runs.messages import (
 from pytest_sipfront.runs.outcome import Verdict
 from pytest_sipfront.sanitize import (
     ERROR_BODY_LIMIT,
+    REDACTOR,
+    clean_http_url,
     clean_json,
     clean_line,
-    install_secrets,
-    secret_forms,
 )
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 3
-HISTORY_TIMEOUT = 5.0
-"""Seconds a history lookup may take in all: it must not hold its trigger up for long."""
 MIN_REQUEST_TIME = 1.0
 NOT_JSON = "answer was not JSON"
 """A request near its run's deadline still gets this long (seconds) for its answer."""
@@ -148,15 +147,6 @@ def _error_text(answer: Answer) -> str:
     return ""
 
 
-def _http_url(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    text = clean_line(value, 2000)
-    if not text.lower().startswith(("https://", "http://")) or " " in text:
-        return None
-    return text
-
-
 def _text_id(value: object) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -168,7 +158,8 @@ def _text_id(value: object) -> str | None:
 
 def _extract_list(body: Any, key: str) -> list[dict[str, Any]] | None:
     """Tolerant reading of a list answer: a bare list, ``{"data": [...]}``, ``{"<key>": [...]}``,
-    one of those nested in ``data``, or a dict of id -> item."""
+    one of those nested in ``data``, or a dict of id -> item. The items are raw (the callers
+    clean them for display; a name lookup matches them as sent)."""
 
     def pick(value: Any, depth: int) -> list[Any] | None:
         if isinstance(value, list):
@@ -190,7 +181,7 @@ def _extract_list(body: Any, key: str) -> list[dict[str, Any]] | None:
     found = pick(body, 0)
     if found is None:
         return None
-    return [clean_json(item) for item in found if isinstance(item, dict)]
+    return [item for item in found if isinstance(item, dict)]
 
 
 @dataclass(frozen=True)
@@ -235,7 +226,10 @@ class SipfrontClient:
             problem = credential_problem(name, key)
             if problem:
                 raise ValueError(problem)
-        install_secrets(secret_forms(public_key, secret_key))  # an echo of them is redacted
+        # An echo of the keys is redacted; added to the process's one redactor, never
+        # replacing what another client (a sandbox one too) put there.
+        self.redactor = REDACTOR
+        self.redactor.add_credentials(public_key, secret_key)
         self.limiter = limiter
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -254,6 +248,10 @@ class SipfrontClient:
 
     def __repr__(self) -> str:
         return f"SipfrontClient(base_url={self.base_url!r})"
+
+    def now(self) -> float:
+        """The client's monotonic clock, that every ``deadline`` argument is measured on."""
+        return self._clock()
 
     def close(self) -> None:
         self._session.close()
@@ -475,15 +473,16 @@ class SipfrontClient:
         )
         return TriggerResponse(
             session_id=session_id,
-            report_url=_http_url(data.get("report_url")),
+            report_url=clean_http_url(data.get("report_url")),
             status_url=status_url,
             data=clean if isinstance(clean, dict) else {},
         )
 
     # ---- status ---------------------------------------------------------------------------
 
-    def status(self, status_url: str, *, deadline: float) -> dict[str, Any]:
-        """One logical status poll: the sanitised ``run`` object.
+    def status(self, status_url: str, *, deadline: float, kind: str = "test") -> RunReading:
+        """One logical status poll: the verdict read from the raw ``run`` object, and that
+        object sanitised for display (:func:`~pytest_sipfront.api.runstatus.read_run_body`).
 
         Transient trouble is retried with backoff until ``deadline`` (on the client's clock),
         never waiting past it. Raises :class:`RunNotFound` on 404/410, :class:`ApiError` AUTH
@@ -498,7 +497,7 @@ class SipfrontClient:
             remaining = deadline - sent
             read_timeout = max(1.0, min(self.read_timeout, remaining))
             try:
-                return self._status_once(url, read_timeout, deadline)
+                return self._status_once(url, read_timeout, deadline, kind)
             except Trouble as trouble:
                 now = self._clock()
                 if first_failure is None:
@@ -537,7 +536,7 @@ class SipfrontClient:
                         http_status=trouble.http_status,
                     ) from None
 
-    def _status_once(self, url: str, read_timeout: float, deadline: float) -> dict[str, Any]:
+    def _status_once(self, url: str, read_timeout: float, deadline: float, kind: str) -> RunReading:
         answer = self._get(url, read_timeout=read_timeout, deadline=deadline)
         code = answer.code
         if code in (401, 403):
@@ -550,17 +549,16 @@ class SipfrontClient:
             body = answer.json()
         except ValueError:
             raise Trouble(NOT_JSON, http_status=code) from None
-        run = body.get("run") if isinstance(body, dict) else None
-        if not isinstance(run, dict):
+        reading = read_run_body(body, kind)
+        if reading is None:
             raise Trouble("answer had no run object", http_status=code)
-        clean = clean_json(run)
-        return clean if isinstance(clean, dict) else {}
+        return reading
 
     # ---- history --------------------------------------------------------------------------
 
-    def last_run(self, kind: str, entity_id: str) -> dict[str, Any] | None:
+    def last_run(self, kind: str, entity_id: str, *, deadline: float) -> RunReading | None:
         """GET ``/tests/:id/status/last`` (``kind`` ``test``) or ``/projects/:id/status/last``:
-        the sanitised ``run`` object of the latest run, or ``None``.
+        the latest run read like a status body (the same raw-body verdict), or ``None``.
 
         One request through the rate limiter, never retried: a 404, any other status, an
         empty, non-JSON or run-less body, no answer at all, even refused credentials all mean
@@ -569,9 +567,9 @@ class SipfrontClient:
         if kind not in TRIGGER_PATHS:
             raise ValueError(f"kind must be 'test' or 'project', not {kind!r}")
         url = last_url(self.base_url, kind, entity_id)
-        deadline = self._clock() + HISTORY_TIMEOUT
+        read_timeout = max(MIN_REQUEST_TIME, min(self.read_timeout, deadline - self._clock()))
         try:
-            answer = self._get(url, read_timeout=HISTORY_TIMEOUT, deadline=deadline)
+            answer = self._get(url, read_timeout=read_timeout, deadline=deadline)
         except (Trouble, ApiError):
             return None
         if not 200 <= answer.code < 300:
@@ -580,30 +578,43 @@ class SipfrontClient:
             body = answer.json()
         except ValueError:
             return None
-        run = body.get("run", body.get("data")) if isinstance(body, dict) else None
-        if not isinstance(run, dict) or not run:
-            return None
-        clean = clean_json(run)
-        return clean if isinstance(clean, dict) and clean else None
+        return read_run_body(body, kind, keys=("run", "data"))
 
     # ---- lists ----------------------------------------------------------------------------
 
     def list_tests(self, *, attempts: int | None = None) -> list[dict[str, Any]]:
         """GET ``/tests``: the tests the account can run, sanitised. ``attempts`` (default
         ``max_trigger_attempts``) bounds the tries on transient trouble."""
-        return self._list("tests", attempts)
+        return [clean_json(item) for item in self._list("tests", attempts)]
 
     def list_projects(self, *, attempts: int | None = None) -> list[dict[str, Any]]:
         """GET ``/projects``: the account's projects, sanitised."""
-        return self._list("projects", attempts)
+        return [clean_json(item) for item in self._list("projects", attempts)]
 
-    def _list(self, key: str, attempts: int | None = None) -> list[dict[str, Any]]:
+    def listing(self, kind: str, *, deadline: float) -> list[dict[str, Any]]:
+        """GET ``/tests`` (``kind`` ``test``) or ``/projects``, RAW (names as sent, to match a
+        name exactly), one attempt that ends by ``deadline`` on the client's clock.
+
+        Raises :class:`ApiError` like the listings above (UNREACHABLE when no answer came in
+        time)."""
+        if kind not in TRIGGER_PATHS:
+            raise ValueError(f"kind must be 'test' or 'project', not {kind!r}")
+        return self._list("tests" if kind == "test" else "projects", 1, deadline)
+
+    def _list(
+        self, key: str, attempts: int | None = None, deadline: float | None = None
+    ) -> list[dict[str, Any]]:
         url = list_url(self.base_url, key)
         attempts = max(1, attempts) if attempts is not None else self.max_trigger_attempts
+        read_timeout = None
         for attempt in range(1, attempts + 1):
             retry_after: float | None = None
             try:
-                answer = self._get(url)
+                if deadline is not None:
+                    read_timeout = max(
+                        MIN_REQUEST_TIME, min(self.read_timeout, deadline - self._clock())
+                    )
+                answer = self._get(url, read_timeout=read_timeout, deadline=deadline)
                 code = answer.code
                 if code in (401, 403):
                     self._latch_auth(code)

@@ -12,7 +12,6 @@ import contextlib
 import heapq
 import http.client
 import itertools
-import json
 import socket
 import ssl
 import threading
@@ -30,6 +29,7 @@ import urllib3.exceptions
 
 from pytest_sipfront import __version__
 from pytest_sipfront.api.backoff import parse_retry_after
+from pytest_sipfront.api.rawjson import load_json
 from pytest_sipfront.durations import format_duration
 
 USER_AGENT = f"pytest-sipfront/{__version__}"
@@ -170,10 +170,7 @@ class Answer:
         """The decoded body; raises ``ValueError`` when it is not JSON."""
         if not self.body.strip():
             raise ValueError("empty body")
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-            raise ValueError("not JSON") from exc
+        return load_json(self.body)
 
 
 # --------------------------------------------------------------------------------------------

@@ -173,10 +173,29 @@ def with_history(outcome: RunOutcome, message: str) -> str:
     return f"{message} ({case})"
 
 
+HISTORY_NO_VERDICT = "Sipfront's last run has finished but gives no verdict"
+HISTORY_TOO_SLOW = "Sipfront did not answer the history lookup in time"
+
+
+def history_contradictory(contradiction: str) -> str:
+    """The last run's body contradicts itself: unknown history, never ALREADY FAILING."""
+    return f"Sipfront's last run is contradictory: {contradiction}"
+
+
+def history_name_ambiguous(name: str, count: int) -> str:
+    """A name that does not pick exactly one Sipfront test (or project) as sent."""
+    return (
+        f"{count} Sipfront entries are named {clean_line(name, 200)!r} or look like it "
+        "(a space, case or invisible character apart): use the id to get its history"
+    )
+
+
 def before_line(previous: PreviousRun) -> str:
     """The ``before`` row: the run at Sipfront before this session."""
     if previous.state == "none":
         return "no earlier run"
+    if previous.state == "unknown":
+        return f"unknown: {clean_line(previous.reason, 300) or 'no reason given'}"
     link = f" {previous.report_url}" if previous.report_url else ""
     if previous.state == "running":
         return f"still running{link}"
