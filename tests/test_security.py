@@ -597,31 +597,28 @@ def test_a_key_that_cannot_be_sent_errors_every_sipfront_item_in_one_line_and_ot
 def test_every_form_of_the_keys_is_redacted_by_the_one_cleaning_path() -> None:
     from pytest_sipfront import sanitize
 
-    sanitize.install_secrets(sanitize.secret_forms(PUBLIC_KEY, SECRET_KEY))
-    try:
-        pair = f"{PUBLIC_KEY}:{SECRET_KEY}".encode()
-        forms = [
-            f"Basic {BASIC_TOKEN}",
-            BASIC_TOKEN,
-            BASIC_TOKEN.rstrip("="),
-            base64.urlsafe_b64encode(pair).decode(),
-            f"{PUBLIC_KEY}:{SECRET_KEY}",
-            SECRET_KEY,
-            PUBLIC_KEY,
-            SPLIT_ECHO,
-        ]
-        for form in forms:
-            for cleaned in (
-                sanitize.clean_text(f"a {form} b"),
-                sanitize.clean_line(f"a\n{form}\nb"),
-                sanitize.clean_json({form: [f"x{form}x"]}),
-            ):
-                text = str(cleaned)
-                assert "[redacted]" in text, form
-                assert SECRET_KEY not in text and PUBLIC_KEY not in text
-                assert BASIC_TOKEN.rstrip("=") not in text
-        # A key too short to redact safely leaves ordinary words alone.
-        sanitize.install_secrets(["sk", "pk"])
-        assert sanitize.clean_line("kiosk link") == "kiosk link"
-    finally:
-        sanitize.install_secrets(())
+    sanitize.REDACTOR.add_credentials(PUBLIC_KEY, SECRET_KEY)
+    pair = f"{PUBLIC_KEY}:{SECRET_KEY}".encode()
+    forms = [
+        f"Basic {BASIC_TOKEN}",
+        BASIC_TOKEN,
+        BASIC_TOKEN.rstrip("="),
+        base64.urlsafe_b64encode(pair).decode(),
+        f"{PUBLIC_KEY}:{SECRET_KEY}",
+        SECRET_KEY,
+        PUBLIC_KEY,
+        SPLIT_ECHO,
+    ]
+    for form in forms:
+        for cleaned in (
+            sanitize.clean_text(f"a {form} b"),
+            sanitize.clean_line(f"a\n{form}\nb"),
+            sanitize.clean_json({form: [f"x{form}x"]}),
+        ):
+            text = str(cleaned)
+            assert "[redacted]" in text, form
+            assert SECRET_KEY not in text and PUBLIC_KEY not in text
+            assert BASIC_TOKEN.rstrip("=") not in text
+    # A key too short to redact safely leaves ordinary words alone.
+    sanitize.REDACTOR.add(["sk", "pk"])
+    assert sanitize.clean_line("kiosk link") == "kiosk link"

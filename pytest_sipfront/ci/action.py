@@ -27,7 +27,14 @@ from pytest_sipfront.reports.classify import classify, classify_still_running, u
 from pytest_sipfront.reports.github import escape_data
 from pytest_sipfront.runs.messages import NOTHING_TESTED
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
-from pytest_sipfront.sanitize import REDACTOR, Redactor, clean_json, clean_line, clean_text
+from pytest_sipfront.sanitize import (
+    REDACTOR,
+    Redactor,
+    clean_json,
+    clean_line,
+    clean_text,
+    secret_forms,
+)
 from pytest_sipfront.session.keys import RECORDS_KEY
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR
 
@@ -95,7 +102,8 @@ class Console:
         """Masked on GitHub (``::add-mask::``) whatever their length."""
         self.stream = stream
         self.redactor = redactor
-        self.redactor.add(self.secrets)
+        for secret in self.secrets:  # each key in every form an API client redacts it in
+            self.redactor.add(secret_forms(secret, ""))
 
     def _out(self, error: bool = False) -> TextIO:
         if self.stream is not None:

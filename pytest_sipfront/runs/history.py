@@ -190,8 +190,8 @@ class HistoryBook:
 
     def _id_of(self, kind: str, name: str, deadline: float) -> str | PreviousRun | None:
         """The id of the ONE listed test (project) named exactly ``name``; ``None`` when none
-        is; unknown history when the name is shared or only matches after cleaning, or when
-        the listing did not come in time. Listed once per session."""
+        is or the listing failed (or did not come by ``deadline``); unknown history when the
+        name is shared or only matches after cleaning. Listed once per session."""
         if not self._id_lock.acquire(timeout=max(0.0, deadline - self._source.now())):
             return unknown(HISTORY_TOO_SLOW)
         try:
@@ -201,7 +201,7 @@ class HistoryBook:
         finally:
             self._id_lock.release()
         if items is None:
-            return unknown(HISTORY_TOO_SLOW)
+            return None  # the listing failed or came too late: no history, as for a lookup
         exact: list[str] = []
         alike = 0
         for item in items:
