@@ -114,10 +114,11 @@ def redact(text: str) -> str:
 
 
 def lookalike(text: str) -> str:
-    """``text`` as a cleaner or a careless reader would see it: compatibility-normalised,
-    case-folded, without blanks, controls, format (bidi, zero-width) or separator characters.
-    Two strings equal here but not as sent are look-alikes: doubt, never a match."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    """``text`` as a cleaner or a careless reader would see it: without ANSI escapes,
+    compatibility-normalised, case-folded, without blanks, controls, format (bidi, zero-width)
+    or separator characters. Two strings equal here but not as sent are look-alikes: doubt,
+    never a match."""
+    folded = unicodedata.normalize("NFKC", ANSI.sub("", text)).casefold()
     return "".join(
         ch for ch in folded if not ch.isspace() and unicodedata.category(ch)[0] not in "CZ"
     )

@@ -551,9 +551,11 @@ def test_status_returns_the_sanitised_run_object(
 ) -> None:
     on_status(httpserver, PASSED)
 
-    run = make_client(httpserver, fake_time).status(
-        httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
-    ).run
+    run = (
+        make_client(httpserver, fake_time)
+        .status(httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60)
+        .run
+    )
 
     assert run["status"] == "passed"
     assert run["has_passed"] == 1
@@ -574,9 +576,11 @@ def test_status_retries_through_transient_trouble_until_it_gets_a_run(
         PASSED,
     )
 
-    run = make_client(httpserver, fake_time).status(
-        httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 600
-    ).run
+    run = (
+        make_client(httpserver, fake_time)
+        .status(httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 600)
+        .run
+    )
 
     assert run["status"] == "passed"
     settle(httpserver, 7)
@@ -699,9 +703,11 @@ def test_a_status_url_on_another_origin_is_requested_on_the_api_origin_only(
     mine = on_status(httpserver, PASSED)
     other_server.expect_request("/api/v2/runs/sess-1/status").respond_with_handler(Script([PASSED]))
 
-    run = make_client(httpserver, fake_time).status(
-        other_server.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
-    ).run
+    run = (
+        make_client(httpserver, fake_time)
+        .status(other_server.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60)
+        .run
+    )
 
     assert run["status"] == "passed"
     assert mine.count == 1
@@ -728,9 +734,11 @@ def test_status_follows_a_redirect_on_its_own_origin(
     on_status(httpserver, reply(302, raw="", headers={"Location": "/api/v2/runs/sess-2/status"}))
     moved = on_status(httpserver, PASSED, session="sess-2")
 
-    run = make_client(httpserver, fake_time).status(
-        httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
-    ).run
+    run = (
+        make_client(httpserver, fake_time)
+        .status(httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60)
+        .run
+    )
 
     assert run["status"] == "passed"
     assert moved.count == 1

@@ -266,14 +266,20 @@ def _finished_state(
         contradiction = f"has_passed={_show(raw_passed)} with status passed"
     elif raw_finished is not None and passed_flag(raw_finished) is None:
         contradiction = f"is_finished={_show(raw_finished)} is neither 0 nor 1"
-    elif raw_failed is not None and passed_flag(raw_failed) is not False and has_passed:
-        contradiction = f"is_failed={_show(raw_failed)} with has_passed={_show(raw_passed)}"
     if contradiction is not None:
         passed = False
     elif has_passed is not None:
         passed = has_passed
     else:
         passed = bool(ended) and all(w == "passed" for w in ended)
+    if passed and unknown:
+        # An unknown word beside the words that pass (no has_passed to decide): doubt.
+        passed = False
+        contradiction = f"status {_show(unknown[0])} beside status passed"
+    if passed and raw_failed is not None and passed_flag(raw_failed) is not False:
+        # Everything else says passed, but is_failed is not 0: doubt.
+        passed = False
+        contradiction = f"is_failed={_show(raw_failed)} with a passed run"
     # The word to show: the finished word that explains the verdict, else whatever was said.
     if ended:
         failing = [w for w in ended if w != "passed"]
