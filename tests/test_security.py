@@ -622,3 +622,98 @@ def test_every_form_of_the_keys_is_redacted_by_the_one_cleaning_path() -> None:
     # A key too short to redact safely leaves ordinary words alone.
     sanitize.REDACTOR.add(["sk", "pk"])
     assert sanitize.clean_line("kiosk link") == "kiosk link"
+
+
+SMOKE_CHECK = """\
+from pytest_sipfront import Sipfront
+
+
+def test_a_smoke_check_of_the_library_against_its_sandbox():
+    with Sipfront(sandbox=True):
+        pass
+"""
+
+
+def test_the_session_keys_stay_redacted_after_a_sandbox_client_is_made_in_the_same_session(
+    sandbox: Callable[[dict[str, Any]], SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
+    server = sandbox(
+        {
+            "tests": [
+                {
+                    "name": "echo-fail",
+                    "duration": "1s",
+                    "outcome": "failed",
+                    "result_description": f"echo {SECRET_KEY} and {PUBLIC_KEY}",
+                }
+            ]
+        }
+    )
+    pytester.makepyfile(test_smoke=SMOKE_CHECK)
+    junit = pytester.path / "sipfront-junit.xml"
+    result = run_gate(
+        "version: 1\ntests:\n  - name: echo-fail\n    test: echo-fail\n",
+        "test_smoke.py",
+        "sipfront.yml",
+        f"--sipfront-junit={junit}",
+        "--sipfront-history=off",
+        server=server,
+        check_secrets=False,
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert "echo [redacted] and [redacted]" in output
+    for text in (output, junit.read_text(encoding="utf-8")):
+        assert SECRET_KEY not in text and PUBLIC_KEY not in text
+
+
+def test_a_second_client_with_other_keys_adds_to_the_redaction_never_replaces_it() -> None:
+    from pytest_sipfront.sanitize import clean_line
+
+    first = SipfrontClient("https://api.example.test/api/v2", "pk-first-client", "sk-first-client")
+    second = SipfrontClient("https://api.example.test/api/v2", "pk-other-client", "sk-other-client")
+    try:
+        shown = clean_line("sk-first-client pk-first-client sk-other-client")
+        assert shown == "[redacted] [redacted] [redacted]"
+        assert first.redactor is second.redactor
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        pytest.param("SK%2Fpercent%2Bkey%3D1", id="percent-encoded"),
+        pytest.param("SK%2fpercent%2bkey%3d1", id="percent-encoded-lower-case"),
+        pytest.param(base64.b64encode(b"SK/percent+key=1").decode(), id="base64-of-the-secret"),
+        pytest.param(
+            base64.urlsafe_b64encode(b"SK/percent+key=1").decode().rstrip("="),
+            id="url-safe-base64-of-the-secret",
+        ),
+    ],
+)
+def test_a_percent_encoded_or_base64_echo_of_the_secret_alone_is_redacted(echo: str) -> None:
+    from pytest_sipfront.sanitize import clean_json, clean_line
+
+    client = SipfrontClient("https://api.example.test/api/v2", "PK-percent-key", "SK/percent+key=1")
+    client.close()
+    assert clean_line(f"echo {echo} here") == "echo [redacted] here"
+    assert echo not in str(clean_json({"description": f"x{echo}x"}))
+
+
+def test_the_action_console_uses_the_one_redactor_and_its_forms() -> None:
+    import io
+
+    from pytest_sipfront.ci.action import Console
+
+    stream = io.StringIO()
+    console = Console(False, ["SK-console-secret"], stream=stream)
+    encoded = base64.b64encode(b"SK-console-secret").decode()
+    console.info(f"plain SK-console-secret, base64 {encoded}")
+    console.error("percent SK-console-secret%0A")
+    text = stream.getvalue()
+    assert "SK-console-secret" not in text and encoded not in text
+    assert "***" not in text and text.count("[redacted]") == 3
