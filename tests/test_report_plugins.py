@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 from collections.abc import Callable
@@ -150,9 +151,7 @@ def test_pytest_html_gets_the_session_id_and_report_url_escaped(
     html = (pytester.path / "report.html").read_text(encoding="utf-8")
     data = re.search(r'data-jsonblob="([^"]*)"', html)
     assert data is not None
-    blob = json.loads(
-        data.group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&")
-    )
+    blob = json.loads(html_module.unescape(data.group(1)))  # the attribute's true value
     extras = [e for runs in blob["tests"].values() for run in runs for e in run.get("extras", [])]
     links = [e for e in extras if e["format_type"] == "url"]
     assert len(links) == 1
