@@ -62,6 +62,26 @@ def retry_after_too_long(retry_after: float, left: float, what: str) -> str:
 
 RUN_TIMEOUT_LEFT = "this run's timeout"
 TRIGGER_BUDGET_LEFT = "this run's timeout for its trigger"
+LISTING_TIME_LEFT = "the time this listing may take"
+INTERRUPTED_LISTING = "Interrupted while asking Sipfront for a list; nothing was started"
+
+AUTH_MESSAGE = (
+    "Sipfront rejected the API credentials (HTTP {code}): "
+    "check SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
+)
+REFUSED_MESSAGE = "Sipfront refused to start the run: {reason} (HTTP {code})"
+LIST_REFUSED_MESSAGE = "Sipfront refused to list the {what}: {reason} (HTTP {code})"
+VANISHED_MESSAGE = "Sipfront no longer knows this run (HTTP {code} on its status)"
+
+
+def unreachable(attempts: int, duration: float, reason: str) -> str:
+    """The API gave no usable answer until the retry policy gave up: the same sentence for a
+    trigger, a status poll and a listing."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    return (
+        f"Sipfront API unreachable after {tries} over {format_duration(max(0.0, duration))}: "
+        f"{reason}"
+    )
 
 
 def run_contradictory(attempt: Attempt, contradiction: str) -> str:
