@@ -204,12 +204,9 @@ class Answer:
     body: bytes
 
     @property
-    def retry_after(self) -> float | None:
-        return parse_retry_after(self.headers.get("Retry-After"))
-
-    @property
     def retry_after_asked(self) -> float | None:
-        """Retry-After as the server sent it (no cap): compared with what is left of a run."""
+        """Retry-After as the server sent it (no cap): the retry policy compares it with what
+        is left before a deadline, or caps it when there is none."""
         return parse_retry_after(self.headers.get("Retry-After"), cap=None)
 
     def json(self) -> Any:
