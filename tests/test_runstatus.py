@@ -377,3 +377,61 @@ def test_a_consistent_passing_body_still_passes() -> None:
     body = _raw_body([("is_finished", 1), ("has_passed", 1), ("status", "passed")])
     reading = read_run_body(load_json(body))
     assert reading is not None and reading.state.passed
+
+
+@pytest.mark.parametrize(
+    ("raw", "contradiction"),
+    [
+        (
+            b'{"is_finished": 1, "has_passed": 0, "has_passed ": 1}',
+            "the key 'has_passed ' looks like has_passed",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 0, "has_passed\\u202e": 1}',
+            "the key 'has_passed\\u202e' looks like has_passed",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 0, "has_passed": 1}',
+            "the key 'has_passed' was sent twice",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 1, "status": ["failed"]}',
+            "status is a list, not a status word: ['failed']",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 1, "session_status": {"a": 1}}',
+            "session_status is an object, not a status word: {'a': 1}",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 1, "status": "pass\\u0000ed"}',
+            "has_passed=1 with status 'pass\\x00ed'",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 1, "is_failed": 1, "status": "passed"}',
+            "is_failed=1 with a passed run",
+        ),
+    ],
+)
+def test_a_doubtful_body_fails_and_its_line_names_the_doubt_visibly(
+    raw: bytes, contradiction: str
+) -> None:
+    state = interpret(load_json(raw))
+    assert state.finished and not state.passed
+    assert state.contradiction == contradiction
+
+
+def test_a_status_word_with_a_hidden_character_is_not_a_known_word() -> None:
+    for word in ("pass\u0000ed", "pass\x1b[0med", "pass\u202eed"):
+        state = interpret({"status": word})
+        assert not state.finished and not state.passed
+        # Shown with the hidden character escaped, so it visibly is not "passed".
+        assert state.unknown_word == state.word and "\\" in state.word, state.word
+    assert interpret({"status": " passed\n"}).passed  # ASCII blanks around it are padding
+
+
+def test_a_contradicting_field_after_many_others_still_counts() -> None:
+    pairs = ", ".join(f'"field_{n}": {n}' for n in range(1000))
+    raw = '{"is_finished": 1, "has_passed": 1, ' + pairs + ', "session_status": "failed"}'
+    state = interpret(load_json(raw))
+    assert not state.passed
+    assert state.contradiction == "has_passed=1 with status failed"
