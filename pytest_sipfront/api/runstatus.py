@@ -17,6 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_sipfront.api.rawjson import duplicate_keys
+from pytest_sipfront.runs.messages import (
+    doubt_failed_flag,
+    doubt_key_lookalike,
+    doubt_key_twice,
+    doubt_not_a_word,
+    doubt_word_beside_passed,
+)
 from pytest_sipfront.sanitize import clean_json, clean_line, lookalike, visible
 
 FINISHED_WORDS: frozenset[str] = frozenset(
@@ -145,15 +152,15 @@ def doubts(run: Mapping[str, Any], kind: str = "test") -> list[str]:
     """What makes a run object untrustworthy whatever it says, read from the raw object:
     a key sent twice (anywhere inside it), a key that looks like a verdict key without being
     one, a status field that is not a word."""
-    found = [f"the key {_show(key)} was sent twice" for key in duplicate_keys(run)]
+    found = [doubt_key_twice(_show(key)) for key in duplicate_keys(run)]
     for key in run:
         if key not in VERDICT_FIELDS and lookalike(str(key)) in VERDICT_FIELDS:
-            found.append(f"the key {_show(key)} looks like {lookalike(str(key))}")
+            found.append(doubt_key_lookalike(_show(key), lookalike(str(key))))
     fields = _PROJECT_FIELDS if kind == "project" else _TEST_FIELDS
     for name in fields:
         value = run.get(name)
         if value is not None and not isinstance(value, str):
-            found.append(f"{name} is {_kind_of(value)}, not a status word: {_show(value)}")
+            found.append(doubt_not_a_word(name, _kind_of(value), _show(value)))
     return found
 
 
@@ -275,11 +282,11 @@ def _finished_state(
     if passed and unknown:
         # An unknown word beside the words that pass (no has_passed to decide): doubt.
         passed = False
-        contradiction = f"status {_show(unknown[0])} beside status passed"
+        contradiction = doubt_word_beside_passed(_show(unknown[0]))
     if passed and raw_failed is not None and passed_flag(raw_failed) is not False:
         # Everything else says passed, but is_failed is not 0: doubt.
         passed = False
-        contradiction = f"is_failed={_show(raw_failed)} with a passed run"
+        contradiction = doubt_failed_flag(_show(raw_failed))
     # The word to show: the finished word that explains the verdict, else whatever was said.
     if ended:
         failing = [w for w in ended if w != "passed"]
@@ -334,7 +341,7 @@ def read_run_body(
             False,
             state.word,
             None,
-            _display(f"the key '{twice[0]}' was sent twice"),
+            _display(doubt_key_twice(_show(twice[0]))),
         )
     clean = clean_json(run)
     return RunReading(state=state, run=clean if isinstance(clean, dict) else {})

@@ -193,6 +193,30 @@ def with_history(outcome: RunOutcome, message: str) -> str:
     return f"{message} ({case})"
 
 
+# Doubts in a status body (read raw, see pytest_sipfront.api.runstatus): each is the
+# "<what>" of "contradictory result: <what>". ``shown`` values are already made visible.
+
+
+def doubt_key_twice(shown_key: str) -> str:
+    return f"the key {shown_key} was sent twice"
+
+
+def doubt_key_lookalike(shown_key: str, field: str) -> str:
+    return f"the key {shown_key} looks like {field}"
+
+
+def doubt_not_a_word(field: str, what: str, shown_value: str) -> str:
+    return f"{field} is {what}, not a status word: {shown_value}"
+
+
+def doubt_word_beside_passed(shown_word: str) -> str:
+    return f"status {shown_word} beside status passed"
+
+
+def doubt_failed_flag(shown_value: str) -> str:
+    return f"is_failed={shown_value} with a passed run"
+
+
 HISTORY_NO_VERDICT = "Sipfront's last run has finished but gives no verdict"
 HISTORY_TOO_SLOW = "Sipfront did not answer the history lookup in time"
 
