@@ -28,10 +28,11 @@ from pytest_sipfront.reports.github import escape_data
 from pytest_sipfront.runs.messages import NOTHING_TESTED
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
 from pytest_sipfront.sanitize import (
+    REDACTOR,
+    Redactor,
     clean_json,
     clean_line,
     clean_text,
-    install_secrets,
     secret_forms,
 )
 from pytest_sipfront.session.keys import RECORDS_KEY
@@ -86,12 +87,23 @@ _ALREADY_IMPORTED = (
 class Console:
     """Messages of the entrypoint itself: workflow commands on GitHub, plain lines elsewhere.
 
-    Every message passes through :meth:`redact`, so a credential never reaches the log."""
+    Every message passes through :meth:`redact`, the process's one redactor (the one every API
+    client adds its keys to, ``[redacted]``), so a credential never reaches the log."""
 
-    def __init__(self, github: bool, secrets: Sequence[str], stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        github: bool,
+        secrets: Sequence[str],
+        stream: TextIO | None = None,
+        redactor: Redactor = REDACTOR,
+    ) -> None:
         self.github = github
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        """Masked on GitHub (``::add-mask::``) whatever their length."""
         self.stream = stream
+        self.redactor = redactor
+        for secret in self.secrets:  # each key in every form an API client redacts it in
+            self.redactor.add(secret_forms(secret, ""))
 
     def _out(self, error: bool = False) -> TextIO:
         if self.stream is not None:
@@ -99,9 +111,7 @@ class Console:
         return sys.stdout if self.github or not error else sys.stderr
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.redactor.redact(text)
 
     def mask_secrets(self) -> None:
         """``::add-mask::`` every credential (each line of it too), before anything else."""
@@ -138,6 +148,15 @@ class Console:
 def _secrets(environ: Mapping[str, str]) -> list[str]:
     names = (env_name("public_key"), env_name("secret_key"), PUBLIC_KEY_VAR, SECRET_KEY_VAR)
     return [environ[name].strip() for name in names if environ.get(name, "").strip()]
+
+
+def _redact_pairs(environ: Mapping[str, str], redactor: Redactor) -> None:
+    """Every form of each key pair the environment holds (the inputs' and Sipfront's names)."""
+    for public, secret in (
+        (env_name("public_key"), env_name("secret_key")),
+        (PUBLIC_KEY_VAR, SECRET_KEY_VAR),
+    ):
+        redactor.add_credentials(environ.get(public, "").strip(), environ.get(secret, "").strip())
 
 
 # --- the single-run form -----------------------------------------------------------------------
@@ -522,7 +541,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     github = environ.get("GITHUB_ACTIONS") == "true"
     console = Console(github, _secrets(environ))
     console.mask_secrets()
-    install_secrets(_secrets(environ))  # an echo of a key in anything Sipfront sends is redacted
+    # An echo of a key in anything Sipfront sends is redacted: the keys go into the one
+    # redactor (the console's) and stay there whatever client is made later.
+    _redact_pairs(environ, console.redactor)
     args = _parser().parse_args(argv)
     if not _enter_workspace(environ, console):
         return EXIT_INPUT_ERROR
@@ -531,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as error:
         console.error(str(error))
         return EXIT_INPUT_ERROR
-    install_secrets(secret_forms(inputs.public_key or "", inputs.secret_key or ""))
+    console.redactor.add_credentials(inputs.public_key or "", inputs.secret_key or "")
     for text in inputs.warnings:
         console.warning(text)
     _export_credentials(inputs, environ)

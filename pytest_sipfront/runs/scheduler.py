@@ -17,7 +17,6 @@ from collections import deque
 from collections.abc import Callable
 
 from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
-from pytest_sipfront.api.runstatus import interpret
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import FailureLimit, Progress, RunJob
 from pytest_sipfront.runs.messages import (
@@ -311,7 +310,7 @@ class Scheduler:
         attempt = job.outcome.attempts[-1]
         assert attempt.status_url is not None
         try:
-            run = self._client.status(attempt.status_url, deadline=job.deadline)
+            reading = self._client.status(attempt.status_url, deadline=job.deadline, kind=job.kind)
         except RunNotFound as gone:
             with self._cond:
                 job.not_found += 1
@@ -324,10 +323,11 @@ class Scheduler:
         except ApiError as error:
             self._api_error(job, error)
             return
-        state = interpret(run, job.kind)
+        # The verdict was read from the raw body (api.runstatus); ``run`` is for display only.
+        state = reading.state
         with self._cond:
             job.not_found = 0
-            attempt.run = run
+            attempt.run = reading.run
             attempt.status = state.word or attempt.status
             attempt.finished = state.finished
             attempt.passed = state.passed if state.finished else None
