@@ -77,7 +77,7 @@ class GateHooks:
         report = yield
         if isinstance(item, SipfrontItem):
             self._adjust(item, call, report)
-            attach(item, report, sandbox=self.gate.settings.sandbox)
+            attach(item, report, sandbox=self.gate.sandbox)
         return report
 
     def _adjust(

@@ -101,6 +101,8 @@ class Records:
         self.report_errors: list[str] = []
         self.manifest_errors: list[tuple[str, int, int, str]] = []
         self.interrupted = False
+        self.sandbox = settings.sandbox
+        """Whether the session talked to a sandbox; the gate sets it from what it learnt."""
         self.finished = False
         """True once the session's end began: the reports are being (or were) written."""
         if settings.junit and writes:  # (an xdist worker writes none: the controller does)
@@ -159,7 +161,7 @@ class Records:
     def info(self) -> SessionInfo:
         return SessionInfo(
             api_url=self.api_url,
-            sandbox=self.settings.sandbox,
+            sandbox=self.sandbox,
             rootdir=str(self.config.rootpath),
             interrupted=self.interrupted,
             still_running=self.still_running,
