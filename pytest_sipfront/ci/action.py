@@ -25,6 +25,7 @@ import pytest
 from pytest_sipfront.ci.inputs import ActionInputs, InputError, SingleRun, env_name, parse_inputs
 from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
 from pytest_sipfront.reports.github import escape_data
+from pytest_sipfront.reports.outfile import write_text
 from pytest_sipfront.runs.messages import NOTHING_TESTED
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
 from pytest_sipfront.sanitize import (
@@ -415,13 +416,15 @@ class Tally:
 
 
 def write_outputs(path: str, outputs: Mapping[str, str]) -> None:
-    """Append every output to ``$GITHUB_OUTPUT`` as ``name<<DELIMITER`` blocks (multi-line safe)."""
-    with open(path, "a", encoding="utf-8", newline="") as stream:
-        for name, value in outputs.items():
+    """Append every output to ``$GITHUB_OUTPUT`` as ``name<<DELIMITER`` blocks (multi-line
+    safe), in one write with a deadline: a FIFO nobody reads raises ``OSError``, never hangs."""
+    blocks: list[str] = []
+    for name, value in outputs.items():
+        delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+        while delimiter in value:
             delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-            while delimiter in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-            stream.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+        blocks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    write_text(path, "".join(blocks), append=True)
 
 
 # --- the entrypoint ----------------------------------------------------------------------------

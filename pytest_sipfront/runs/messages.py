@@ -86,6 +86,19 @@ def too_many_runs(count: int, limit: int) -> str:
     return f"This session would start {count} Sipfront runs; --sipfront-max-runs allows {limit}"
 
 
+REPORT_FILE_NO_READER = (
+    "nobody opened it for reading within the deadline (a FIFO without a reader); "
+    "the report was skipped"
+)
+"""Why a report file that is a FIFO nobody opened was not written."""
+REPORT_FILE_STOPPED = "the session was stopped while it waited for a reader; the report was skipped"
+
+
+def report_file_too_slow(seconds: float) -> str:
+    """Why a report file (a FIFO, a device) that took its text too slowly was left alone."""
+    return f"it did not take the report within {seconds:g} s (nobody reads it); it was skipped"
+
+
 def report_not_written(setting: str, path: str, error: OSError) -> str:
     return f"sipfront: {setting} {path} was not written: {error.strerror or error}"
 

@@ -112,7 +112,7 @@ class GateHooks:
 
     @pytest.hookimpl(tryfirst=True)  # before xdist tears down workers still waiting on us
     def pytest_sessionfinish(self) -> None:
-        with self.signals.ignored():
+        with self.signals.held():
             self.gate.finish()
         self.signals.restore()
 
