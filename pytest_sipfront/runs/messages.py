@@ -86,6 +86,22 @@ def too_many_runs(count: int, limit: int) -> str:
     return f"This session would start {count} Sipfront runs; --sipfront-max-runs allows {limit}"
 
 
+def input_not_utf8(byte: str) -> str:
+    """An action input whose bytes are not UTF-8 text; ``byte`` shows the first bad one."""
+    return f"is not UTF-8 text{byte}; pass the value as UTF-8"
+
+
+def id_too_large(shown: str, largest: int) -> str:
+    """A Sipfront id beyond what Sipfront's signed 64-bit ids hold."""
+    return f"{shown} is not a Sipfront id (ids are at most {largest})"
+
+
+SANDBOX_OVERRIDDEN = (
+    "sandbox: false wins over --sipfront-sandbox in the checkout's pytest configuration "
+    "(addopts) or PYTEST_ADDOPTS: the runs go to Sipfront; set sandbox: true for the sandbox"
+)
+"""The action's input turned off a sandbox that the pytest configuration turned on."""
+
 REPORT_FILE_NO_READER = (
     "nobody opened it for reading within the deadline (a FIFO without a reader); "
     "the report was skipped"
