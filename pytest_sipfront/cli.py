@@ -22,7 +22,7 @@ from pytest_sipfront.manifest.loader import (
     load_manifest,
     manifest_schema,
 )
-from pytest_sipfront.runs.messages import NO_CREDENTIALS
+from pytest_sipfront.runs.messages import NO_CREDENTIALS, not_a_regular_file
 from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import API_URL_VAR, DEFAULT_API_URL, credentials
@@ -200,7 +200,13 @@ def _known(client: SipfrontClient) -> tuple[set[str], set[str], set[str], set[st
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    paths = [Path(p) for p in args.manifests] or _find_manifests(Path.cwd())
+    paths = [Path(p) for p in args.manifests]
+    if not paths:  # found by name: a FIFO or device so named is left alone (it could block)
+        for path in _find_manifests(Path.cwd()):
+            if path.is_file():
+                paths.append(path)
+            else:
+                err.write(f"sipfront: {not_a_regular_file(clean_line(str(path), 300))}\n")
     if not paths:
         err.write("sipfront: no manifest found (sipfront.yml, *.sipfront.yml, ...)\n")
         return 1

@@ -140,6 +140,27 @@ def test_validate_without_arguments_finds_the_manifests_below_the_current_folder
     assert out == "2 manifest(s) valid, 5 run(s)\n"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX FIFOs")
+def test_validate_skips_a_fifo_named_like_a_manifest_with_one_line_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sipfront.yml").write_text(VALID)
+    os.mkfifo(tmp_path / "stuck.sipfront.yml")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_sipfront", "validate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,  # a hang (waiting for a writer) is killed here and fails the test
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f"sipfront: {tmp_path / 'stuck.sipfront.yml'} skipped: not a regular file "
+        "(a FIFO or a device), so it is not read"
+    ]
+    assert done.stdout == "1 manifest(s) valid, 4 run(s)\n"
+
+
 def test_validate_with_no_manifest_to_find_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -86,6 +86,11 @@ def too_many_runs(count: int, limit: int) -> str:
     return f"This session would start {count} Sipfront runs; --sipfront-max-runs allows {limit}"
 
 
+def not_a_regular_file(path: str) -> str:
+    """A file found by a manifest's name that is a FIFO, a device or a socket: not read."""
+    return f"{path} skipped: not a regular file (a FIFO or a device), so it is not read"
+
+
 def input_not_utf8(byte: str) -> str:
     """An action input whose bytes are not UTF-8 text; ``byte`` shows the first bad one."""
     return f"is not UTF-8 text{byte}; pass the value as UTF-8"
