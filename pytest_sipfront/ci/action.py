@@ -72,7 +72,6 @@ VALUE_LIMIT = 2048
 
 EXIT_INPUT_ERROR = 2
 EXIT_NO_RUN = 1
-_PYTEST_NO_TESTS = 5
 _TITLE = "pytest-sipfront"
 _ALREADY_IMPORTED = (
     # This process imported the package before pytest could mark it for assertion rewriting;
@@ -536,7 +535,7 @@ def _report(code: int, tally: Tally, inputs: ActionInputs, console: Console) -> 
         )
     if tally.finished:
         console.info(tally.line())
-    if code in (0, _PYTEST_NO_TESTS) and tally.ran == 0:
+    if code in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and tally.ran == 0:
         if inputs.allow_empty:
             return 0
         console.error(

@@ -18,10 +18,11 @@ from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.durations import parse_duration
 from pytest_sipfront.integers import whole_number
 from pytest_sipfront.manifest.safety import credential_problem, is_emergency_destination
-from pytest_sipfront.manifest.schema import MAX_ID, PROJECT_REPORT_MODES
+from pytest_sipfront.manifest.schema import MAX_ID
 from pytest_sipfront.runs.messages import id_too_large, input_not_utf8
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import (
+    PROJECT_REPORT_MODES,
     PUBLIC_KEY_VAR,
     REPORT_MODES,
     SECRET_KEY_VAR,

@@ -40,9 +40,8 @@ from pytest_sipfront.sandbox.catalog import (
     scalar_text,
 )
 from pytest_sipfront.sandbox.endpoints import API_PREFIX, Call, Endpoint, is_api_path
+from pytest_sipfront.settings import PROJECT_REPORT_MODES, REPORT_MODES
 
-TEST_REPORT_MODES = ("full", "kiosk", "print")
-PROJECT_REPORT_MODES = ("full", "kiosk")
 METHOD_NOT_ALLOWED = "Method not allowed"
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -343,7 +342,7 @@ class ApiState:
 
     def trigger_test(self, call: Call) -> Answer:
         body = call.fields
-        mode = _report_mode(body, TEST_REPORT_MODES)
+        mode = _report_mode(body, REPORT_MODES)
         test = self.resolve_test(body)
         outcome, description, duration = test.outcome, test.result_description, test.duration
         for rule in test.when:

@@ -79,6 +79,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 ENDPOINT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(e.name for e in ENDPOINTS))
 """Endpoint names of request records (plus ``"other"``) and of catalog faults."""
+TRIGGERS: tuple[str, ...] = tuple(e.name for e in ENDPOINTS if e.method == "POST")
+"""The endpoints that start runs (the only ones that take a POST)."""
 
 
 @dataclass(frozen=True)

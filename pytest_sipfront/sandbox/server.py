@@ -47,7 +47,14 @@ from pytest_sipfront.sandbox.behaviour import (
     phrase,
 )
 from pytest_sipfront.sandbox.catalog import Catalog, Fault
-from pytest_sipfront.sandbox.endpoints import API_PREFIX, SANDBOX_HEADER, Call, Endpoint, route
+from pytest_sipfront.sandbox.endpoints import (
+    API_PREFIX,
+    SANDBOX_HEADER,
+    TRIGGERS,
+    Call,
+    Endpoint,
+    route,
+)
 
 _MAX_BODY = 1 << 20
 BODY_TOO_LARGE = "The request body is too large"
@@ -500,7 +507,7 @@ class SandboxServer:
         return [
             dict(r.body or {})
             for r in self.requests
-            if r.method == "POST" and r.endpoint in ("tests.run", "projects.run")
+            if r.method == "POST" and r.endpoint in TRIGGERS
         ]
 
     def add_fault(self, fault: Fault) -> None:
