@@ -109,3 +109,31 @@ def test_sim_with_a_catalog_that_is_no_catalog_does_not_echo_its_content(tmp_pat
     assert "hunter2" not in out.getvalue() + err.getvalue()
     assert "root" not in err.getvalue().replace(str(tmp_path), "")
     assert err.getvalue().count("\n") == 1
+
+
+def test_a_failure_from_a_sandbox_at_a_plain_api_url_says_sandbox_in_its_detail_block(
+    sipfront_sandbox: SandboxFactory, run_gate: GateRunner
+) -> None:
+    server = sipfront_sandbox(
+        {"tests": [{"name": "t-plain", "duration": 0.2, "outcome": "failed"}]}
+    )
+    result = run_gate(ONE_ENTRY, server=server)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["  sandbox   SANDBOX run: nothing was tested at Sipfront"])
+
+
+def test_the_library_marks_a_result_from_a_sandbox_at_a_plain_api_url(
+    sipfront_sandbox: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox_keys import keys_of
+
+    from pytest_sipfront import Sipfront
+
+    server = sipfront_sandbox({"default_duration": 0.2})
+    public, secret = keys_of(server)
+    monkeypatch.setenv("SIPFRONT_PUBLIC_KEY", public)
+    monkeypatch.setenv("SIPFRONT_SECRET_KEY", secret)
+    with Sipfront(api_url=server.base_url, poll_interval="0.2s") as sipfront:
+        result = sipfront.run(test="t-plain")
+    assert result.passed
+    assert result.to_dict()["sandbox"] is True

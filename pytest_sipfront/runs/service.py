@@ -211,6 +211,8 @@ class RunService:
         if outcome is None and scheduler.closed:
             # The session is stopping (an xdist worker may still be waiting): answer at once.
             return self.interrupted(key)
+        if outcome is not None and self.talks_to_sandbox:
+            outcome.sandbox = True  # a verdict from a sandbox says so wherever it goes
         return outcome
 
     def current(self, key: str) -> RunOutcome | None:
