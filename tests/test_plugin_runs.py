@@ -282,6 +282,7 @@ def test_a_failed_run_fails_with_its_description_and_the_detail_block(
         f"  report    {server.origin}/run/details/{session}",
         "  before    no earlier run",
         "  manifest  sipfront.yml:4",
+        "  sandbox   SANDBOX run: nothing was tested at Sipfront",  # the server said it is one
     ]
     assert re.fullmatch(
         r"  status    failed \| agent pool eu-central-1 \| "
