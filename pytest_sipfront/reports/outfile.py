@@ -90,6 +90,15 @@ def _write_all(handle: int, data: bytes, waiting: _Wait) -> None:
             pass
         while True:
             waiting.check(report_file_too_slow(waiting.seconds))
-            _, ready, _ = select.select([], [handle], [], max(0.0, min(_SLICE, waiting.left())))
-            if ready:
+            if _writable(handle, max(0.0, min(_SLICE, waiting.left()))):
                 break
+
+
+def _writable(handle: int, seconds: float) -> bool:
+    """Whether ``handle`` takes more now, waiting at most ``seconds`` (poll: any fd number)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(handle, select.POLLOUT)
+        return bool(poller.poll(seconds * 1000))
+    _, ready, _ = select.select([], [handle], [], seconds)
+    return bool(ready)
