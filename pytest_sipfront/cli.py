@@ -54,7 +54,10 @@ def _parser() -> argparse.ArgumentParser:
         "--online", action="store_true", help="also check that every named test and project exists"
     )
     validate.add_argument("--api-url", default=None)
-    commands.add_parser("schema", help="print the manifest's JSON Schema")
+    schema = commands.add_parser("schema", help="print the manifest's JSON Schema")
+    schema.add_argument(
+        "--catalog", action="store_true", help="the sandbox catalog's JSON Schema instead"
+    )
     from pytest_sipfront.library.command import add_run_parser
 
     add_run_parser(commands)
@@ -276,6 +279,11 @@ def main(
         from pytest_sipfront.library.command import run_command
 
         return run_command(args, out, err)
+    if args.catalog:
+        from pytest_sipfront.sandbox.catalogschema import CATALOG_SCHEMA
+
+        out.write(json.dumps(CATALOG_SCHEMA, indent=2) + "\n")
+        return 0
     out.write(json.dumps(manifest_schema(), indent=2) + "\n")
     return 0
 

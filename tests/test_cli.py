@@ -86,6 +86,18 @@ def test_schema_prints_a_json_schema_that_accepts_a_valid_manifest_and_refuses_a
     assert list(validator.iter_errors({"version": 2, "tests": [{"name": "x", "test": "y"}]}))
 
 
+def test_schema_catalog_prints_the_sandbox_catalogs_json_schema() -> None:
+    code, out, err = run_cli("schema", "--catalog")
+    assert (code, err) == (0, "")
+    schema = json.loads(out)
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+    example = Path(__file__).resolve().parent.parent / "examples" / "sandbox-catalog.yml"
+    assert list(validator.iter_errors(yaml.safe_load(example.read_text(encoding="utf-8")))) == []
+    assert list(validator.iter_errors({"tests": [{"name": "x", "outcom": "failed"}]}))
+    assert list(validator.iter_errors({"faults": [{"status": 503}]}))
+
+
 def test_schema_works_as_an_installed_command() -> None:
     command = Path(sys.executable).with_name("sipfront")
     if not command.exists():
