@@ -847,7 +847,10 @@ def test_the_example_catalogs_pair_with_the_example_manifest(http: requests.Sess
 
 
 def test_the_sandbox_module_does_not_import_pytest() -> None:
-    code = "import sys, pytest_sipfront.sandbox; print('pytest' in sys.modules)"
+    code = (
+        "import sys, pytest_sipfront.sandbox.server, pytest_sipfront.sandbox.catalogschema; "
+        "print('pytest' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
@@ -859,3 +862,22 @@ def test_json_answers_are_json_with_the_sandbox_header(http: requests.Session) -
         answer = http.get(f"{server.base_url}/projects")
     assert json.loads(answer.content) == {"data": [], "status": 200}
     assert answer.headers["X-Sipfront-Sandbox"] == "1"
+
+
+def test_every_answer_of_the_sandbox_says_it_is_a_sandbox(http: requests.Session) -> None:
+    catalog = {"faults": [{"endpoint": "tests", "status": 503, "times": 1}]}
+    with sandbox(catalog) as server:
+        answers = [
+            http.get(f"{server.base_url}/tests"),  # the fault: 503
+            http.get(f"{server.base_url}/nowhere"),  # 404
+            requests.get(f"{server.base_url}/projects", timeout=30),  # 401: no credentials
+            http.post(
+                f"{server.base_url}/tests/run",
+                data=b"{",
+                headers={"Content-Type": "application/json"},
+            ),  # 400
+            http.get(f"{server.origin}/run/details/unknown"),  # a report page, 404
+            http.delete(f"{server.base_url}/tests"),  # 405
+        ]
+    assert [a.status_code for a in answers] == [503, 404, 401, 400, 404, 405]
+    assert all(a.headers.get("X-Sipfront-Sandbox") == "1" for a in answers)
