@@ -61,6 +61,7 @@ from pytest_sipfront.runs.messages import (
     unreachable,
 )
 from pytest_sipfront.runs.outcome import Verdict
+from pytest_sipfront.sandbox.endpoints import SANDBOX_HEADER
 from pytest_sipfront.sanitize import (
     ERROR_BODY_LIMIT,
     REDACTOR,
@@ -248,6 +249,9 @@ class SipfrontClient:
         self._clock = clock
         self._rng = rng if rng is not None else random.Random()
         self._auth_status: int | None = None
+        self.sandbox_seen = False
+        """True once an answer said it came from a sandbox (its ``X-Sipfront-Sandbox``
+        header): the one place a session learns that a plain API URL is no real Sipfront."""
         self._session = new_session(public_key, secret_key, pool_size)
         # Triggers go over a session of their own that never reuses a connection: a POST on a
         # kept-alive connection that the server closed meanwhile would fail in a way that
@@ -347,7 +351,10 @@ class SipfrontClient:
         allowed = self.connect_timeout + timeout[1]
         if deadline is not None:
             allowed = min(allowed, max(MIN_REQUEST_TIME, deadline - self._clock()))
-        return send(session, method, url, body=body, timeout=timeout, allowed=allowed)
+        answer = send(session, method, url, body=body, timeout=timeout, allowed=allowed)
+        if answer.headers.get(SANDBOX_HEADER):
+            self.sandbox_seen = True
+        return answer
 
     def _get(
         self,

@@ -25,7 +25,8 @@ import pytest
 from pytest_sipfront.ci.inputs import ActionInputs, InputError, SingleRun, env_name, parse_inputs
 from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
 from pytest_sipfront.reports.github import escape_data
-from pytest_sipfront.runs.messages import NOTHING_TESTED
+from pytest_sipfront.reports.outfile import write_text
+from pytest_sipfront.runs.messages import NOTHING_TESTED, SANDBOX_OVERRIDDEN
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
 from pytest_sipfront.sanitize import (
     REDACTOR,
@@ -72,7 +73,6 @@ VALUE_LIMIT = 2048
 
 EXIT_INPUT_ERROR = 2
 EXIT_NO_RUN = 1
-_PYTEST_NO_TESTS = 5
 _TITLE = "pytest-sipfront"
 _ALREADY_IMPORTED = (
     # This process imported the package before pytest could mark it for assertion rewriting;
@@ -236,15 +236,44 @@ def pytest_arguments(inputs: ActionInputs, paths: Sequence[str], rootdir: str) -
     return args
 
 
-class Collector:
-    """A pytest plugin that keeps the gate's records once the session has finished."""
+_SANDBOX_OPTIONS = ("--sipfront-sandbox", "--sipfront-sandbox-catalog")
 
-    def __init__(self) -> None:
+
+class Collector:
+    """A pytest plugin that keeps the gate's records once the session has finished, and makes
+    the action's inputs win over the checkout's pytest configuration on where runs go."""
+
+    def __init__(self, inputs: ActionInputs | None = None, console: Console | None = None) -> None:
+        self.inputs = inputs
+        self.console = console
         self.records: list[ItemRecord] = []
         self.unreported: list[RunOutcome] = []
         self.manifest_errors = 0
         self.sandbox = False
         self.finished = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Before the plugin reads its settings: ``sandbox: false`` (and ``api_url``) win over
+        ``addopts`` in the checkout's ini file and over ``PYTEST_ADDOPTS``. Only the action's
+        own ``sandbox`` and ``pytest_args`` inputs turn the sandbox on."""
+        inputs = self.inputs
+        if inputs is None:
+            return
+        option = config.option
+        wanted = inputs.sandbox or any(
+            arg.split("=", 1)[0] in _SANDBOX_OPTIONS for arg in inputs.pytest_args
+        )
+        if not wanted and (
+            getattr(option, "sipfront_sandbox", False)
+            or getattr(option, "sipfront_sandbox_catalog", None)
+        ):
+            option.sipfront_sandbox = False
+            option.sipfront_sandbox_catalog = None
+            if self.console is not None:
+                self.console.warning(SANDBOX_OVERRIDDEN)
+        if inputs.api_url and not inputs.sandbox:
+            option.sipfront_api_url = inputs.api_url
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -434,13 +463,15 @@ class Tally:
 
 
 def write_outputs(path: str, outputs: Mapping[str, str]) -> None:
-    """Append every output to ``$GITHUB_OUTPUT`` as ``name<<DELIMITER`` blocks (multi-line safe)."""
-    with open(path, "a", encoding="utf-8", newline="") as stream:
-        for name, value in outputs.items():
+    """Append every output to ``$GITHUB_OUTPUT`` as ``name<<DELIMITER`` blocks (multi-line
+    safe), in one write with a deadline: a FIFO nobody reads raises ``OSError``, never hangs."""
+    blocks: list[str] = []
+    for name, value in outputs.items():
+        delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+        while delimiter in value:
             delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-            while delimiter in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-            stream.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+        blocks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    write_text(path, "".join(blocks), append=True)
 
 
 # --- the entrypoint ----------------------------------------------------------------------------
@@ -500,9 +531,9 @@ def _enter_workspace(environ: Mapping[str, str], console: Console) -> bool:
     return True
 
 
-def _run_session(inputs: ActionInputs) -> tuple[int, Collector]:
+def _run_session(inputs: ActionInputs, console: Console) -> tuple[int, Collector]:
     """pytest's exit status for the manifests (or the one-run manifest), and what it recorded."""
-    collector = Collector()
+    collector = Collector(inputs, console)
     with tempfile.TemporaryDirectory(prefix="sipfront-action-") as directory:
         if inputs.single is not None:
             paths = [_write_single_run(inputs.single, directory)]
@@ -523,7 +554,7 @@ def _report(code: int, tally: Tally, inputs: ActionInputs, console: Console) -> 
         )
     if tally.finished:
         console.info(tally.line())
-    if code in (0, _PYTEST_NO_TESTS) and tally.ran == 0:
+    if code in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and tally.ran == 0:
         if inputs.allow_empty:
             return 0
         console.error(
@@ -556,7 +587,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for text in inputs.warnings:
         console.warning(text)
     _export_credentials(inputs, environ)
-    code, collector = _run_session(inputs)
+    code, collector = _run_session(inputs, console)
     tally = Tally(collector, inputs.single, inputs.junit_report)
     sys.stdout.flush()
     code = _report(code, tally, inputs, console)

@@ -106,6 +106,40 @@ def too_many_runs(count: int, limit: int) -> str:
     return f"This session would start {count} Sipfront runs; --sipfront-max-runs allows {limit}"
 
 
+def not_a_regular_file(path: str) -> str:
+    """A file found by a manifest's name that is a FIFO, a device or a socket: not read."""
+    return f"{path} skipped: not a regular file (a FIFO or a device), so it is not read"
+
+
+def input_not_utf8(byte: str) -> str:
+    """An action input whose bytes are not UTF-8 text; ``byte`` shows the first bad one."""
+    return f"is not UTF-8 text{byte}; pass the value as UTF-8"
+
+
+def id_too_large(shown: str, largest: int) -> str:
+    """A Sipfront id beyond what Sipfront's signed 64-bit ids hold."""
+    return f"{shown} is not a Sipfront id (ids are at most {largest})"
+
+
+SANDBOX_OVERRIDDEN = (
+    "sandbox: false wins over --sipfront-sandbox in the checkout's pytest configuration "
+    "(addopts) or PYTEST_ADDOPTS: the runs go to Sipfront; set sandbox: true for the sandbox"
+)
+"""The action's input turned off a sandbox that the pytest configuration turned on."""
+
+REPORT_FILE_NO_READER = (
+    "nobody opened it for reading within the deadline (a FIFO without a reader); "
+    "the report was skipped"
+)
+"""Why a report file that is a FIFO nobody opened was not written."""
+REPORT_FILE_STOPPED = "the session was stopped while it waited for a reader; the report was skipped"
+
+
+def report_file_too_slow(seconds: float) -> str:
+    """Why a report file (a FIFO, a device) that took its text too slowly was left alone."""
+    return f"it did not take the report within {seconds:g} s (nobody reads it); it was skipped"
+
+
 def report_not_written(setting: str, path: str, error: OSError) -> str:
     return f"sipfront: {setting} {path} was not written: {error.strerror or error}"
 

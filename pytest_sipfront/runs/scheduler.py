@@ -28,7 +28,6 @@ from pytest_sipfront.runs.messages import (
 from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict
 from pytest_sipfront.runs.polling import PollPlan
 
-FIRST_POLL_DELAY = 1.0
 MAX_WORKERS = 32
 
 
@@ -39,7 +38,6 @@ class Scheduler:
         *,
         concurrency: int,
         workers: int | None = None,
-        first_poll_delay: float = FIRST_POLL_DELAY,
         clock: Callable[[], float] = time.monotonic,
         cancel: threading.Event | None = None,
         max_failures: int = 0,
@@ -49,7 +47,6 @@ class Scheduler:
         self._history = history
         self._concurrency = max(1, concurrency)
         self._workers = workers or min(MAX_WORKERS, max(2, self._concurrency))
-        self._first_poll = first_poll_delay
         self._clock = clock
         self.cancel = cancel or threading.Event()
         self._cond = threading.Condition()
@@ -292,7 +289,7 @@ class Scheduler:
             )
             job.deadline = now + job.timeout
             job.not_found = 0
-            first = min(self._first_poll, job.poll_interval)
+            first = PollPlan(job.poll_interval, job.expected).first_delay()
             self._schedule_locked(now + first, _bound(self._poll, job))
 
     def _look_back(self, job: RunJob) -> None:
