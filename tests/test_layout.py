@@ -20,8 +20,8 @@ LAYERS = [
     "runs",
     "ledger",
     "api",
-    "manifest",
     "sandbox",
+    "manifest",
 ]
 ALLOWED_UP = {("api", "pytest_sipfront.runs.outcome"), ("api", "pytest_sipfront.runs.messages")}
 WITHOUT_PYTEST = {"library", "reports", "runs", "ledger", "api", "manifest", "sandbox"}
