@@ -17,6 +17,8 @@ STILL_GOING = "the run is still going at Sipfront"
 INTERRUPTED = f"Interrupted; {STILL_GOING}"
 NOT_REACHED = "not reached: the session stopped before its item; this is Sipfront's verdict"
 INTERRUPTED_QUEUED = "Interrupted before its run was triggered"
+NOT_TRIGGERED = "not triggered: the session is stopping"
+"""A run pytest will not reach (-x, --maxfail): it ends its item at once, nothing is sent."""
 INTERRUPTED_SENDING = (
     "Interrupted while its trigger was being sent; a run may have started: "
     "check Sipfront before re-running"

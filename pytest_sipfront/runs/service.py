@@ -226,6 +226,25 @@ class RunService:
         if self.scheduler is not None:
             self.scheduler.stop_triggering()
 
+    def judged(self, nodeid: str, failed_items: int, *, stopping: bool) -> None:
+        """pytest reported item ``nodeid`` and has counted ``failed_items`` failed items;
+        ``stopping``: pytest stops after this item (-x, --maxfail), so nothing new is
+        triggered. The one place -x and --maxfail reach the runs: pytest's count, never a
+        run's verdict."""
+        scheduler = self.scheduler
+        if scheduler is None:
+            return
+        scheduler.judged(nodeid, failed_items)
+        if stopping:
+            scheduler.stop_triggering()
+
+    def finished(self) -> dict[str, RunOutcome]:
+        """Every triggered run with a verdict, by key (copies)."""
+        scheduler = self.scheduler
+        if scheduler is None:
+            return {}
+        return {key: copy.deepcopy(run) for key, run in scheduler.finished().items()}
+
     def unclaimed(self) -> list[RunOutcome]:
         """Triggered runs with a verdict no item took (see :meth:`Scheduler.unclaimed`)."""
         scheduler = self.scheduler

@@ -15,7 +15,7 @@ import pytest
 from _pytest.skipping import evaluate_skip_marks
 
 from pytest_sipfront.api.urls import TRIGGER_PATHS, check_base_url
-from pytest_sipfront.runs.job import FailureLimit, RunJob
+from pytest_sipfront.runs.job import RunJob
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
     bad_api_url,
@@ -72,11 +72,8 @@ class Gate:
         self.planned = False
         self.warned: set[str] = set()
         """Items already warned that the session's report mode was not sent for them."""
-        limit = FailureLimit(
-            int(config.getoption("maxfail", 0) or 0),
-            reruns=int(config.getoption("reruns", 0, skip=True) or 0),
-        )
-        self._max_failures = limit.limit
+        # -x / --maxfail: the runs follow pytest's own count of failed items (judged()).
+        self._max_failures = max(0, int(config.getoption("maxfail", 0) or 0))
         self.broker: Broker | None = None
         self._local: RunService | None = None
         self._local_lock = threading.Lock()
@@ -268,6 +265,20 @@ class Gate:
         item.run_outcome = outcome
         record_properties(item, outcome)
         return full_text(outcome)
+
+    def judged(self, report: pytest.TestReport, session: pytest.Session) -> None:
+        """pytest reported on an item: once its last phase (or a failure) is in, its runs'
+        verdicts stop holding the queue, and when pytest is stopping (-x, --maxfail, or any
+        other reason) nothing new is triggered. Only where the runs are (this process, or
+        the xdist controller, which sees every worker's reports)."""
+        if report.when != "teardown" and not report.failed:
+            return
+        with self._local_lock:
+            local = self._local
+        if local is None or self._broker_address:
+            return
+        stopping = bool(session.shouldfail or session.shouldstop)
+        local.judged(report.nodeid, session.testsfailed, stopping=stopping)
 
     # -- the session's end ---------------------------------------------------------------------
 

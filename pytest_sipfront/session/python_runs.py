@@ -3,6 +3,7 @@ on the session's run service, speaking pytest (skip in a dry run, fail without a
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import warnings
@@ -14,7 +15,7 @@ from pytest_sipfront.library.requests import RunRequest
 from pytest_sipfront.library.results import RunResult
 from pytest_sipfront.library.sipfront import Sipfront
 from pytest_sipfront.runs.broker import BrokerClient
-from pytest_sipfront.runs.job import RunJob
+from pytest_sipfront.runs.job import RunJob, fixture_key
 from pytest_sipfront.runs.messages import dry_run_request
 from pytest_sipfront.session.gate import Gate, SipfrontWarning
 from pytest_sipfront.session.items import SipfrontError, SipfrontFailure
@@ -35,9 +36,14 @@ class SessionSipfront(Sipfront):
         )
         self._gate = gate
         self._item = item
+        self._numbers = itertools.count(1)
 
     def _key(self, number: int) -> str:
-        return f"{self._item.nodeid}::sipfront-{number}"
+        # Counted per test (and per rerun of it), not per process: every pytest-xdist worker
+        # of ``--dist each`` names the run alike, so it is triggered once and all of them get
+        # its verdict.
+        execution = int(getattr(self._item, "execution_count", 1) or 1)
+        return fixture_key(self._item.nodeid, next(self._numbers), execution)
 
     def _refuse(self, text: str) -> BaseException:
         return SipfrontError(text)

@@ -1,0 +1,232 @@
+"""The gate's promises on every path of a session (manifest items, the fixture, xdist): -x and
+--maxfail follow pytest's count, every waiter gets its verdict, an entry is triggered once,
+and every triggered run is in every report. Triggers are counted on the sandbox."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import GateRunner, SandboxFactory
+
+from pytest_sipfront.runs.job import RunJob
+from pytest_sipfront.runs.messages import NOT_TRIGGERED
+from pytest_sipfront.runs.outcome import RunOutcome, Verdict
+from pytest_sipfront.runs.service import RunService
+from pytest_sipfront.sandbox import SandboxServer
+from pytest_sipfront.settings import resolve
+
+CATALOG: dict[str, Any] = {
+    "default_duration": "0.3s",
+    "tests": [
+        {"name": "t-fails", "id": 21, "outcome": "failed", "result_description": "no RTP"},
+        {"name": "t-good", "id": 22},
+        {"name": "t-other", "id": 23},
+        {"name": "t-long", "id": 24, "duration": "120s"},
+        {
+            "name": "t-old-failure",
+            "id": 25,
+            "outcome": "failed",
+            "result_description": "carrier outage",
+            "previous": {"outcome": "failed", "result_description": "carrier outage"},
+        },
+    ],
+}
+
+
+def triggered(server: SandboxServer) -> Counter[Any]:
+    """Triggers per Sipfront test, as the sandbox saw them."""
+    return Counter(body.get("test.name", body.get("test.id")) for body in server.triggers())
+
+
+def entries(*pairs: tuple[str, str]) -> str:
+    return "tests:\n" + "".join(f"  - {{name: {n}, test: {t}}}\n" for n, t in pairs)
+
+
+def junit_cases(path: Any) -> list[ET.Element]:
+    return ET.parse(path).findall(".//testcase")
+
+
+# -- Defect 1: -x and --maxfail follow pytest's count of failed items ---------------------------
+
+
+def test_exitfirst_does_not_hang_after_a_fixture_test_asserted_that_its_run_failed(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makepyfile(
+        test_two="""
+        def test_a_failure_is_what_this_test_expects(sipfront):
+            assert not sipfront.run(test_id=21).passed
+
+        def test_the_next_run(sipfront):
+            sipfront.run(test_id=22).check()
+        """
+    )
+    result = run_gate(None, "-x", server=server, subprocess=True, timeout=60)
+    result.assert_outcomes(passed=2)
+    assert triggered(server) == Counter({21: 1, 22: 1})
+
+
+def test_exitfirst_does_not_hang_when_a_conftest_marks_the_failing_entry_xfail(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makeconftest(
+        """
+        import pytest
+
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if item.name == "bad":
+                    item.add_marker(pytest.mark.xfail(reason="known carrier problem"))
+        """
+    )
+    manifest = entries(("bad", "t-fails"), ("good", "t-good"))
+    result = run_gate(
+        manifest, "-x", "--sipfront-concurrency", "1", server=server, subprocess=True, timeout=60
+    )
+    result.assert_outcomes(passed=1, xfailed=1)
+    assert triggered(server) == Counter({"t-fails": 1, "t-good": 1})
+
+
+def test_exitfirst_does_not_hang_when_a_flaky_test_passes_on_its_rerun(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makepyfile(
+        test_flaky="""
+        import pytest
+
+        @pytest.mark.flaky(reruns=1)
+        def test_flaky(sipfront, request):
+            first = request.node.execution_count == 1
+            sipfront.run(test_id=21 if first else 22).check()
+
+        def test_after(sipfront):
+            sipfront.run(test_id=23).check()
+        """
+    )
+    result = run_gate(None, "-x", server=server, subprocess=True, timeout=60)
+    outcomes = result.parseoutcomes()
+    assert (outcomes.get("passed"), outcomes.get("rerun"), outcomes.get("failed")) == (2, 1, None)
+    assert triggered(server) == Counter({21: 1, 22: 1, 23: 1})
+
+
+def test_exitfirst_under_xdist_does_not_hang_on_a_failure_fail_on_new_files_as_already_failing(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    manifest = entries(("old", "t-old-failure"), ("good", "t-good"), ("other", "t-other"))
+    result = run_gate(
+        manifest,
+        "-n",
+        "2",
+        "-x",
+        "--sipfront-fail-on",
+        "new",
+        "--sipfront-concurrency",
+        "1",
+        server=server,
+        subprocess=True,
+        timeout=60,
+    )
+    result.assert_outcomes(passed=2, xfailed=1)
+    assert triggered(server) == Counter({"t-old-failure": 1, "t-good": 1, "t-other": 1})
+
+
+def test_a_run_that_will_not_be_triggered_ends_its_item_at_once_as_the_session_stops(
+    tmp_path: Path,
+) -> None:
+    """A run queued when pytest stops (-x, --maxfail) has its verdict at once, and so has one
+    asked for afterwards: nothing waits for a trigger that will never come."""
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text(
+        "tests:\n  - {name: t-long, outcome: running}\n  - {name: t-good}\n", encoding="utf-8"
+    )
+    settings = resolve({"concurrency": 1}, {}, {}, sandbox=True, sandbox_catalog=str(catalog))
+    service = RunService(settings, settings.api_url)
+
+    def job(key: str, test: str) -> RunJob:
+        outcome = RunOutcome(name=key, verdict=Verdict.UNKNOWN, target=test)
+        return RunJob(key, "test", {"test.name": test}, 60.0, 0.2, 0, outcome)
+
+    try:
+        service.plan([job("long", "t-long"), job("queued", "t-good")])
+        service.stop_triggering()
+        queued = service.wait("queued", timeout=30)
+        service.run_now(job("late", "t-good"))
+        late = service.wait("late", timeout=30)
+        assert service.sandbox is not None
+        sent = [body["test.name"] for body in service.sandbox.triggers()]
+    finally:
+        service.shutdown()
+    for outcome in (queued, late):
+        assert outcome is not None
+        assert (outcome.verdict, outcome.message) == (Verdict.INTERRUPTED, NOT_TRIGGERED)
+    assert "t-good" not in sent
+
+
+# -- Defect 2: every waiter of a run gets its verdict -------------------------------------------
+
+
+def test_under_dist_each_an_entry_is_triggered_once_and_every_worker_gets_its_verdict(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makepyfile(
+        test_fixture="""
+        def test_from_python(sipfront):
+            sipfront.run(test_id=23).check()
+        """
+    )
+    result = run_gate(
+        entries(("good", "t-good")),
+        "-n",
+        "2",
+        "--dist",
+        "each",
+        server=server,
+        subprocess=True,
+        timeout=60,
+    )
+    result.assert_outcomes(passed=4)
+    assert triggered(server) == Counter({"t-good": 1, 23: 1})
+
+
+# -- Defect 8: one entry, one trigger, however often pytest collects it ---------------------------
+
+
+def test_a_hard_linked_second_path_to_a_manifest_triggers_its_entries_once(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.path.joinpath("sipfront.yml").write_text(entries(("good", "t-good")))
+    pytester.path.joinpath("other.sipfront.yml").hardlink_to(pytester.path / "sipfront.yml")
+    result = run_gate(None, "--sipfront-junit", "sf.xml", server=server)
+    result.assert_outcomes(passed=1)
+    assert triggered(server) == Counter({"t-good": 1})
+    assert len(junit_cases(pytester.path / "sf.xml")) == 1
+
+
+def test_a_manifest_named_twice_with_keep_duplicates_triggers_each_entry_once(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    manifest = entries(("good", "t-good"), ("other", "t-other"))
+    result = run_gate(
+        manifest,
+        "sipfront.yml",
+        "sipfront.yml",
+        "--keep-duplicates",
+        "--sipfront-junit",
+        "sf.xml",
+        server=server,
+    )
+    result.assert_outcomes(passed=2)
+    assert triggered(server) == Counter({"t-good": 1, "t-other": 1})
+    names = sorted(case.get("name", "") for case in junit_cases(pytester.path / "sf.xml"))
+    assert names == ["good", "other"]
