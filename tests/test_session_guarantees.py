@@ -4,6 +4,7 @@ and every triggered run is in every report. Triggers are counted on the sandbox.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -230,3 +231,123 @@ def test_a_manifest_named_twice_with_keep_duplicates_triggers_each_entry_once(
     assert triggered(server) == Counter({"t-good": 1, "t-other": 1})
     names = sorted(case.get("name", "") for case in junit_cases(pytester.path / "sf.xml"))
     assert names == ["good", "other"]
+
+
+# -- Defect 11: annotations on their own line, the failure (not xdist's node line) as message -----
+
+
+@pytest.mark.parametrize("mode", [("-q",), ("-n", "2")], ids=["quiet", "xdist"])
+def test_the_first_github_annotation_starts_its_own_line(
+    pytester: pytest.Pytester,
+    run_gate: GateRunner,
+    sipfront_sandbox: SandboxFactory,
+    mode: tuple[str, ...],
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    summary = pytester.path / "summary.md"
+    result = run_gate(
+        entries(("good", "t-good"), ("bad", "t-fails")),
+        *mode,
+        "--sipfront-junit",
+        "sf.xml",
+        server=server,
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+        subprocess=True,
+        timeout=60,
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    marked = [line for line in result.outlines if "::error" in line]
+    assert marked, result.stdout.str()
+    assert all(line.startswith("::error") for line in marked), marked
+    # Under xdist too, the message is the failure, not xdist's "[gw0] linux -- Python" line.
+    assert "Sipfront run failed: no RTP" in marked[0]
+    failure = ET.parse(pytester.path / "sf.xml").find(".//failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith("Sipfront run failed: no RTP")
+    cell = summary.read_text(encoding="utf-8")
+    assert "Sipfront run failed: no RTP" in cell and "[gw" not in cell
+
+
+# -- Defect 13: a test's runs are filed as what happened to them ---------------------------------
+
+
+def test_a_fixture_run_never_waited_for_is_not_reported_failed_while_pytest_is_green(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makepyfile(
+        test_forgot="""
+        import time
+
+        def test_starts_and_forgets(sipfront):
+            sipfront.start(test_id=21)
+            time.sleep(2)  # the run finishes (failed) while the test goes on
+        """
+    )
+    result = run_gate(None, "--sipfront-junit", "sf.xml", server=server)
+    result.assert_outcomes(passed=1)
+    assert triggered(server) == Counter({21: 1})
+    suite = ET.parse(pytester.path / "sf.xml").getroot()
+    counts = [
+        int(s.get("failures", "0")) + int(s.get("errors", "0"))
+        for s in suite.iter()
+        if s.tag == "testsuite"
+    ]
+    assert sum(counts) == 0
+    section = result.stdout.str().split("sipfront runs", 1)[1]
+    assert "FAILED" not in section and "not reached" not in section
+    assert "not waited for" in section
+
+
+def test_a_fixture_test_failing_with_its_own_exception_is_not_filed_as_a_gate_error(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makepyfile(
+        test_own="""
+        def test_own_failure(sipfront):
+            sipfront.start(test_id=22)
+            assert 1 == 2, "the test's own check"
+        """
+    )
+    result = run_gate(None, "--sipfront-junit", "sf.xml", server=server)
+    result.assert_outcomes(failed=1)
+    case = next(
+        c for c in junit_cases(pytester.path / "sf.xml") if c.get("name") == "test_own_failure"
+    )
+    failure = case.find("failure")
+    assert failure is not None and case.find("error") is None
+    assert "the test's own check" in failure.get("message", "")
+    assert "SessionSipfront" not in failure.get("message", "")
+
+
+def test_two_runs_of_one_sipfront_test_from_one_test_both_appear_in_every_report(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    summary = pytester.path / "summary.md"
+    pytester.makepyfile(
+        test_twice="""
+        def test_twice(sipfront):
+            first = sipfront.start(test_id=21)
+            second = sipfront.start(test_id=21)
+            first.wait(), second.wait()
+            first.check()
+        """
+    )
+    result = run_gate(
+        None,
+        "--sipfront-junit",
+        "sf.xml",
+        server=server,
+        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    result.assert_outcomes(failed=1)
+    assert triggered(server) == Counter({21: 2})
+    text = (pytester.path / "sf.xml").read_text(encoding="utf-8")
+    links = set(re.findall(r"http://[^\s\"<]+/run/details/[\w-]+", text))
+    assert len(links) == 2, text
+    out = result.stdout.str()
+    for link in links:
+        assert link in out.split("sipfront runs", 1)[1]
+        assert link in summary.read_text(encoding="utf-8")

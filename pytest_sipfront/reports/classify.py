@@ -86,14 +86,27 @@ def classify_still_running(run: RunOutcome) -> Result:
 
 def unreported(records: Sequence[ItemRecord], info: SessionInfo) -> list[RunOutcome]:
     """The runs triggered without a record: finished but never reached, then still going at
-    Sipfront; each once (a run with a record is not repeated)."""
-    seen = {(record.manifest, record.name) for record in records}
+    Sipfront. A run is known by what Sipfront started (its attempts' session ids or links),
+    never by its name: two runs of one Sipfront test are two runs; a run a record already
+    shows is not repeated."""
+    seen = {mark for record in records if record.run for mark in _run_marks(record.run)}
     listed: list[RunOutcome] = []
     for run in (*info.not_reached, *info.still_running):
-        if (run.manifest, run.name) not in seen:
-            seen.add((run.manifest, run.name))
-            listed.append(run)
+        marks = _run_marks(run)
+        if marks and marks <= seen:
+            continue
+        seen |= marks
+        listed.append(run)
     return listed
+
+
+def _run_marks(run: RunOutcome) -> set[str]:
+    return {
+        mark
+        for attempt in run.attempts
+        for mark in (attempt.session_id, attempt.report_url)
+        if mark
+    }
 
 
 def strip_userinfo(url: str) -> str:

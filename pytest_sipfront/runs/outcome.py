@@ -149,6 +149,8 @@ class RunOutcome:
     """The run before this session (``None``: history was not looked up)."""
     not_red: bool = False
     """An ALREADY FAILING failure that ``--sipfront-fail-on new`` did not count red (xfailed)."""
+    not_waited_for: int = 0
+    """Runs a test started and never waited for: listed with it, never deciding it."""
 
     @property
     def already_failing(self) -> bool:

@@ -15,7 +15,7 @@ import pytest
 from _pytest.skipping import evaluate_skip_marks
 
 from pytest_sipfront.api.urls import TRIGGER_PATHS, check_base_url
-from pytest_sipfront.runs.job import RunJob
+from pytest_sipfront.runs.job import RunJob, item_of
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
     bad_api_url,
@@ -294,8 +294,14 @@ class Gate:
             local = self._local
         if local is not None:  # a run service was made
             records.still_running.extend(local.shutdown())
-            # Runs that finished at Sipfront before pytest reached their items: their verdict.
-            records.not_reached.extend(local.unclaimed())
+            # Runs with a verdict whose items pytest never reported (the session stopped
+            # before them, or a pytest-xdist worker crashed): Sipfront's verdict. A test's
+            # runs, waited for or not, belong to its record.
+            records.not_reached.extend(
+                run
+                for key, run in local.finished().items()
+                if item_of(key) not in records.by_nodeid
+            )
         if self.broker is not None:
             self.broker.stop()
         if not self.is_worker:

@@ -80,6 +80,10 @@ class SessionSipfront(Sipfront):
         for text in result.outcome.warnings:
             warnings.warn(SipfrontWarning(text), stacklevel=1)
 
+    def waited(self) -> list[bool]:
+        """For each run started here (as :meth:`outcomes` lists them): was it waited for?"""
+        return [handle.result is not None for handle in list(self.handles)]
+
     def close(self) -> list[RunResult]:
         """The fixture's end: this test starts nothing more. The session's service keeps
         polling what is going; the session's reports list it."""
