@@ -4,7 +4,12 @@ and every triggered run is in every report. Triggers are counted on the sandbox.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -12,6 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import GateRunner, SandboxFactory
+from sandbox_keys import PUBLIC_KEY, SECRET_KEY
 
 from pytest_sipfront.runs.job import RunJob
 from pytest_sipfront.runs.messages import NOT_TRIGGERED
@@ -351,3 +357,31 @@ def test_two_runs_of_one_sipfront_test_from_one_test_both_appear_in_every_report
     for link in links:
         assert link in out.split("sipfront runs", 1)[1]
         assert link in summary.read_text(encoding="utf-8")
+
+
+def test_sipfront_run_interrupted_by_ctrl_c_prints_the_run_it_started(
+    sipfront_sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    server = sipfront_sandbox({"tests": [{"name": "never-ends", "outcome": "running"}]})
+    env = dict(os.environ, SIPFRONT_PUBLIC_KEY=PUBLIC_KEY, SIPFRONT_SECRET_KEY=SECRET_KEY)
+    command = [sys.executable, "-m", "pytest_sipfront", "run", "never-ends"]
+    command += ["--api-url", server.base_url, "--poll-interval", "0.2s"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not server.triggers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.triggers(), "the run was never triggered"
+        time.sleep(0.5)  # the trigger's answer reaches the command
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 2
+    link = re.search(r"http://\S+/run/details/[\w-]+", err)
+    assert link is not None, err
+    assert "still going at Sipfront" in err
+    assert re.search(r"^  session +\S+", err, re.M), err
