@@ -376,7 +376,7 @@ def test_sipfront_run_interrupted_by_ctrl_c_prints_the_run_it_started(
         assert server.triggers(), "the run was never triggered"
         time.sleep(0.5)  # the trigger's answer reaches the command
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
