@@ -385,3 +385,94 @@ def test_sipfront_run_interrupted_by_ctrl_c_prints_the_run_it_started(
     assert link is not None, err
     assert "still going at Sipfront" in err
     assert re.search(r"^  session +\S+", err, re.M), err
+
+
+# -- Defect 12: xdist sessions report on a stop signal and after a worker crash ----------------
+
+
+def start_session(path: Path, server: SandboxServer, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SIPFRONT_"))}
+    env.update(SIPFRONT_PUBLIC_KEY=PUBLIC_KEY, SIPFRONT_SECRET_KEY=SECRET_KEY)
+    env.pop("GITHUB_ACTIONS", None)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+    command += ["-p", "no:hypothesispytest", "--sipfront-url", server.base_url]
+    command += ["--sipfront-poll-interval", "0.2s", "--sipfront-junit", "sf.xml", *args]
+    return subprocess.Popen(
+        command, cwd=path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def stop_after_first_trigger(
+    process: subprocess.Popen[str], server: SandboxServer, signum: int
+) -> tuple[str, str]:
+    try:
+        end = time.monotonic() + 60
+        while not server.triggers():
+            assert time.monotonic() < end, "nothing was triggered"
+            time.sleep(0.01)
+        process.send_signal(signum)
+        return process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+LONG = {"tests": [{"name": "long-call", "duration": "120s"}]}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_an_xdist_session_with_only_fixture_runs_reports_on_a_stop_signal(
+    tmp_path: Path, sipfront_sandbox: SandboxFactory, signum: int
+) -> None:
+    server = sipfront_sandbox(LONG)
+    (tmp_path / "test_long.py").write_text(
+        "def test_long(sipfront):\n    sipfront.run('long-call').check()\n", encoding="utf-8"
+    )
+    process = start_session(tmp_path, server, "-n", "2")
+    out, err = stop_after_first_trigger(process, server, signum)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out + err
+    assert (tmp_path / "sf.xml").exists()
+    assert re.search(r"^RUNNING +long-call still going at Sipfront", out, re.M), out
+
+
+def test_a_sigterm_right_after_the_first_trigger_under_xdist_still_gives_a_report(
+    tmp_path: Path, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(LONG)
+    (tmp_path / "sipfront.yml").write_text(entries(("long", "long-call")), encoding="utf-8")
+    process = start_session(tmp_path, server, "-n", "2")
+    out, err = stop_after_first_trigger(process, server, signal.SIGTERM)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, out + err
+    assert (tmp_path / "sf.xml").exists()
+    assert "long" in (tmp_path / "sf.xml").read_text(encoding="utf-8")
+
+
+def test_a_crashed_xdist_worker_s_run_is_in_the_terminal_and_junit(
+    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    pytester.makeconftest(
+        """
+        import os, time
+
+        def pytest_runtest_teardown(item):
+            if item.name == "crash":
+                os._exit(1)
+        """
+    )
+    result = run_gate(
+        entries(("crash", "t-fails"), ("good", "t-good")),
+        "-n",
+        "2",
+        "--sipfront-junit",
+        "sf.xml",
+        server=server,
+        subprocess=True,
+        timeout=90,
+    )
+    assert triggered(server) == Counter({"t-fails": 1, "t-good": 1})
+    section = result.stdout.str().split("sipfront runs", 1)[1]
+    assert re.search(r"^FAILED +crash\b", section, re.M), section
+    junit = (pytester.path / "sf.xml").read_text(encoding="utf-8")
+    assert 'name="crash"' in junit and "no RTP" in junit
