@@ -11,19 +11,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pytest_sipfront.runs.messages import INTERRUPTED, unexplained
 from pytest_sipfront.runs.outcome import ItemRecord, PytestOutcome, RunOutcome, SessionInfo, Verdict
+
+ReportKind = Literal["passed", "failure", "error", "skipped"]
+"""How a report files an item (the JUnit child element; passes have none)."""
+ReportLabel = Literal[
+    "passed", "flaky", "failed", "timeout", "error", "skipped", "xfailed", "xpassed"
+]
+"""What people read beside an item."""
 
 
 @dataclass(frozen=True)
 class Result:
     """How the reports file one item: the one classification they all share."""
 
-    kind: str
+    kind: ReportKind
     """``passed``, ``failure``, ``error`` or ``skipped`` (the JUnit child element)."""
-    label: str
+    label: ReportLabel
     """What people read: ``passed``, ``flaky``, ``failed``, ``timeout``, ``error``, ``skipped``,
     ``xfailed``, ``xpassed``."""
     junit_type: str
@@ -46,7 +54,7 @@ def classify(record: ItemRecord) -> Result:
     # A timeout is a gate problem, never an expected failure.
     xfail_hid_a_timeout = outcome is PytestOutcome.XFAILED and verdict is Verdict.TIMEOUT
     if outcome is PytestOutcome.FAILED or xfail_hid_a_timeout:
-        label = "timeout" if verdict is Verdict.TIMEOUT else "failed"
+        label: ReportLabel = "timeout" if verdict is Verdict.TIMEOUT else "failed"
         failure = verdict is not None and verdict.is_failure
         junit_type = verdict.junit_type if failure and verdict is not None else "sipfront.failed"
         return Result("failure", label, junit_type, message or unexplained(verdict, "failure"))

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.reports.classify import Result, classify, classify_still_running, unreported
+from pytest_sipfront.reports.classify import (
+    ReportLabel,
+    Result,
+    classify,
+    classify_still_running,
+    unreported,
+)
 from pytest_sipfront.runs.messages import (
     NOT_REACHED,
     NOTHING_TESTED,
@@ -17,7 +23,7 @@ from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 
 TITLE = "sipfront runs"
 
-_WORDS = {
+_WORDS: dict[ReportLabel, str] = {
     "passed": "PASSED",
     "flaky": "PASSED (flaky)",
     "failed": "FAILED",
@@ -31,7 +37,7 @@ _WORDS = {
 
 def word(result: Result) -> str:
     """pytest's word for how the item was filed: ``PASSED``, ``FAILED``, ``ERROR``, ..."""
-    return _WORDS.get(result.label, result.label.upper())
+    return _WORDS[result.label]
 
 
 def _links(run: RunOutcome | None) -> str:

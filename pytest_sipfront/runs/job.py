@@ -11,13 +11,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Protocol
 
-from pytest_sipfront.runs.outcome import RunOutcome, run_from_dict, run_to_dict
-
-RunKind = Literal["test", "project"]
-"""What a run starts at Sipfront: one test, or a project (several tests)."""
-RUN_KINDS: tuple[RunKind, ...] = get_args(RunKind)
+from pytest_sipfront.runs.outcome import (
+    RUN_KINDS,
+    RunKind,
+    RunOutcome,
+    run_from_dict,
+    run_to_dict,
+)
 
 FIXTURE_KEY_MARK = "::sipfront-"
 """A run started from a test function is keyed ``<nodeid>::sipfront-<n>``."""

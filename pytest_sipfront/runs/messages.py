@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pytest_sipfront.durations import format_duration
 from pytest_sipfront.runs.outcome import (
     Attempt,
@@ -42,7 +44,7 @@ def not_waited_for(count: int) -> str:
     return f"{count} run{'s' if count != 1 else ''} started and not waited for"
 
 
-def unexplained(verdict: Verdict | None, kind: str) -> str:
+def unexplained(verdict: Verdict | None, kind: Literal["failure", "error"]) -> str:
     """The first line for an item a report must file as a ``failure`` or ``error`` (``kind``)
     but whose record carries no message."""
     if verdict is Verdict.FAILED:
