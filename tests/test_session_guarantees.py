@@ -12,6 +12,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -327,38 +328,6 @@ def test_a_fixture_test_failing_with_its_own_exception_is_not_filed_as_a_gate_er
     assert "SessionSipfront" not in failure.get("message", "")
 
 
-def test_two_runs_of_one_sipfront_test_from_one_test_both_appear_in_every_report(
-    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
-) -> None:
-    server = sipfront_sandbox(CATALOG)
-    summary = pytester.path / "summary.md"
-    pytester.makepyfile(
-        test_twice="""
-        def test_twice(sipfront):
-            first = sipfront.start(test_id=21)
-            second = sipfront.start(test_id=21)
-            first.wait(), second.wait()
-            first.check()
-        """
-    )
-    result = run_gate(
-        None,
-        "--sipfront-junit",
-        "sf.xml",
-        server=server,
-        env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
-    )
-    result.assert_outcomes(failed=1)
-    assert triggered(server) == Counter({21: 2})
-    text = (pytester.path / "sf.xml").read_text(encoding="utf-8")
-    links = set(re.findall(r"http://[^\s\"<]+/run/details/[\w-]+", text))
-    assert len(links) == 2, text
-    out = result.stdout.str()
-    for link in links:
-        assert link in out.split("sipfront runs", 1)[1]
-        assert link in summary.read_text(encoding="utf-8")
-
-
 def test_sipfront_run_interrupted_by_ctrl_c_prints_the_run_it_started(
     sipfront_sandbox: SandboxFactory, tmp_path: Path
 ) -> None:
@@ -403,7 +372,10 @@ def start_session(path: Path, server: SandboxServer, *args: str) -> subprocess.P
 
 
 def stop_after_first_trigger(
-    process: subprocess.Popen[str], server: SandboxServer, signum: int
+    process: subprocess.Popen[str],
+    server: SandboxServer,
+    signum: int,
+    then: Callable[[], object] = lambda: None,
 ) -> tuple[str, str]:
     try:
         end = time.monotonic() + 60
@@ -411,6 +383,7 @@ def stop_after_first_trigger(
             assert time.monotonic() < end, "nothing was triggered"
             time.sleep(0.01)
         process.send_signal(signum)
+        then()
         return process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -441,8 +414,21 @@ def test_a_sigterm_right_after_the_first_trigger_under_xdist_still_gives_a_repor
 ) -> None:
     server = sipfront_sandbox(LONG)
     (tmp_path / "sipfront.yml").write_text(entries(("long", "long-call")), encoding="utf-8")
+    # A plugin that takes a moment once collection is done: the workers have planned (and
+    # triggered) their runs, the controller has not heard of their collection yet when the
+    # signal comes. (It goes on once the signal was sent.)
+    (tmp_path / "conftest.py").write_text(
+        "import os, time\n\nimport pytest\n\n\n@pytest.hookimpl(tryfirst=True)\n"
+        "def pytest_collection_finish(session):\n"
+        "    end = time.monotonic() + 30\n"
+        "    while not os.path.exists('release') and time.monotonic() < end:\n"
+        "        time.sleep(0.05)\n",
+        encoding="utf-8",
+    )
     process = start_session(tmp_path, server, "-n", "2")
-    out, err = stop_after_first_trigger(process, server, signal.SIGTERM)
+    out, err = stop_after_first_trigger(
+        process, server, signal.SIGTERM, then=lambda: (tmp_path / "release").touch()
+    )
     assert process.returncode == pytest.ExitCode.INTERRUPTED, out + err
     assert (tmp_path / "sf.xml").exists()
     assert "long" in (tmp_path / "sf.xml").read_text(encoding="utf-8")
@@ -456,8 +442,8 @@ def test_a_crashed_xdist_worker_s_run_is_in_the_terminal_and_junit(
         """
         import os, time
 
-        def pytest_runtest_teardown(item):
-            if item.name == "crash":
+        def pytest_runtest_call(item):
+            if item.name == "crash":  # after its verdict arrived, before pytest reports it
                 os._exit(1)
         """
     )
