@@ -87,8 +87,6 @@ class Scheduler:
         self._queue: deque[_Run] = deque()
         self._jobs: dict[str, _Run] = {}
         self._results: dict[str, RunOutcome] = {}
-        self._claimed: set[str] = set()
-        """Keys whose verdict someone waited for (every waiter gets it, not only the first)."""
         self._waiting: dict[str, int] = {}
         """Keys someone is waiting for right now: pytest has reached their items."""
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
@@ -117,7 +115,6 @@ class Scheduler:
         with self._cond:
             self._jobs[job.key] = run
             self._results.pop(job.key, None)
-            self._claimed.discard(job.key)
             self._unjudged.discard(job.key)
             if self._auth_error is not None:
                 self._finish_locked(run, Verdict.AUTH, self._auth_error)
@@ -162,8 +159,7 @@ class Scheduler:
                     if self._closed or (remaining is not None and remaining <= 0):
                         return None
                     self._cond.wait(remaining)
-                self._claimed.add(key)
-                return self._results[key]
+                return self._results[key]  # kept: every waiter gets it, not only the first
             finally:
                 self._waiting[key] -= 1
                 if not self._waiting[key]:
@@ -248,16 +244,6 @@ class Scheduler:
                 for key, outcome in self._results.items()
                 if outcome.attempts and key in self._jobs
             }
-
-    def unclaimed(self) -> list[RunOutcome]:
-        """Runs that were triggered and got their verdict, but nobody took it: the session
-        stopped (-x, --maxfail, an interrupt) before pytest reached their items."""
-        with self._cond:
-            return [
-                outcome
-                for key, outcome in self._results.items()
-                if outcome.attempts and key in self._jobs and key not in self._claimed
-            ]
 
     # -- background threads ----------------------------------------------------------------
 

@@ -245,11 +245,6 @@ class RunService:
             return {}
         return {key: copy.deepcopy(run) for key, run in scheduler.finished().items()}
 
-    def unclaimed(self) -> list[RunOutcome]:
-        """Triggered runs with a verdict no item took (see :meth:`Scheduler.unclaimed`)."""
-        scheduler = self.scheduler
-        return [copy.deepcopy(run) for run in scheduler.unclaimed()] if scheduler else []
-
     def shutdown(self) -> list[RunOutcome]:
         """Stop at once; the runs still going at Sipfront (they cannot be cancelled there),
         marked interrupted. The scheduler lists only runs triggered or being triggered."""
