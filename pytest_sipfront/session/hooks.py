@@ -5,6 +5,7 @@ worker): a session without Sipfront work never loads this module."""
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,12 +44,15 @@ def one_item_per_entry(config: pytest.Config, items: list[pytest.Item]) -> None:
     entry, whatever ``--keep-duplicates`` says: one entry is one run, paid once. The later
     items are deselected."""
     seen: set[tuple[int, int, str]] = set()
+    files: dict[Path, tuple[int, int]] = {}
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         if isinstance(item, SipfrontItem):
-            stat = item.path.stat()
-            identity = (stat.st_dev, stat.st_ino, item.name)
+            if item.path not in files:
+                stat = item.path.stat()
+                files[item.path] = (stat.st_dev, stat.st_ino)
+            identity = (*files[item.path], item.name)
             if identity in seen:
                 dropped.append(item)
                 continue
