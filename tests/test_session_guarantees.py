@@ -278,8 +278,12 @@ def test_the_first_github_annotation_starts_its_own_line(
 # -- Defect 13: a test's runs are filed as what happened to them ---------------------------------
 
 
+@pytest.mark.parametrize("mode", [(), ("-n", "2")], ids=["one-process", "xdist"])
 def test_a_fixture_run_never_waited_for_is_not_reported_failed_while_pytest_is_green(
-    pytester: pytest.Pytester, run_gate: GateRunner, sipfront_sandbox: SandboxFactory
+    pytester: pytest.Pytester,
+    run_gate: GateRunner,
+    sipfront_sandbox: SandboxFactory,
+    mode: tuple[str, ...],
 ) -> None:
     server = sipfront_sandbox(CATALOG)
     pytester.makepyfile(
@@ -291,9 +295,11 @@ def test_a_fixture_run_never_waited_for_is_not_reported_failed_while_pytest_is_g
             time.sleep(2)  # the run finishes (failed) while the test goes on
         """
     )
-    result = run_gate(None, "--sipfront-junit", "sf.xml", server=server)
+    result = run_gate(None, *mode, "--sipfront-junit", "sf.xml", server=server, subprocess=True)
     result.assert_outcomes(passed=1)
     assert triggered(server) == Counter({21: 1})
+    # Its link is with its test (every triggered run is in every report).
+    assert "/run/details/" in (pytester.path / "sf.xml").read_text(encoding="utf-8")
     suite = ET.parse(pytester.path / "sf.xml").getroot()
     counts = [
         int(s.get("failures", "0")) + int(s.get("errors", "0"))

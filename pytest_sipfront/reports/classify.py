@@ -97,10 +97,10 @@ def unreported(records: Sequence[ItemRecord], info: SessionInfo) -> list[RunOutc
     Sipfront. A run is known by what Sipfront started (its attempts' session ids or links),
     never by its name: two runs of one Sipfront test are two runs; a run a record already
     shows is not repeated."""
-    seen = {mark for record in records if record.run for mark in _run_marks(record.run)}
+    seen = {mark for record in records if record.run for mark in run_marks(record.run)}
     listed: list[RunOutcome] = []
     for run in (*info.not_reached, *info.still_running):
-        marks = _run_marks(run)
+        marks = run_marks(run)
         if marks and marks <= seen:
             continue
         seen |= marks
@@ -108,7 +108,8 @@ def unreported(records: Sequence[ItemRecord], info: SessionInfo) -> list[RunOutc
     return listed
 
 
-def _run_marks(run: RunOutcome) -> set[str]:
+def run_marks(run: RunOutcome) -> set[str]:
+    """What identifies a run's attempts at Sipfront: their session ids and report links."""
     return {
         mark
         for attempt in run.attempts

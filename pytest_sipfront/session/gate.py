@@ -15,6 +15,7 @@ import pytest
 from _pytest.skipping import evaluate_skip_marks
 
 from pytest_sipfront.api.urls import TRIGGER_PATHS, check_base_url
+from pytest_sipfront.reports.classify import run_marks
 from pytest_sipfront.runs.job import RunJob, item_of
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
@@ -297,11 +298,15 @@ class Gate:
             # Runs with a verdict whose items pytest never reported (the session stopped
             # before them, or a pytest-xdist worker crashed): Sipfront's verdict. A test's
             # runs, waited for or not, belong to its record.
-            records.not_reached.extend(
-                run
-                for key, run in local.finished().items()
-                if item_of(key) not in records.by_nodeid
-            )
+            for key, run in local.finished().items():
+                record = records.by_nodeid.get(item_of(key))
+                if record is None:
+                    records.not_reached.append(run)
+                elif record.run is not None and not run_marks(run) <= run_marks(record.run):
+                    # A run its test never waited for, on a pytest-xdist worker (whose copy
+                    # never saw the trigger's answer): its link belongs to the test's record.
+                    record.run.attempts.extend(run.attempts)
+                    record.run.runs += 1  # another run, not a retry
         if self.broker is not None:
             self.broker.stop()
         if not self.is_worker:
