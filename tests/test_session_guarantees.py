@@ -178,6 +178,49 @@ def test_a_run_that_will_not_be_triggered_ends_its_item_at_once_as_the_session_s
     assert "t-good" not in sent
 
 
+def test_a_failed_run_holds_only_the_runs_pytest_has_not_reached_until_pytest_counts_its_item(
+    tmp_path: Path,
+) -> None:
+    """-x: a failed run may be the failure pytest stops on; runs behind it wait for pytest's
+    word (not triggered while unjudged), except one pytest has reached (someone waits)."""
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text(
+        "default_duration: 0.2s\ntests:\n  - {name: t-fails, outcome: failed}\n",
+        encoding="utf-8",
+    )
+    settings = resolve(
+        {"concurrency": 1, "poll_interval": "0.2s"},
+        {},
+        {},
+        sandbox=True,
+        sandbox_catalog=str(catalog),
+    )
+    service = RunService(settings, settings.api_url, max_failures=1)
+
+    def job(key: str, test: str) -> RunJob:
+        outcome = RunOutcome(name=key, verdict=Verdict.UNKNOWN, target=test)
+        return RunJob(key, "test", {"test.name": test}, 60.0, 0.2, 0, outcome)
+
+    def sent() -> list[str]:
+        assert service.sandbox is not None
+        return [body["test.name"] for body in service.sandbox.triggers()]
+
+    try:
+        service.plan([job("bad", "t-fails"), job("next", "t-next"), job("last", "t-last")])
+        bad = service.wait("bad", timeout=30)
+        assert bad is not None and bad.verdict is Verdict.FAILED
+        time.sleep(1)
+        assert sent() == ["t-fails"]  # held: pytest has not said what "bad" counts for
+        reached = service.wait("next", timeout=30)  # pytest reached "next": it goes
+        assert reached is not None and reached.verdict is Verdict.PASSED
+        assert sent() == ["t-fails", "t-next"]
+        service.judged("bad", 0, stopping=False)  # an xfail: not a failed item
+        last = service.wait("last", timeout=30)
+        assert last is not None and last.verdict is Verdict.PASSED
+    finally:
+        service.shutdown()
+
+
 # -- Defect 2: every waiter of a run gets its verdict -------------------------------------------
 
 
