@@ -94,9 +94,6 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/run-now":
             service.run_now(job_from_dict(body["job"]))
             self._answer(200, {"ok": True})
-        elif self.path == "/stop-triggering":
-            service.stop_triggering()
-            self._answer(200, {"ok": True})
         else:
             self._answer(404, {"error": "not found"})
 
@@ -242,9 +239,6 @@ class BrokerClient:
 
     def running_for(self, key: str) -> float:
         return self._last.get(key, 0.0)
-
-    def stop_triggering(self) -> None:
-        self._request("POST", "/stop-triggering", {})
 
     def interrupted(self, key: str) -> RunOutcome | None:
         return None  # the controller holds the runs; its JUnit file lists them

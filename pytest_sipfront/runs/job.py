@@ -122,9 +122,5 @@ class Service(Protocol):
     def running_for(self, key: str) -> float:
         """Seconds the run of ``key`` has been going (0 when it is not running)."""
 
-    def stop_triggering(self) -> None:
-        """Nothing new is triggered from now on; runs in flight go on being polled, and every
-        queued run ends at once, not triggered."""
-
     def interrupted(self, key: str) -> RunOutcome | None:
         """The run of ``key`` as far as it got, marked interrupted (``None``: none known)."""

@@ -223,6 +223,8 @@ class RunService:
         return scheduler.running_for(key) if scheduler else 0.0
 
     def stop_triggering(self) -> None:
+        """Nothing new is triggered from now on; runs in flight go on being polled, and every
+        queued run ends at once, not triggered."""
         if self.scheduler is not None:
             self.scheduler.stop_triggering()
 
