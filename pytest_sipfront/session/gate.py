@@ -247,14 +247,22 @@ class Gate:
         line = heartbeat(
             item.spec.name, running_s, progress.running, progress.done, progress.queued
         )
-        line += "\n"
+        self.write_heartbeat(line)
+
+    def write_heartbeat(self, line: str) -> None:
+        """One heartbeat line to stderr, past pytest's capture (manifest items and fixture
+        runs alike). Under pytest-xdist the controller writes them (a worker's stderr is
+        hidden), so a worker writes nothing."""
+        if self._broker_address:
+            return
         capman = self.config.pluginmanager.getplugin("capturemanager")
         if capman is not None:
             with capman.global_and_fixture_disabled():
-                sys.stderr.write(line)
+                sys.stderr.write(line + "\n")
                 sys.stderr.flush()
         else:
-            sys.stderr.write(line)
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     def stopped_by_another_plugin(self, item: SipfrontItem, crash: str) -> str:
         """pytest-timeout (or another plugin's ``pytest.fail``) stopped an item while it waited:

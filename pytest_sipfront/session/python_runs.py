@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 import warnings
 
 import pytest
@@ -14,7 +13,6 @@ from pytest_sipfront.api.urls import TRIGGER_PATHS
 from pytest_sipfront.library.requests import RunRequest
 from pytest_sipfront.library.results import RunResult
 from pytest_sipfront.library.sipfront import Sipfront
-from pytest_sipfront.runs.broker import BrokerClient
 from pytest_sipfront.runs.job import RunJob, fixture_key
 from pytest_sipfront.runs.messages import dry_run_request
 from pytest_sipfront.session.gate import Gate, SipfrontWarning
@@ -66,15 +64,7 @@ class SessionSipfront(Sipfront):
                 signals.install()
 
     def _write_heartbeat(self, line: str) -> None:
-        if isinstance(self._service, BrokerClient):
-            return  # xdist hides a worker's stderr: the controller writes the heartbeat
-        capman = self._item.config.pluginmanager.getplugin("capturemanager")
-        if capman is not None:
-            with capman.global_and_fixture_disabled():
-                sys.stderr.write(line + "\n")
-                sys.stderr.flush()
-        else:
-            super()._write_heartbeat(line)
+        self._gate.write_heartbeat(line)
 
     def _done(self, result: RunResult) -> None:
         for text in result.outcome.warnings:
