@@ -9,8 +9,6 @@ every session of the environment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 DEFAULT_API_URL = "https://app.sipfront.com/api/v2"
 API_URL_VAR = "SIPFRONT_API_URL"
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
@@ -26,27 +24,45 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 """The file names of Sipfront manifests unless the ini key ``sipfront_files`` says others."""
 
 
-@dataclass(frozen=True)
 class Setting:
     """One setting. ``parse`` names its parser in :data:`settings.PARSERS` (``flag``: an option
     without a value; ``patterns``: an ini list of file name patterns). ``default`` is written
     as a user would write it (``"30m"``), ``None`` for unset; it is parsed like any other value.
+
+    A plain class, not a dataclass: this module is loaded at every pytest start, and making a
+    dataclass costs more than everything else here.
     """
 
-    name: str
-    """The field of :class:`settings.Settings` (and the keyword of ``Sipfront(...)``)."""
-    option: str | None
-    """The command-line option, or ``None``."""
-    ini: str | None
-    """The ini key, or ``None``."""
-    env: str | None
-    """The environment variable, or ``None``."""
-    parse: str
-    default: str | bool | tuple[str, ...] | None
-    help: str
-    """What it does, in a phrase; :func:`help_text` adds the default."""
-    metavar: str | None
-    """How its value is written in ``--help`` and the documentation (``None``: a flag)."""
+    __slots__ = ("default", "env", "help", "ini", "metavar", "name", "option", "parse")
+
+    def __init__(
+        self,
+        name: str,
+        option: str | None,
+        ini: str | None,
+        env: str | None,
+        parse: str,
+        default: str | bool | tuple[str, ...] | None,
+        help: str,
+        metavar: str | None,
+    ) -> None:
+        self.name = name
+        """The field of :class:`settings.Settings` (and the keyword of ``Sipfront(...)``)."""
+        self.option = option
+        """The command-line option, or ``None``."""
+        self.ini = ini
+        """The ini key, or ``None``."""
+        self.env = env
+        """The environment variable, or ``None``."""
+        self.parse = parse
+        self.default = default
+        self.help = help
+        """What it does, in a phrase; :func:`help_text` adds the default."""
+        self.metavar = metavar
+        """How its value is written in ``--help`` and the documentation (``None``: a flag)."""
+
+    def __repr__(self) -> str:
+        return f"Setting({self.name!r}, option={self.option!r}, ini={self.ini!r})"
 
     @property
     def dest(self) -> str:

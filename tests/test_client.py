@@ -16,6 +16,7 @@ import pytest
 import requests
 import requests.adapters
 import urllib3.exceptions
+from fake_time import FakeTime
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -49,22 +50,6 @@ AUTH_401 = (
 def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the client sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
