@@ -37,6 +37,7 @@ __all__ = [
     "count_problem",
     "credentials",
     "not_a_report_mode",
+    "ini_name",
     "option_name",
     "resolve",
 ]
@@ -162,6 +163,11 @@ PARSERS: dict[str, Callable[[str, str, str], Any]] = {
 def option_name(name: str) -> str:
     """The command-line option of setting ``name``: ``api_url`` -> ``--sipfront-url``."""
     return BY_NAME[name].option or name
+
+
+def ini_name(name: str) -> str:
+    """The ini key of setting ``name``: ``api_url`` -> ``sipfront_url``."""
+    return BY_NAME[name].ini or name
 
 
 def _sources(

@@ -17,6 +17,7 @@ import requests
 import requests.adapters
 import urllib3.exceptions
 from fake_time import FakeTime
+from processes import free_port
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -176,13 +177,6 @@ def on_status(httpserver: HTTPServer, *answers: Any, session: str = "sess-1") ->
         script
     )
     return script
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
