@@ -247,3 +247,20 @@ def test_a_named_yaml_file_that_reads_like_a_manifest_is_claimed_whatever_its_na
     )
     result = run_gate(None, "gate.yml", "--collect-only", "-q", server=None)
     result.stdout.fnmatch_lines(["gate.yml::named"])
+
+
+def test_a_session_against_sipfront_itself_never_loads_the_sandbox(
+    pytester: pytest.Pytester,
+    run_gate: Callable[..., pytest.RunResult],
+    sipfront_sandbox: Callable[..., SandboxServer],
+) -> None:
+    # The server is this test's; the session only gets its URL, as it would Sipfront's.
+    server = sipfront_sandbox({"default_duration": 0.2})
+    pytester.makepyfile(dump_modules=DUMP_MODULES)
+    manifest = "version: 1\ntests:\n  - {name: one, test: t-one}\n"
+    result = run_gate(manifest, "-p", "dump_modules", server=server, subprocess=True)
+    result.assert_outcomes(passed=1)
+    assert server.count("tests.run") == 1
+    modules = json.loads((pytester.path / "modules.json").read_text("utf-8"))
+    assert "pytest_sipfront.runs.service" in modules
+    assert [name for name in modules if name.startswith(SANDBOX)] == []

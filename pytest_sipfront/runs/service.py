@@ -12,6 +12,7 @@ import copy
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.api.ratelimit import RateLimiter
@@ -29,8 +30,10 @@ from pytest_sipfront.runs.messages import (
 )
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 from pytest_sipfront.runs.scheduler import Scheduler
-from pytest_sipfront.sandbox import Catalog, SandboxServer
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR, Settings, credentials
+
+if TYPE_CHECKING:
+    from pytest_sipfront.sandbox import SandboxServer
 
 
 class RunService:
@@ -156,6 +159,9 @@ class RunService:
 
     def _credentials(self) -> tuple[str, str] | None:
         if self.settings.sandbox:
+            # Only a sandbox session loads the sandbox (its server, catalog reader and API).
+            from pytest_sipfront.sandbox import Catalog, SandboxServer
+
             catalog = (
                 Catalog.load(self.settings.sandbox_catalog)
                 if self.settings.sandbox_catalog
