@@ -10,12 +10,16 @@ import itertools
 import json
 import re
 import statistics
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Callable
 
 import pytest
 
+from pytest_sipfront.options import SETTINGS, Setting
 from pytest_sipfront.sandbox import SandboxServer
+from pytest_sipfront.settings import PARSERS, Settings, resolve
 
 GateRunner = Callable[..., pytest.RunResult]
 SandboxFactory = Callable[..., SandboxServer]
@@ -568,3 +572,58 @@ def test_report_mode_print_from_the_command_line_is_not_sent_to_projects_and_say
     assert bodies["t-call"]["report.mode"] == "print"
     assert "report.mode" not in bodies["p-nightly"]
     result.stdout.fnmatch_lines(["*nightly: report mode 'print' is for tests only*"])
+
+
+# ---- the one table of settings --------------------------------------------------------------
+
+
+def test_the_table_of_settings_reads_without_pytest() -> None:
+    """The documentation's options reference is made from it, outside any pytest session."""
+    code = (
+        "import sys\nsys.modules['pytest'] = None\nsys.modules['_pytest'] = None\n"
+        "from pytest_sipfront.options import SETTINGS\n"
+        "print(len(SETTINGS), all(s.help and (s.metavar or s.parse == 'flag') for s in SETTINGS))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == [str(len(SETTINGS)), "True"]
+
+
+def test_every_setting_of_a_session_is_in_the_table_and_every_parser_exists() -> None:
+    names = {setting.name for setting in SETTINGS if setting.parse != "patterns"}
+    assert names == set(Settings.__dataclass_fields__)
+    assert {s.parse for s in SETTINGS} - {"flag", "patterns"} <= set(PARSERS)
+    assert len({s.option for s in SETTINGS if s.option}) == len([s for s in SETTINGS if s.option])
+    assert len({s.ini for s in SETTINGS if s.ini}) == len([s for s in SETTINGS if s.ini])
+
+
+def test_the_built_in_defaults_are_the_tables_written_defaults() -> None:
+    settings = resolve({}, {}, {})
+    assert (settings.timeout, settings.poll_interval, settings.heartbeat) == (1800.0, 3.0, 60.0)
+    assert (settings.concurrency, settings.max_runs, settings.max_rps) == (5, 100, 5.0)
+    assert (settings.history, settings.fail_on, settings.report_mode) == (True, "any", None)
+    assert settings.api_url == "https://app.sipfront.com/api/v2"
+    assert (settings.sandbox, settings.dry_run, settings.sandbox_catalog) == (False, False, None)
+
+
+@pytest.mark.parametrize("setting", [s for s in SETTINGS if s.option], ids=lambda s: s.name)
+def test_help_shows_every_option_with_its_metavar_and_default(
+    pytester: pytest.Pytester, setting: Setting
+) -> None:
+    text = re.sub(r"\s+", " ", pytester.runpytest("--help").stdout.str())
+    shown = setting.option if setting.metavar is None else f"{setting.option}={setting.metavar}"
+    assert f" {shown} " in text
+    if isinstance(setting.default, str):
+        assert f"default {setting.default})" in text
+    if setting.env:
+        assert f"env {setting.env}" in text
+
+
+def test_the_environment_beats_the_ini_file_and_the_command_line_beats_both() -> None:
+    ini = {"api_url": "https://ini.example/api"}
+    env = {"SIPFRONT_API_URL": "https://env.example/api"}
+    cli = {"api_url": "https://cli.example/api"}
+    assert resolve({}, ini, {}).api_url == "https://ini.example/api"
+    assert resolve({}, ini, env).api_url == "https://env.example/api"
+    assert resolve(cli, ini, env).api_url == "https://cli.example/api"
