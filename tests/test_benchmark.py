@@ -20,7 +20,9 @@ from pytest_sipfront.manifest.loader import load_manifest
 from pytest_sipfront.settings import MAX_RPS
 
 
-def measured(wall: float, *, rss_kb: int = 40 * 1024, started: float = 0.0) -> Measured:
+def measured(
+    wall: float, *, rss_kb: int = 40 * 1024, started: float = 0.0, cpu: float = 0.0
+) -> Measured:
     return Measured(
         argv=["pytest"],
         returncode=0,
@@ -32,6 +34,7 @@ def measured(wall: float, *, rss_kb: int = 40 * 1024, started: float = 0.0) -> M
         tree_rss_kb=0,
         threads_max=1,
         output="",
+        cpu=cpu,
     )
 
 
@@ -171,12 +174,14 @@ def test_the_uncached_condition_forbids_bytecode_and_puts_the_fresh_copies_first
 def test_the_guest_table_compares_each_session_with_pytest_alone_in_its_condition() -> None:
     seen = {
         (CACHED, PLAIN): [measured(0.20), measured(0.30), measured(0.10)],
-        (CACHED, "pytest-sipfront"): [measured(0.21, rss_kb=41 * 1024)],
-        (UNCACHED, PLAIN): [measured(0.40)],
-        (UNCACHED, "pytest-sipfront"): [measured(0.50)],
+        (CACHED, "pytest-sipfront"): [measured(0.21, rss_kb=41 * 1024, cpu=0.1)],
+        (UNCACHED, PLAIN): [measured(0.40, cpu=0.2)],
+        (UNCACHED, "pytest-sipfront"): [measured(0.50, cpu=0.21)],
     }
     body, wall, rss = guest_rows(seen)
     assert wall[CACHED, PLAIN] == pytest.approx(0.20)  # the median, not the mean or the first
-    assert body[1] == [CACHED, "with pytest-sipfront", "0.210 s", "1.05x", "41.0 MiB", "+1.0 MiB"]
+    assert body[1][2:4] == ["0.210 s", "1.05x"]
+    assert body[1][4:] == ["0.100 s", "-", "41.0 MiB", "+1.0 MiB"]  # no CPU time without: "-"
     assert body[3][3] == "1.25x"  # against the uncached session without plugins
+    assert body[3][5] == "1.05x"
     assert rss[UNCACHED, PLAIN] == 40 * 1024

@@ -95,20 +95,25 @@ def guest_runs(
 def guest_rows(
     seen: dict[tuple[str, str], list[Measured]],
 ) -> tuple[list[list[str]], dict[tuple[str, str], float], dict[tuple[str, str], float]]:
-    """The table's rows, and the median wall and median peak RSS (KiB) of each key."""
+    """The table's rows, and the median wall and median peak RSS (KiB) of each key. CPU time
+    is shown beside the wall: other work on the machine stretches a session's wall time far
+    more than the CPU time it needs."""
     wall = {key: median([m.wall for m in runs]) for key, runs in seen.items()}
+    cpu = {key: median([m.cpu for m in runs]) for key, runs in seen.items()}
     rss = {key: median([float(m.maxrss_kb) for m in runs]) for key, runs in seen.items()}
     body = []
     for condition, name in seen:
-        plain = (condition, PLAIN)
+        key, plain = (condition, name), (condition, PLAIN)
         body.append(
             [
                 condition,
                 name if name == PLAIN else f"with {name}",
-                f"{wall[condition, name]:.3f} s",
-                ratio(wall[condition, name], wall[plain]),
-                f"{rss[condition, name] / 1024:.1f} MiB",
-                f"{(rss[condition, name] - rss[plain]) / 1024:+.1f} MiB",
+                f"{wall[key]:.3f} s",
+                ratio(wall[key], wall[plain]),
+                f"{cpu[key]:.3f} s",
+                ratio(cpu[key], cpu[plain]),
+                f"{rss[key] / 1024:.1f} MiB",
+                f"{(rss[key] - rss[plain]) / 1024:+.1f} MiB",
             ]
         )
     return body, wall, rss
@@ -120,7 +125,7 @@ def guest_section(bench: Bench) -> None:
     rounds = 3 if bench.sizes.tiny else 15
     say(
         f"4. Guest: an unrelated one-test session, {rounds} alternating runs of each, "
-        "median wall and median peak RSS"
+        "median wall, CPU time and peak RSS"
     )
     say()
     where = bench._dir("guest")
@@ -135,7 +140,8 @@ def guest_section(bench: Bench) -> None:
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *bench.extra]
     seen = guest_runs(where, envs, base, VARIANTS, rounds)
     body, wall, rss = guest_rows(seen)
-    headers = ["", "", "median wall", "/ without", "median peak RSS", "vs without"]
+    headers = ["", "", "median wall", "/ without", "median CPU", "/ without"]
+    headers += ["median peak RSS", "vs without"]
     for text in table(headers, body):
         say(text)
     say()

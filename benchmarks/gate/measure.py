@@ -27,6 +27,8 @@ class Measured:
     tree_rss_kb: int
     threads_max: int
     output: str
+    cpu: float = 0.0
+    """User and system CPU seconds of the process and the children it reaped (wait4)."""
 
     def tail(self, lines: int = 15) -> str:
         return "\n".join(self.output.rstrip().splitlines()[-lines:])
@@ -117,6 +119,7 @@ def run_measured(
         started=started,
         ended=ended,
         maxrss_kb=int(usage.ru_maxrss),
+        cpu=usage.ru_utime + usage.ru_stime,
         hwm_kb=peak["hwm"],
         tree_rss_kb=peak["tree"],
         threads_max=peak["threads"],
