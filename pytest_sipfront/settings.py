@@ -36,8 +36,8 @@ __all__ = [
     "SettingsError",
     "count_problem",
     "credentials",
-    "not_a_report_mode",
     "ini_name",
+    "not_a_report_mode",
     "option_name",
     "resolve",
 ]
