@@ -14,7 +14,10 @@ API_URL_VAR = "SIPFRONT_API_URL"
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
 REPORT_MODES = ("full", "kiosk", "print")
-"""The report modes Sipfront takes (sent as ``report.mode``); manifests take the same."""
+"""The report modes Sipfront takes (sent as ``report.mode``): the one definition, for the
+options, manifests, the action's inputs, the library and the sandbox."""
+PROJECT_REPORT_MODES = REPORT_MODES[:2]
+"""The report modes a project run takes: ``print`` is for test runs only."""
 DEFAULT_PATTERNS: tuple[str, ...] = (
     "sipfront.yml",
     "sipfront.yaml",
@@ -95,7 +98,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "report_mode", "--sipfront-report-mode", "sipfront_report_mode", None, "report_mode",
-        None, "report.mode sent with every run (unset: Sipfront's default)", "{full,kiosk,print}",
+        None, "report.mode sent with every run (unset: Sipfront's default)",
+        "{" + ",".join(REPORT_MODES) + "}",
     ),
     Setting(
         "junit", "--sipfront-junit", "sipfront_junit", None, "text", None,
