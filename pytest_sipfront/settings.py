@@ -64,6 +64,7 @@ class Settings:
     dry_run: bool = False
     history: bool = True
     fail_on: str = "any"
+    media: str = "failed"
 
 
 def _positive_int(value: str, name: str) -> int:
@@ -120,6 +121,17 @@ def _on_off(value: str, name: str) -> bool:
     return word == "on"
 
 
+MEDIA_VAR = "SIPFRONT_MEDIA"
+MEDIA_MODES = ("off", "failed", "all")
+
+
+def _media(value: str, name: str) -> str:
+    word = str(value).strip().lower()
+    if word not in MEDIA_MODES:
+        raise SettingsError(f"{name}: {value!r} is not off, failed or all")
+    return word
+
+
 def _fail_on(value: str, name: str) -> str:
     word = str(value).strip().lower()
     if word not in ("new", "any"):
@@ -141,6 +153,7 @@ _FIELDS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "shutdown_grace": (None, _duration_of("shutdown_grace")),
     "history": (None, _on_off),
     "fail_on": (None, _fail_on),
+    "media": (MEDIA_VAR, _media),
 }
 
 
@@ -218,5 +231,9 @@ SETTING_HELP: dict[str, str] = {
     "fail_on": (
         "new: only NEW failures are red, a test that was already failing is not; "
         "any: every failure is red (default any)"
+    ),
+    "media": (
+        f"media metrics of finished runs (env {MEDIA_VAR}): failed: of runs that did not pass "
+        "or have thresholds; all: of every run; off: send no stats request (default failed)"
     ),
 }

@@ -41,6 +41,7 @@ from pytest_sipfront.api.urls import (
     list_url,
     resolve_status_url,
     same_origin,
+    stats_url,
     trigger_url,
 )
 from pytest_sipfront.durations import format_duration
@@ -111,6 +112,17 @@ class RunNotFound(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.http_status,))
+
+
+class StatsUnavailable(Exception):
+    """A stats request that gave no usable answer; ``reason`` says why (sanitised)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason,))
 
 
 @dataclass(frozen=True)
@@ -585,6 +597,56 @@ class SipfrontClient:
             return None
         clean = clean_json(run)
         return clean if isinstance(clean, dict) and clean else None
+
+    # ---- media metrics --------------------------------------------------------------------
+
+    def stats(
+        self,
+        session_id: str,
+        measure: str | None = None,
+        *,
+        role: str = "",
+        direction: str = "",
+        deadline: float,
+        attempts: int = 3,
+    ) -> bytes:
+        """GET ``/runs/:sid/stats`` (no ``measure``: the dimensions) or
+        ``/runs/:sid/stats/:measure?role=...&dir=...`` (a series): the raw body of a 2xx answer,
+        for the tolerant reader. Through the rate limiter; transient trouble (no answer, 429,
+        5xx) is retried with backoff, at most ``attempts`` tries and never past ``deadline``.
+
+        Raises :class:`StatsUnavailable` with the reason; a 401/403 here does not stop the
+        session's runs (these endpoints may be refused to a key that may run tests).
+        """
+        url = stats_url(self.base_url, session_id, measure, role, direction)
+        reason = "no answer"
+        for attempt in range(1, max(1, attempts) + 1):
+            if self._clock() >= deadline:
+                break
+            retry_after: float | None = None
+            try:
+                answer = self._get(url, deadline=deadline)
+            except Trouble as trouble:
+                reason, retry_after = trouble.reason, trouble.retry_after
+            except ApiError as error:
+                raise StatsUnavailable(error.message) from None
+            else:
+                code = answer.code
+                if 200 <= code < 300:
+                    return answer.body
+                text = _error_text(answer)
+                reason = f"HTTP {code}" + (f": {text}" if text else "")
+                if code != 429 and code < 500:
+                    raise StatsUnavailable(reason)
+                retry_after = answer.retry_after
+            if attempt >= attempts:
+                break
+            delay = backoff_delay(attempt, retry_after=retry_after, rng=self._rng)
+            if self._clock() + delay >= deadline:
+                break
+            if not self._wait(delay):
+                raise StatsUnavailable(INTERRUPTED)
+        raise StatsUnavailable(reason)
 
     # ---- lists ----------------------------------------------------------------------------
 

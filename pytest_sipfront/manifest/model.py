@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pytest_sipfront.manifest.schema import PROJECT_REPORT_MODES
+from pytest_sipfront.media.thresholds import Threshold
 
 
 class ManifestError(Exception):
@@ -47,6 +48,8 @@ class RunSpec:
     line: int
     column: int
     params: tuple[tuple[str, Any], ...]
+    thresholds: tuple[Threshold, ...] = ()
+    """Media thresholds (the entry's, over the defaults' on the same key)."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, quote, urlsplit
 
+from pytest_sipfront.media.thresholds import Threshold
 from pytest_sipfront.runs.job import Progress, RunJob
 from pytest_sipfront.runs.messages import heartbeat
 from pytest_sipfront.runs.outcome import RunOutcome, run_from_dict, run_to_dict
@@ -39,6 +40,7 @@ def job_to_dict(job: RunJob) -> dict[str, Any]:
         "poll_interval": job.poll_interval,
         "retries": job.retries,
         "expect_failure": job.expect_failure,
+        "thresholds": [asdict(threshold) for threshold in job.thresholds],
         "outcome": run_to_dict(job.outcome),
     }
 
@@ -52,6 +54,7 @@ def job_from_dict(data: dict[str, Any]) -> RunJob:
         poll_interval=float(data["poll_interval"]),
         retries=int(data["retries"]),
         expect_failure=bool(data.get("expect_failure", False)),
+        thresholds=tuple(Threshold(**item) for item in data.get("thresholds", [])),
         outcome=run_from_dict(data["outcome"]),
     )
 

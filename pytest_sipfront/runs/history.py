@@ -51,6 +51,7 @@ def previous_from_run(run: Mapping[str, Any] | None, kind: str) -> PreviousRun:
     started = run.get("started_at", run.get("created_at"))
     stopped = run.get("stopped_at")
     url = run.get("report_url")
+    session_id = run.get("session_id")
     return PreviousRun(
         state=word,
         reason=clean_line(reason, 300) if isinstance(reason, str) and word == "failed" else "",
@@ -59,6 +60,7 @@ def previous_from_run(run: Mapping[str, Any] | None, kind: str) -> PreviousRun:
         report_url=url
         if isinstance(url, str) and url.lower().startswith(("https://", "http://"))
         else None,
+        session_id=clean_line(session_id, 200) or None if isinstance(session_id, str) else None,
     )
 
 

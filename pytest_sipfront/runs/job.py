@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pytest_sipfront.media.thresholds import Threshold
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 
 
@@ -36,6 +37,7 @@ class RunJob:
     contradiction: str | None = None  # the last status body's contradiction, if any
     expected: float | None = None  # seconds the run is expected to take (polling plans on it)
     fail_on_new_only: bool = False  # --sipfront-fail-on new: an ALREADY FAILING run is not red
+    thresholds: tuple[Threshold, ...] = ()  # media thresholds the run's metrics must hold
 
 
 @dataclass(frozen=True)

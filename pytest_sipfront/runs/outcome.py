@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pytest_sipfront.media.report import MediaReport, media_from_dict
+
 
 class Verdict(str, enum.Enum):
     """The gate's verdict on one item; ``junit_type`` and the pytest outcome derive from it."""
@@ -104,6 +106,8 @@ class PreviousRun:
     started_at: str | None = None
     stopped_at: str | None = None
     report_url: str | None = None
+    session_id: str | None = None
+    """Its session id, when given: a passing one is the baseline of ``@baseline`` thresholds."""
 
     @property
     def duration_s(self) -> float | None:
@@ -149,6 +153,8 @@ class RunOutcome:
     """The run before this session (``None``: history was not looked up)."""
     not_red: bool = False
     """An ALREADY FAILING failure that ``--sipfront-fail-on new`` did not count red (xfailed)."""
+    media: MediaReport | None = None
+    """The run's media metrics (``None``: none were fetched)."""
 
     @property
     def already_failing(self) -> bool:
@@ -267,4 +273,6 @@ def run_from_dict(data: dict[str, Any]) -> RunOutcome:
     fields["attempts"] = [Attempt(**attempt) for attempt in fields.get("attempts", [])]
     if isinstance(fields.get("previous"), dict):
         fields["previous"] = PreviousRun(**fields["previous"])
+    if isinstance(fields.get("media"), dict):
+        fields["media"] = media_from_dict(fields["media"])
     return RunOutcome(**fields)

@@ -20,6 +20,7 @@ from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
 from pytest_sipfront.api.runstatus import interpret
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import FailureLimit, Progress, RunJob
+from pytest_sipfront.runs.media import MediaChecker
 from pytest_sipfront.runs.messages import (
     run_contradictory,
     run_failed,
@@ -45,9 +46,11 @@ class Scheduler:
         cancel: threading.Event | None = None,
         max_failures: int = 0,
         history: HistoryBook | None = None,
+        media: MediaChecker | None = None,
     ) -> None:
         self._client = client
         self._history = history
+        self._media = media
         self._concurrency = max(1, concurrency)
         self._workers = workers or min(MAX_WORKERS, max(2, self._concurrency))
         self._first_poll = first_poll_delay
@@ -341,16 +344,34 @@ class Scheduler:
             if not state.finished:
                 self._next_poll_locked(job)
             elif state.passed:
-                self._finish_locked(job, Verdict.PASSED)
+                self._conclude_locked(job, Verdict.PASSED)
             elif job.retries_left > 0 and not self._closed and self._triggering:
                 job.retries_left -= 1
                 self._schedule_locked(self._clock(), _bound(self._trigger, job))
             elif state.contradiction:
-                self._finish_locked(
+                self._conclude_locked(
                     job, Verdict.FAILED, run_contradictory(attempt, state.contradiction)
                 )
             else:
-                self._finish_locked(job, Verdict.FAILED, run_failed(attempt))
+                self._conclude_locked(job, Verdict.FAILED, run_failed(attempt))
+
+    def _conclude_locked(self, job: RunJob, verdict: Verdict, message: str = "") -> None:
+        """A finished run's verdict: at once, or once its media metrics are checked, on a
+        thread of its own (another run's verdict never waits for this run's metrics)."""
+        media = self._media
+        if media is None or not media.wanted(job.outcome, verdict, job.thresholds):
+            self._finish_locked(job, verdict, message)
+            return
+
+        def measure() -> None:
+            try:
+                final = media.check(job.outcome, verdict, message, job.thresholds)
+            except Exception as error:  # a bug must not hang the item: red, visibly
+                final = (Verdict.UNKNOWN, f"pytest-sipfront internal error: {error!r}")
+            with self._cond:
+                self._finish_locked(job, *final)
+
+        threading.Thread(target=measure, name="sipfront-media", daemon=True).start()
 
     def _next_poll_locked(self, job: RunJob) -> None:
         now = self._clock()

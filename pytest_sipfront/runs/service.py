@@ -19,6 +19,7 @@ from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.manifest.safety import credential_problem
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import Progress, RunJob
+from pytest_sipfront.runs.media import MediaChecker, media_off_problem
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
     INTERRUPTED_QUEUED,
@@ -113,6 +114,12 @@ class RunService:
                 self._preset_one(job, Verdict.MAX_RUNS, message)
             return
         self._runs = planned
+        for job in jobs:
+            where = f"{job.outcome.manifest}:{job.outcome.line}"
+            problem = media_off_problem(self.settings.media, [(where, job.thresholds)])
+            if problem is not None:
+                self._preset_one(job, Verdict.REFUSED, problem)
+        jobs = [job for job in jobs if job.key not in self._preset]
         if not self.settings.sandbox:
             try:
                 self.api_url = check_base_url(self.api_url)
@@ -149,6 +156,11 @@ class RunService:
             max_failures=self.max_failures,
             cancel=cancel,
             history=HistoryBook(self.client) if self.settings.history else None,
+            media=(
+                MediaChecker(self.client, self.settings.media)
+                if self.settings.media != "off"
+                else None
+            ),
         )
         for job in jobs:
             self.scheduler.add(job)

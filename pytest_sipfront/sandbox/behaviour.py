@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from typing import Any, cast
+from urllib.parse import parse_qs
 
+from pytest_sipfront.sandbox import media
 from pytest_sipfront.sandbox.catalog import (
     Behaviour,
     Catalog,
@@ -218,7 +220,7 @@ class ApiState:
         """The test or project names and ids a request concerns (none for most endpoints)."""
         if endpoint in ("tests.run", "projects.run"):
             return self.names_for_trigger(endpoint, fields)
-        if endpoint in ("runs.status", "report"):
+        if endpoint in ("runs.status", "report", "runs.stats", "runs.stats.measure"):
             return self.names_for_run(params[0])
         if endpoint in ("tests.last", "projects.last"):
             entity = self.entity_by_id(endpoint.split(".")[0], params[0])
@@ -276,6 +278,8 @@ class ApiState:
             return self.run_status(params[0])
         if endpoint in ("tests.last", "projects.last"):
             return self.last_run(endpoint.split(".")[0], params[0])
+        if endpoint in ("runs.stats", "runs.stats.measure"):
+            return self.run_stats(*params)
         if endpoint == "tests":
             return self.test_listing()
         if endpoint == "projects":
@@ -459,6 +463,22 @@ class ApiState:
         for name in run.behaviour.omit:
             body.pop(name, None)
         return json_answer({"run": body, "status": 200})
+
+    def run_stats(
+        self, key: str, measure: str | None = None, role: str = "", direction: str = ""
+    ) -> Answer:
+        """The run's media dimensions, or one measure's series (:mod:`.media`)."""
+        with self.lock:
+            run = self.runs.get(key)
+        if run is None:
+            return error_answer(404, "Run not found")
+        profile = run.test.media if run.test is not None else "steady"
+        if measure is None:
+            return json_answer(media.dimensions_body(profile))
+        if not media.has_measure(profile, measure):
+            return error_answer(404, "Measure not found")
+        shape = run.behaviour.media_shape
+        return json_answer(media.series_body(profile, shape, measure, role, direction))
 
     def entity_by_id(self, kind: str, raw_id: str) -> CatalogTest | CatalogProject | None:
         """The test (``tests``) or project (``projects``) with this id, ad-hoc ones included."""
@@ -714,8 +734,9 @@ def _project_body(run: _Run, finished: bool) -> dict[str, Any]:
     return body
 
 
-def route(path: str) -> tuple[str, list[str]]:
-    """The endpoint name for a path, and the parts it carries (session id, kiosk token)."""
+def route(path: str, query: str = "") -> tuple[str, list[str]]:
+    """The endpoint name for a path, and the parts it carries (session id, kiosk token; a
+    series' measure, and the role and dir its query asks for)."""
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v2"]:
         rest = parts[2:]
@@ -733,6 +754,12 @@ def route(path: str) -> tuple[str, list[str]]:
             return "runs.status", [rest[1]]
         if len(rest) == 4 and rest[0] in ("tests", "projects") and rest[2:] == ["status", "last"]:
             return f"{rest[0]}.last", [rest[1]]
+        if len(rest) == 3 and rest[0] == "runs" and rest[2] == "stats":
+            return "runs.stats", [rest[1]]
+        if len(rest) == 4 and rest[0] == "runs" and rest[2] == "stats":
+            asked = parse_qs(query)
+            role, direction = asked.get("role", [""])[0], asked.get("dir", [""])[0]
+            return "runs.stats.measure", [rest[1], rest[3], role, direction]
         return "other", []
     if len(parts) == 3 and parts[:2] == ["run", "details"]:
         return "report", [parts[2]]
@@ -751,6 +778,8 @@ METHODS = {
     "report": "GET",
     "tests.last": "GET",
     "projects.last": "GET",
+    "runs.stats": "GET",
+    "runs.stats.measure": "GET",
 }
 
 

@@ -179,7 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.partition("?")[0].partition("#")[0]
         if "://" in path:  # absolute-form request target
             path = "/" + path.split("://", 1)[1].partition("/")[2]
-        endpoint, params = route(path)
+        endpoint, params = route(path, self.path.partition("?")[2].partition("#")[0])
         self._record_base = (arrived, self.command, path, endpoint)
         self._body: dict[str, Any] | None = None
         self._authorized = False
