@@ -25,7 +25,13 @@ from pytest_sipfront.media.series import (
     read_dimensions,
     read_series,
 )
-from pytest_sipfront.media.summary import PREFERRED_MEASURES, Summary, summarise, unit_of
+from pytest_sipfront.media.summary import (
+    HIGHER_IS_WORSE,
+    PREFERRED_MEASURES,
+    Summary,
+    summarise,
+    unit_of,
+)
 from pytest_sipfront.media.thresholds import Threshold
 from pytest_sipfront.runs.messages import (
     NO_BASELINE,
@@ -309,12 +315,27 @@ class MediaChecker:
                     media_series_note(dimension.measure, dimension.role, dimension.dir, reading)
                 )
         breached = {b.dimension for b in report.breaches}
-        notable: list[Summary] = []
+        notable: dict[Dimension, Summary] = {}
         for summary in report.summaries:
             silent = summary.measure in SILENT_MEASURES and summary.max == 0
-            if summary.dimension in breached or silent or verdict is not Verdict.PASSED:
-                notable.append(summary)
-        report.notable = [media_summary_line(s) for s in notable[:NOTABLE_LINES]]
+            if summary.dimension in breached or silent:
+                notable[summary.dimension] = summary
+        if verdict is not Verdict.PASSED:  # the worst dimension of each measure
+            worst: dict[str, Summary] = {}
+            for summary in report.summaries:
+                known = worst.get(summary.measure)
+                if known is None or _worse(summary, known):
+                    worst[summary.measure] = summary
+            for summary in worst.values():
+                notable.setdefault(summary.dimension, summary)
+        report.notable = [media_summary_line(s) for s in list(notable.values())[:NOTABLE_LINES]]
+
+
+def _worse(one: Summary, other: Summary) -> bool:
+    """Higher p95 where higher is worse (jitter), else lower minimum (throughput, MOS)."""
+    if one.measure in HIGHER_IS_WORSE:
+        return one.p95 > other.p95
+    return one.min < other.min
 
 
 def _wanted(dimensions: Iterable[Dimension], thresholds: Sequence[Threshold]) -> list[Dimension]:

@@ -1,0 +1,177 @@
+"""Media metrics in whole pytest sessions against the sandbox: what is fetched, when, and what
+the verdict becomes. Requests are counted on the server side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pytest_sipfront.sandbox import SandboxServer
+
+GateRunner = Callable[..., pytest.RunResult]
+Factory = Callable[..., SandboxServer]
+
+
+def stats_requests(server: SandboxServer) -> list[str]:
+    return [r.path for r in server.requests if r.endpoint.startswith("runs.stats")]
+
+
+def catalog(media: str = "steady", outcome: str = "passed", **behaviour: Any) -> dict[str, Any]:
+    return {
+        "tests": [
+            {"name": "call", "duration": "0.3s", "outcome": outcome, "media": media},
+        ],
+        "behaviour": behaviour,
+    }
+
+
+ENTRY = """
+tests:
+  - name: call
+    test: call
+"""
+
+
+def with_thresholds(*lines: str) -> str:
+    return ENTRY + "    thresholds:\n" + "".join(f"      {line}\n" for line in lines)
+
+
+def test_a_jitter_breach_fails_a_run_sipfront_passed(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(catalog("jitter_spike"))
+    result = run_gate(with_thresholds('rtp_jitter: "p95 < 30"'), server=server)
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "media threshold breached: rtp_jitter p95 80 ms > 30 (caller, in)" in text
+    assert "media threshold breached: rtp_jitter p95 80 ms > 30 (callee, out)" in text
+    assert "/run/details/" in text  # the report link stays beside the breaches
+
+
+def test_a_steady_run_within_its_thresholds_passes(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(catalog("steady"))
+    result = run_gate(
+        with_thresholds(
+            'rtp_jitter: "p95 < 30"',
+            '"rtp_jitter{role=callee,dir=in}": "max <= 50"',
+            'rtp_byte_per_sec: "min > 0"',
+        ),
+        server=server,
+    )
+    result.assert_outcomes(passed=1)
+    # One for the dimensions, then one per measure and dimension (3 measures x 2 roles x 2
+    # directions in the sandbox: the thresholds' and the reports' preferred ones).
+    paths = stats_requests(server)
+    assert paths[0].endswith("/stats") and paths.count(paths[0]) == 1
+    assert len(paths) == 1 + 12
+
+
+def test_one_way_audio_breaks_min_throughput_on_the_silent_leg_only(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(catalog("one_way_audio"))
+    result = run_gate(with_thresholds('rtp_byte_per_sec: "min > 0"'), server=server)
+    result.assert_outcomes(failed=1)
+    breaches = [line for line in result.outlines if line.startswith("  media") and "breach" in line]
+    assert len(breaches) == 1
+    assert "rtp_byte_per_sec min 0 B/s = 0 (callee, in)" in breaches[0]
+
+
+def test_a_stats_500_without_thresholds_leaves_the_verdict_alone(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(
+        {**catalog(), "faults": [{"endpoint": "runs.stats", "status": 500, "times": 0}]}
+    )
+    result = run_gate(ENTRY, "--sipfront-media", "all", server=server)
+    result.assert_outcomes(passed=1)
+    assert stats_requests(server)  # asked, and retried, but it decides nothing
+
+
+def test_a_stats_500_with_thresholds_makes_the_item_red_saying_why(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(
+        {**catalog(), "faults": [{"endpoint": "runs.stats", "status": 500, "times": 0}]}
+    )
+    result = run_gate(with_thresholds('rtp_jitter: "p95 < 30"'), server=server)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*media threshold not checked: rtp_jitter: p95 < 30: the stats request failed: HTTP 500*"]
+    )
+
+
+def test_media_off_sends_not_one_stats_request(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(catalog("jitter_spike", outcome="failed"))
+    result = run_gate(ENTRY, "--sipfront-media", "off", server=server)
+    result.assert_outcomes(failed=1)
+    assert stats_requests(server) == []
+
+
+def test_media_off_with_thresholds_is_a_usage_error_before_any_trigger(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(catalog())
+    result = run_gate(
+        with_thresholds('rtp_jitter: "p95 < 30"'), server=server, env={"SIPFRONT_MEDIA": "off"}
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--sipfront-media off, but sipfront.yml:* sets media thresholds*"]
+    )
+    assert server.requests == []
+
+
+def test_a_passing_run_without_thresholds_asks_for_no_metrics_by_default(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(catalog())
+    run_gate(ENTRY, server=server).assert_outcomes(passed=1)
+    assert stats_requests(server) == []
+
+
+def test_a_failed_run_shows_its_media_lines_in_the_detail_block(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(catalog("mos_drop", outcome="failed"))
+    result = run_gate(ENTRY, server=server)
+    result.assert_outcomes(failed=1)
+    media = [line for line in result.outlines if line.startswith("  media")]
+    # One line per measure: its worst role and direction.
+    assert [line.split()[1] for line in media] == ["rtp_jitter", "rtp_byte_per_sec", "mos"]
+    assert "mos (caller, in): min 2.1 median 2.1 p95 4.3 max 4.3" in media[2]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "stats",
+        "top_list",
+        "data",
+        "series",
+        "values",
+        "points",
+        "data.stats",
+        "pairs",
+        "strings",
+        "tagged",
+        "short_keys",
+    ],
+)
+def test_every_accepted_series_shape_is_read_the_same(
+    run_gate: GateRunner, sipfront_sandbox: Factory, shape: str
+) -> None:
+    server = sipfront_sandbox(catalog("jitter_spike", media_shape=shape))
+    result = run_gate(
+        with_thresholds('"rtp_jitter{role=callee,dir=in}": "max <= 50"'), server=server
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*media threshold breached: rtp_jitter max 80 ms > 50 (callee, in)*"]
+    )
