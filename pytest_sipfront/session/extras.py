@@ -12,6 +12,7 @@ from collections.abc import Generator
 
 import pytest
 
+from pytest_sipfront.media.render import csv_text, svg_chart
 from pytest_sipfront.runs.messages import full_text
 from pytest_sipfront.runs.outcome import RunOutcome
 from pytest_sipfront.session.items import SipfrontItem
@@ -77,6 +78,10 @@ class HtmlExtras(_ReportExtras):
         extras = list(getattr(report, "extras", []))
         for name, url in links(item, outcome):
             extras.append({"name": name, "format_type": "url", "content": url, "extension": ""})
+        worst = outcome.media.worst() if outcome.media is not None else None
+        if worst is not None:
+            svg = svg_chart(worst)
+            extras.append({"name": "media", "format_type": "html", "content": svg, "extension": ""})
         report.extras = extras  # type: ignore[attr-defined]
 
 
@@ -91,3 +96,9 @@ class AllureExtras(_ReportExtras):
         allure.attach(
             full_text(outcome), name="sipfront", attachment_type=allure.attachment_type.TEXT
         )
+        if outcome.media is not None and outcome.media.series:
+            allure.attach(
+                csv_text(outcome.media),
+                name="sipfront media",
+                attachment_type=allure.attachment_type.CSV,
+            )
