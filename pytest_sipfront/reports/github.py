@@ -27,7 +27,7 @@ from pytest_sipfront.reports.classify import (
     strip_userinfo,
     unreported,
 )
-from pytest_sipfront.runs.messages import NOT_RED, history_case
+from pytest_sipfront.runs.messages import NOT_RED, history_case, media_left_out
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo, Verdict
 from pytest_sipfront.sanitize import clean_line
 
@@ -382,10 +382,7 @@ def _media_sections(records: Sequence[ItemRecord], budget: int) -> list[str]:
         shown += section
         budget -= size
     if left:
-        shown += [
-            "",
-            f"Media metrics of {left} runs left out to keep this summary under GitHub's size limit.",
-        ]
+        shown += ["", media_left_out(left)]
     return shown
 
 

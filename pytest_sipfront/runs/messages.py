@@ -322,3 +322,11 @@ def media_summary_line(summary: Summary) -> str:
     skipped = f", {summary.skipped} points skipped" if summary.skipped else ""
     cut = f", only the first {summary.count + summary.skipped} read" if summary.cut else ""
     return f"{summary.measure}{where}: {values}{tail} ({summary.count} points{skipped}{cut})"
+
+
+def media_left_out(count: int) -> str:
+    """The job summary's note when media sections did not fit GitHub's size limit."""
+    return (
+        f"Media metrics of {count} {'run' if count == 1 else 'runs'} left out to keep this "
+        "summary under GitHub's size limit."
+    )
