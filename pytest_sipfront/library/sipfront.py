@@ -206,6 +206,7 @@ class Sipfront:
         retries: int = 0,
         name: str | None = None,
         allow_emergency_destination: bool = False,
+        thresholds: Mapping[str, str] | None = None,
     ) -> RunResult:
         """Trigger one test run and wait for its verdict."""
         return self.start(
@@ -218,6 +219,7 @@ class Sipfront:
             retries=retries,
             name=name,
             allow_emergency_destination=allow_emergency_destination,
+            thresholds=thresholds,
         ).wait()
 
     def start(
@@ -232,8 +234,11 @@ class Sipfront:
         retries: int = 0,
         name: str | None = None,
         allow_emergency_destination: bool = False,
+        thresholds: Mapping[str, str] | None = None,
     ) -> RunHandle:
-        """Trigger one test run and return at once; ``handle.wait()`` gives its verdict."""
+        """Trigger one test run and return at once; ``handle.wait()`` gives its verdict.
+        ``thresholds``: media thresholds in the manifest's syntax, e.g.
+        ``{"rtp_jitter": "p95 < 30"}``."""
         where = self._location()
         try:
             request = request_for_test(
@@ -247,6 +252,7 @@ class Sipfront:
                 name=name,
                 allow_emergency_destination=allow_emergency_destination,
                 session_report_mode=self.settings.report_mode,
+                thresholds=thresholds,
             )
         except RequestProblem as problem:
             raise self._refuse(_located(where, str(problem))) from None
@@ -347,6 +353,7 @@ class Sipfront:
             timeout=request.timeout or self.settings.timeout,
             poll_interval=request.poll_interval or self.settings.poll_interval,
             retries=request.retries,
+            thresholds=request.thresholds,
             outcome=RunOutcome(
                 name=request.name,
                 verdict=Verdict.UNKNOWN,
