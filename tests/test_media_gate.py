@@ -175,3 +175,50 @@ def test_every_accepted_series_shape_is_read_the_same(
     result.stdout.fnmatch_lines(
         ["*media threshold breached: rtp_jitter max 80 ms > 50 (callee, in)*"]
     )
+
+
+def test_a_baseline_threshold_compares_with_the_last_passing_run_of_the_test(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    test = {"name": "call", "duration": "0.3s", "media": "jitter_spike"}
+    server = sipfront_sandbox(
+        {"tests": [{**test, "previous": {"outcome": "passed", "media": "steady"}}]}
+    )
+    result = run_gate(
+        with_thresholds('"rtp_jitter{role=callee,dir=in}@baseline": "p95 < +50%"'), server=server
+    )
+    result.assert_outcomes(failed=1)
+    # The baseline's p95 is 6 ms (steady): the limit is 9 ms.
+    result.stdout.fnmatch_lines(
+        ["*media threshold breached: rtp_jitter p95 80 ms > 9 (baseline 6 ms +50%) (callee, in)*"]
+    )
+
+
+def test_without_a_passing_baseline_a_baseline_threshold_is_noted_not_failed(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    test = {"name": "call", "duration": "0.3s", "media": "jitter_spike"}
+    server = sipfront_sandbox({"tests": [{**test, "previous": "failed"}]})
+    result = run_gate(with_thresholds('rtp_jitter@baseline: "p95 < +50%"'), "-rA", server=server)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*media baseline not compared: rtp_jitter@baseline: no passing baseline yet*"]
+    )
+
+
+def test_a_series_that_trickles_is_cut_off_by_the_run_timeout_and_makes_the_item_red(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(
+        {
+            **catalog("steady"),
+            "faults": [{"endpoint": "runs.stats.measure", "trickle": 1, "times": 0}],
+        }
+    )
+    manifest = with_thresholds('"rtp_jitter{role=callee,dir=in}": "p95 < 30"').replace(
+        "    test: call\n", "    test: call\n    timeout: 3s\n"
+    )
+    result = run_gate(manifest, server=server)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*media threshold not checked: *the stats request failed: *"])
+    assert result.duration < 60  # far from the 60 s metrics budget of a longer run

@@ -186,12 +186,15 @@ class MediaChecker:
         verdict: Verdict,
         message: str,
         thresholds: Sequence[Threshold],
+        budget: float | None = None,
     ) -> tuple[Verdict, str]:
         """Fetch, summarise and check; ``outcome.media`` is set. The verdict and first line
-        that follow: a breach, or a threshold not checked, fails a passed run."""
+        that follow: a breach, or a threshold not checked, fails a passed run. ``budget``: the
+        run's timeout, which bounds its metrics too (at most :data:`MEDIA_BUDGET`)."""
         last = outcome.last
         assert last is not None and last.session_id
-        fetch = _Fetch(self.source, last.session_id, self.clock() + self.budget)
+        seconds = self.budget if budget is None else min(self.budget, budget)
+        fetch = _Fetch(self.source, last.session_id, self.clock() + seconds)
         report = MediaReport()
         dimensions = fetch.dimensions()
         wanted = _wanted(dimensions, thresholds) if not isinstance(dimensions, str) else []

@@ -365,7 +365,9 @@ class Scheduler:
 
         def measure() -> None:
             try:
-                final = media.check(job.outcome, verdict, message, job.thresholds)
+                final = media.check(
+                    job.outcome, verdict, message, job.thresholds, budget=job.timeout
+                )
             except Exception as error:  # a bug must not hang the item: red, visibly
                 final = (Verdict.UNKNOWN, f"pytest-sipfront internal error: {error!r}")
             with self._cond:

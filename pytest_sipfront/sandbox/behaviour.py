@@ -470,15 +470,26 @@ class ApiState:
         """The run's media dimensions, or one measure's series (:mod:`.media`)."""
         with self.lock:
             run = self.runs.get(key)
-        if run is None:
+        earlier = self._previous_with_key(key) if run is None else None
+        if run is not None:
+            profile = run.test.media if run.test is not None else "steady"
+            shape = run.behaviour.media_shape
+        elif earlier is not None:
+            profile, shape = earlier.previous.media, self.catalog.behaviour.media_shape
+        else:
             return error_answer(404, "Run not found")
-        profile = run.test.media if run.test is not None else "steady"
         if measure is None:
             return json_answer(media.dimensions_body(profile))
         if not media.has_measure(profile, measure):
             return error_answer(404, "Measure not found")
-        shape = run.behaviour.media_shape
         return json_answer(media.series_body(profile, shape, measure, role, direction))
+
+    def _previous_with_key(self, key: str) -> CatalogTest | None:
+        """The catalog test whose ``previous:`` run has this session id."""
+        for test in self.catalog.tests:
+            if key == _previous_key("test", test.id):
+                return test
+        return None
 
     def entity_by_id(self, kind: str, raw_id: str) -> CatalogTest | CatalogProject | None:
         """The test (``tests``) or project (``projects``) with this id, ad-hoc ones included."""
@@ -531,7 +542,7 @@ class ApiState:
         started = stopped - timedelta(seconds=previous.duration)
         run = _Run(
             kind=run_kind,
-            key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"previous/{run_kind}/{entity.id}")),
+            key=_previous_key(run_kind, entity.id),
             run_id=1,
             name=entity.name,
             entity_id=entity.id,
@@ -732,6 +743,11 @@ def _project_body(run: _Run, finished: bool) -> dict[str, Any]:
             }
         )
     return body
+
+
+def _previous_key(run_kind: str, entity_id: int) -> str:
+    """The session id of a catalog entry's ``previous:`` run (stable, so stats can find it)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"previous/{run_kind}/{entity_id}"))
 
 
 def route(path: str, query: str = "") -> tuple[str, list[str]]:

@@ -44,6 +44,7 @@ test pass after 2 s::
           result_description: "carrier outage (SIP 503)"
           duration: 1m55s         # stopped_at - started_at (default 2s)
           stopped_at: "2026-11-30 08:12:00"  # UTC (default: an hour before the request)
+          media: steady           # its media profile (the baseline of @baseline thresholds)
     projects:
       - name: nightly-project     # matched by project.name or id
         id: 7
@@ -163,6 +164,8 @@ class Previous:
 
     outcome: str = "none"
     result_description: str = ""
+    media: str = "steady"
+    """The media metrics profile its stats endpoints serve (the baseline of ``@baseline``)."""
     duration: float = 2.0
     stopped_at: str | None = None
 
@@ -533,10 +536,14 @@ class _CatalogReader:
         if isinstance(value, str):
             value = {"outcome": value}
         entry = self.mapping(
-            value, where, ("outcome", "result_description", "duration", "stopped_at")
+            value, where, ("outcome", "result_description", "duration", "stopped_at", "media")
         )
         stopped = entry.get("stopped_at")
+        profile = self.word(entry.get("media", "steady"), f"{where}.media")
+        if profile not in media.PROFILES:
+            self.fail(f"{where}.media", f"{profile!r} is not one of {', '.join(media.PROFILES)}")
         return Previous(
+            media=profile,
             outcome=self.word(entry.get("outcome", "none"), f"{where}.outcome"),
             result_description=self.text(
                 entry.get("result_description", ""), f"{where}.result_description"
