@@ -21,6 +21,7 @@ from pytest_sipfront.manifest.safety import credential_problem, is_emergency_des
 from pytest_sipfront.manifest.schema import PROJECT_REPORT_MODES
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import (
+    MEDIA_MODES,
     PUBLIC_KEY_VAR,
     REPORT_MODES,
     SECRET_KEY_VAR,
@@ -38,6 +39,7 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "poll_interval": None,
     "report_mode": None,
     "max_runs": None,
+    "media": None,
     "allow_empty": "false",
     "junit_report": "sipfront-junit.xml",
     "markers": None,
@@ -111,6 +113,7 @@ class ActionInputs:
     poll_interval: str | None = None
     report_mode: str | None = None
     max_runs: int | None = None
+    media: str | None = None
     allow_empty: bool = False
     junit_report: str = "sipfront-junit.xml"
     markers: str | None = None
@@ -170,6 +173,16 @@ def _timeout(raw: Mapping[str, str], warnings: list[str]) -> str | None:
             )
             return LONGEST_TIMEOUT
     return _duration(raw, "timeout")
+
+
+def _media(raw: Mapping[str, str]) -> str | None:
+    value = raw.get("media")
+    if value is None:
+        return None
+    word = value.lower()
+    if word not in MEDIA_MODES:
+        raise InputError(f"media: {_shown(value)} is not off, failed or all")
+    return word
 
 
 def _report_mode(raw: Mapping[str, str]) -> str | None:
@@ -312,6 +325,7 @@ def parse_inputs(
         poll_interval=_duration(raw, "poll_interval"),
         report_mode=report_mode,
         max_runs=_whole(raw, "max_runs"),
+        media=_media(raw),
         allow_empty=_boolean(raw, "allow_empty"),
         junit_report=raw.get("junit_report") or INPUT_DEFAULTS["junit_report"] or "",
         markers=raw.get("markers"),
