@@ -222,3 +222,34 @@ def test_a_series_that_trickles_is_cut_off_by_the_run_timeout_and_makes_the_item
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*media threshold not checked: *the stats request failed: *"])
     assert result.duration < 60  # far from the 60 s metrics budget of a longer run
+
+
+def test_one_runs_slow_metrics_hold_back_neither_the_next_trigger_nor_its_verdict(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(
+        {
+            "tests": [
+                {"name": "slow-metrics", "duration": "0.2s"},
+                {"name": "other", "duration": "0.2s"},
+            ],
+            "faults": [{"endpoint": "runs.stats", "test": "slow-metrics", "delay": 6}],
+        }
+    )
+    manifest = """
+    tests:
+      - name: slow-metrics
+        test: slow-metrics
+        thresholds:
+          rtp_jitter: "p95 < 30"
+      - name: other
+        test: other
+    """
+    result = run_gate(manifest, "--sipfront-concurrency", "1", server=server)
+    result.assert_outcomes(passed=2)
+    asked = next(r.time for r in server.requests if r.endpoint == "runs.stats")
+    other = [r for r in server.requests if r.body and r.body.get("test.name") == "other"]
+    assert len(other) == 1
+    # The concurrency slot was handed on while the first run's metrics were still coming:
+    # "other" was triggered well inside the 6 s the stats answer took.
+    assert other[0].time < asked + 4

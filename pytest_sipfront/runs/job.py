@@ -27,7 +27,7 @@ class RunJob:
     poll_interval: float
     retries: int
     outcome: RunOutcome
-    state: str = "queued"  # queued | running | done
+    state: str = "queued"  # queued | running | measuring (its media metrics) | done
     started: float = 0.0
     deadline: float = 0.0
     retries_left: int = 0

@@ -363,6 +363,12 @@ class Scheduler:
             self._finish_locked(job, verdict, message)
             return
 
+        # The run is over at Sipfront: its slot goes to the next queued run at once.
+        job.state = "measuring"
+        self._inflight -= 1
+        job.outcome.local_duration_s = self._clock() - job.started
+        self._cond.notify_all()
+
         def measure() -> None:
             try:
                 final = media.check(
