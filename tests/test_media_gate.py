@@ -253,3 +253,38 @@ def test_one_runs_slow_metrics_hold_back_neither_the_next_trigger_nor_its_verdic
     # The concurrency slot was handed on while the first run's metrics were still coming:
     # "other" was triggered well inside the 6 s the stats answer took.
     assert other[0].time < asked + 4
+
+
+def test_metrics_requests_wait_behind_every_status_poll_in_the_rate_limit() -> None:
+    import threading
+    import time
+
+    from pytest_sipfront.api.ratelimit import RateLimiter
+
+    limiter = RateLimiter(1)
+    first = limiter.begin()
+    assert first is not None
+    order: list[str] = []
+    waiting = threading.Barrier(3)
+
+    def take(name: str, background: bool) -> None:
+        waiting.wait()
+        if name == "poll":
+            time.sleep(0.2)  # asks after the metrics request
+        slot = limiter.begin(background=background)
+        assert slot is not None
+        order.append(name)
+        slot.done()
+
+    threads = [
+        threading.Thread(target=take, args=("metrics", True)),
+        threading.Thread(target=take, args=("poll", False)),
+    ]
+    for thread in threads:
+        thread.start()
+    waiting.wait()
+    time.sleep(0.5)
+    first.done()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert order == ["poll", "metrics"]

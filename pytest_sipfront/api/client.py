@@ -314,8 +314,10 @@ class SipfrontClient:
         read_timeout: float | None = None,
         interrupted: str = INTERRUPTED,
         deadline: float | None = None,
+        background: bool = False,
     ) -> Answer:
-        """One HTTP request (after the rate limiter), its body read up to a cap.
+        """One HTTP request (after the rate limiter; ``background`` waits behind every other
+        request), its body read up to a cap.
 
         The whole request (connect, headers and body) ends by ``connect_timeout`` plus the
         read timeout, and by ``deadline`` (the run's, on the client's clock) when that comes
@@ -328,7 +330,11 @@ class SipfrontClient:
             raise self._auth_error()
         if self._cancelled():
             raise ApiError(Verdict.INTERRUPTED, interrupted)
-        slot = self.limiter.begin(self.cancel) if self.limiter is not None else None
+        slot = (
+            self.limiter.begin(self.cancel, background=background)
+            if self.limiter is not None
+            else None
+        )
         if self.limiter is not None and slot is None:
             raise ApiError(Verdict.INTERRUPTED, interrupted)
         try:
@@ -355,11 +361,18 @@ class SipfrontClient:
         return send(session, method, url, body=body, timeout=timeout, allowed=allowed)
 
     def _get(
-        self, url: str, *, read_timeout: float | None = None, deadline: float | None = None
+        self,
+        url: str,
+        *,
+        read_timeout: float | None = None,
+        deadline: float | None = None,
+        background: bool = False,
     ) -> Answer:
         """A GET that follows redirects on the API's own origin (at most 3 hops)."""
         for _hop in range(MAX_REDIRECTS + 1):
-            answer = self._send("GET", url, read_timeout=read_timeout, deadline=deadline)
+            answer = self._send(
+                "GET", url, read_timeout=read_timeout, deadline=deadline, background=background
+            )
             location = answer.headers.get("Location")
             if answer.code not in (301, 302, 303, 307, 308) or not location:
                 return answer
@@ -616,7 +629,9 @@ class SipfrontClient:
         5xx) is retried with backoff, at most ``attempts`` tries and never past ``deadline``.
 
         Raises :class:`StatsUnavailable` with the reason; a 401/403 here does not stop the
-        session's runs (these endpoints may be refused to a key that may run tests).
+        session's runs (these endpoints may be refused to a key that may run tests). These
+        requests wait behind every other in the rate limiter: metrics never hold back a run's
+        status poll or trigger.
         """
         url = stats_url(self.base_url, session_id, measure, role, direction)
         reason = "no answer"
@@ -625,7 +640,7 @@ class SipfrontClient:
                 break
             retry_after: float | None = None
             try:
-                answer = self._get(url, deadline=deadline)
+                answer = self._get(url, deadline=deadline, background=True)
             except Trouble as trouble:
                 reason, retry_after = trouble.reason, trouble.retry_after
             except ApiError as error:

@@ -28,7 +28,10 @@ _CANCEL_TICK = 0.05
 
 
 class _Waiter:
-    __slots__ = ()
+    __slots__ = ("background",)
+
+    def __init__(self, background: bool) -> None:
+        self.background = background
 
 
 class Slot:
@@ -45,7 +48,8 @@ class Slot:
 
 
 class RateLimiter:
-    """Thread-safe sliding-log limiter; threads get their turn in the order they asked (FIFO)."""
+    """Thread-safe sliding-log limiter; threads get their turn in the order they asked (FIFO),
+    background requests after every other."""
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)):
@@ -76,16 +80,26 @@ class RateLimiter:
             slot.stamp = self._clock()
             self._cond.notify_all()
 
-    def begin(self, cancel: threading.Event | None = None) -> Slot | None:
+    def begin(
+        self, cancel: threading.Event | None = None, *, background: bool = False
+    ) -> Slot | None:
         """Block until a request may go; its place counts as "now" until ``done()``. ``None``
-        when ``cancel`` was set first.
+        when ``cancel`` was set first. A ``background`` request (media metrics) waits behind
+        every other one that is waiting, so it never holds back a run's status or trigger.
 
         Waits are timed waits on a condition, never busy loops; a thread waiting with a cancel
         event notices it within :data:`_CANCEL_TICK` seconds.
         """
-        me = _Waiter()
+        me = _Waiter(background)
         with self._cond:
-            self._queue.append(me)
+            if background:
+                self._queue.append(me)
+            else:  # ahead of the background requests, behind the other foreground ones
+                place = next(
+                    (i for i, waiter in enumerate(self._queue) if waiter.background),
+                    len(self._queue),
+                )
+                self._queue.insert(place, me)
             try:
                 while True:
                     if cancel is not None and cancel.is_set():
