@@ -94,10 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="5 runs of 1 s, one round each")
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--duration", default=None, help="each run's duration (default 3s)")
     args = parser.parse_args(argv)
     runs = args.runs or (5 if args.tiny else 20)
     rounds = args.rounds or (1 if args.tiny else 3)
-    duration = "1s" if args.tiny else "3s"
+    duration = args.duration or ("1s" if args.tiny else "3s")
     tests = [{"name": f"bench-{n}", "duration": duration, "media": "steady"} for n in range(runs)]
     server = SandboxServer(Catalog.from_dict({"tests": tests}))
     server.start()

@@ -288,3 +288,14 @@ def test_metrics_requests_wait_behind_every_status_poll_in_the_rate_limit() -> N
     for thread in threads:
         thread.join(timeout=30)
     assert order == ["poll", "metrics"]
+
+
+def test_a_failed_project_run_asks_for_no_metrics(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(
+        {"projects": [{"name": "nightly", "duration": "0.3s", "outcome": "failed"}]}
+    )
+    result = run_gate("tests:\n  - name: p\n    project: nightly\n", server=server)
+    result.assert_outcomes(failed=1)
+    assert stats_requests(server) == []

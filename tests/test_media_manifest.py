@@ -108,3 +108,15 @@ def test_validate_names_a_broken_threshold_with_file_line_and_column(tmp_path: P
     assert main(["validate", str(path)], out=out, err=err) == 1
     assert err.getvalue().startswith(f"{path}:5:12: ")
     assert "'avg' is not an aggregate" in err.getvalue()
+
+
+def test_thresholds_are_for_test_entries_and_defaults_skip_project_entries() -> None:
+    message = problem(
+        'tests:\n  - name: p\n    project: n\n    thresholds:\n      mos: "min > 3"\n'
+    )
+    assert message == (
+        "sipfront.yml:4:5: tests[0].thresholds: thresholds is for test entries only "
+        "(test or test_id), and this entry runs a project"
+    )
+    text = 'defaults:\n  thresholds:\n    mos: "min > 3"\ntests:\n  - name: p\n    project: n\n'
+    assert load_manifest_text(text, "sipfront.yml", environ={}).specs[0].thresholds == ()

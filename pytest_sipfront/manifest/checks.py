@@ -319,7 +319,10 @@ class Checker:
             line=line,
             column=column,
             params=(),
-            thresholds=tuple({**defaults.thresholds, **own.thresholds}.values()),
+            # Media metrics are a test run's (defaults' thresholds skip project entries).
+            thresholds=tuple({**defaults.thresholds, **own.thresholds}.values())
+            if kind == "test"
+            else (),
         )
 
     # -- matrix and safety -----------------------------------------------------------------

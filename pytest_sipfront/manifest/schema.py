@@ -212,6 +212,7 @@ _ENTRY: dict[str, Any] = {
                 "properties": {
                     "overrides": {"not": {}},
                     "matrix": {"not": {}},
+                    "thresholds": {"not": {}},
                     "report_mode": {
                         "anyOf": [
                             {"type": "string", "enum": list(PROJECT_REPORT_MODES)},

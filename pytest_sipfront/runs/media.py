@@ -174,7 +174,8 @@ class MediaChecker:
     ) -> bool:
         last = outcome.last
         return (
-            last is not None
+            outcome.kind == "test"  # a project run's session id names no run's metrics
+            and last is not None
             and bool(last.session_id)
             and last.finished
             and wants_metrics(self.mode, verdict, thresholds)
