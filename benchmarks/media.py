@@ -9,7 +9,8 @@ The sandbox runs in this process and counts every request with its arrival time.
 is what the sandbox saw, from the first trigger to the last request (with ``all``, the last
 stats request: every verdict waits for its run's metrics). Requests per run are the round's
 requests over its runs, stats requests shown apart. The round with the median gate time of
-each mode is shown; the target is ``all`` at most 1.1x the gate time of ``off``.
+each mode is shown; the target is ``all`` at most 1.1x the gate time of ``off``. History is
+off in both (with it, later rounds would poll on the durations of earlier ones).
 
 Exit status: 0 when the target holds and every run passed; 1 otherwise.
 """

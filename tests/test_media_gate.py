@@ -299,3 +299,37 @@ def test_a_failed_project_run_asks_for_no_metrics(
     result = run_gate("tests:\n  - name: p\n    project: nightly\n", server=server)
     result.assert_outcomes(failed=1)
     assert stats_requests(server) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "ini"),
+    [
+        (("--sipfront-media", "all"), {}, ""),
+        ((), {"SIPFRONT_MEDIA": "all"}, ""),
+        ((), {}, "[pytest]\nsipfront_media = all\n"),
+    ],
+    ids=["option", "environment", "ini"],
+)
+def test_media_all_fetches_the_metrics_of_a_passing_run_from_every_source(
+    run_gate: GateRunner,
+    sipfront_sandbox: Factory,
+    pytester: pytest.Pytester,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    ini: str,
+) -> None:
+    if ini:
+        pytester.makefile(".ini", pytest=ini)
+    server = sipfront_sandbox(catalog())
+    run_gate(ENTRY, *args, server=server, env=env).assert_outcomes(passed=1)
+    assert len(stats_requests(server)) == 1 + 12
+
+
+def test_an_unknown_media_mode_is_a_usage_error_naming_its_source(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(catalog())
+    result = run_gate(ENTRY, server=server, env={"SIPFRONT_MEDIA": "sometimes"})
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*SIPFRONT_MEDIA: 'sometimes' is not off, failed or all*"])
+    assert server.requests == []
