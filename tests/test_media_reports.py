@@ -144,3 +144,30 @@ def test_under_xdist_a_breach_fails_its_item_and_each_run_is_asked_once(
     result.stdout.fnmatch_lines(["*media threshold breached: rtp_jitter p95 80 ms > 30*"])
     dimensions = [r for r in server.requests if r.endpoint == "runs.stats"]
     assert len(dimensions) == 1  # the passing run without thresholds is not measured
+
+
+def test_the_job_summary_stays_under_its_limit_and_counts_the_media_sections_left_out() -> None:
+    from report_records import record
+
+    from pytest_sipfront.reports.github import step_summary
+    from pytest_sipfront.runs.outcome import PytestOutcome, SessionInfo, Verdict
+
+    kept = KeptSeries(
+        "rtp_jitter", "callee", "in", "ms", [float(t) for t in range(500)], [5.0] * 500, 500
+    )
+    records = []
+    for number in range(200):
+        item = record(
+            f"call-{number}", PytestOutcome.FAILED, verdict=Verdict.FAILED, sessions=("s",)
+        )
+        assert item.run is not None
+        item.run.media = MediaReport(series=[kept])
+        records.append(item)
+    limit = 64 * 1024
+    text = step_summary(
+        records, SessionInfo(api_url="", sandbox=False, rootdir="."), limit_bytes=limit
+    )
+    assert len(text.encode("utf-8")) <= limit
+    shown = text.count("<details><summary>Media metrics:")
+    assert 0 < shown < 200
+    assert f"Media metrics of {200 - shown} runs left out to keep this summary" in text
