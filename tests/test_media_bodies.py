@@ -153,3 +153,31 @@ def test_a_404_on_a_series_is_not_retried(run_gate: GateRunner, httpserver: HTTP
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*the stats request failed: HTTP 404: no such measure*"])
     assert len(stats_calls(httpserver)) == 2  # the dimensions, then the series once
+
+
+def test_an_integer_too_large_for_a_float_is_skipped_not_a_crash(
+    run_gate: GateRunner, httpserver: HTTPServer
+) -> None:
+    fake_sipfront(httpserver, b'{"stats": [[1, 1' + b"0" * 400 + b"], [2, 7]]}")
+    result = gate(run_gate, httpserver, "-rA")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_dimensions_list_naming_thousands_of_series_is_read_only_so_far(
+    run_gate: GateRunner, httpserver: HTTPServer
+) -> None:
+    many = {
+        "stats_dimensions": [
+            {"stats_measure": "rtp_jitter", "role": f"r{n}", "dir": "in"} for n in range(2000)
+        ]
+    }
+    httpserver.expect_request("/api/v2/runs/s-1/stats/rtp_jitter").respond_with_data(
+        b'{"stats": [[1, 5]]}', content_type="application/json"
+    )
+    fake_sipfront(httpserver, b'{"stats": [[1, 5]]}', dims=many)
+    result = gate(run_gate, httpserver)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*not checked: rtp_jitter: p95 < 30: the run lists more series than the 64 read*"]
+    )
+    assert len(stats_calls(httpserver)) == 1 + 64

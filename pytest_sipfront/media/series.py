@@ -85,14 +85,14 @@ def number(value: object) -> float | None:
     """A finite number given as a number or a numeric string; ``None`` for anything else."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        result = float(value)
-    elif isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, (int, float)):
+            result = float(value)
+        elif isinstance(value, str):
             result = float(value.strip())
-        except ValueError:
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):  # text, or an integer too large for a float
         return None
     return result if math.isfinite(result) else None
 

@@ -44,12 +44,15 @@ from pytest_sipfront.runs.messages import (
     metrics_unreadable,
     no_series,
     stats_request_failed,
+    too_many_series,
 )
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 
 MEDIA_BUDGET = 60.0
 """Seconds one run's metrics may take in all (its verdict waits for them)."""
 NOTABLE_LINES = 8
+MAX_SERIES = 64
+"""Series fetched for one run at most (a hostile dimensions list could name thousands)."""
 SILENT_MEASURES = ("rtp_byte_per_sec", "rtp_packet_per_sec")
 """A throughput that is zero all along is a silent leg (one-way audio): always notable."""
 
@@ -201,7 +204,7 @@ class MediaChecker:
         wanted = _wanted(dimensions, thresholds) if not isinstance(dimensions, str) else []
         for dimension in wanted:
             fetch.series(dimension)
-        self._judge(report, outcome, fetch, dimensions, thresholds)
+        self._judge(report, outcome, fetch, dimensions, thresholds, wanted)
         for dimension in wanted:
             reading = fetch.readings[dimension]
             if isinstance(reading, Series):
@@ -226,6 +229,7 @@ class MediaChecker:
         fetch: _Fetch,
         dimensions: list[Dimension] | str,
         thresholds: Sequence[Threshold],
+        wanted: Sequence[Dimension],
     ) -> None:
         for threshold in thresholds:
 
@@ -246,6 +250,9 @@ class MediaChecker:
                 report.notes.append(baseline_note(threshold.key, NO_BASELINE))
                 continue
             for dimension in selected:
+                if dimension not in wanted:
+                    unchecked(too_many_series(MAX_SERIES))
+                    break
                 reading = fetch.series(dimension)
                 if isinstance(reading, str):
                     unchecked(reading)
@@ -355,7 +362,7 @@ def _wanted(dimensions: Iterable[Dimension], thresholds: Sequence[Threshold]) ->
         for dimension in listed:
             if dimension.measure == measure:
                 chosen[dimension] = None
-    return list(chosen)
+    return list(chosen)[:MAX_SERIES]
 
 
 def _aggregate(series: Series, name: str) -> float:

@@ -301,6 +301,10 @@ def no_series(measure: str, role: str = "", direction: str = "") -> str:
     return f"no series for {measure}{_dimension_label(role, direction)}"
 
 
+def too_many_series(limit: int) -> str:
+    return f"the run lists more series than the {limit} read for one run"
+
+
 def baseline_note(key: str, why: str) -> str:
     return f"media baseline not compared: {key}: {why}"
 
