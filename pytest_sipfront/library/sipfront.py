@@ -86,8 +86,10 @@ class Sipfront:
         sandbox: bool = False,
         sandbox_catalog: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
+        media: str | None = None,
     ) -> None:
-        """Raises ``ValueError`` (``SettingsError``) naming a setting that cannot be used."""
+        """Raises ``ValueError`` (``SettingsError``) naming a setting that cannot be used.
+        ``media``: ``off``, ``failed`` (default) or ``all``, as ``--sipfront-media``."""
         from pytest_sipfront.runs.service import RunService
 
         environment = os.environ if environ is None else environ
@@ -100,6 +102,7 @@ class Sipfront:
             "report_mode": report_mode,
             "max_runs": max_runs,
             "heartbeat": heartbeat,
+            "media": media,
         }
         try:
             settings = resolve(
