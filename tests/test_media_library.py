@@ -16,8 +16,10 @@ Factory = Callable[..., SandboxServer]
 ENVIRON = {"SIPFRONT_PUBLIC_KEY": PUBLIC_KEY, "SIPFRONT_SECRET_KEY": SECRET_KEY}
 
 
-def client(server: SandboxServer, **settings: str) -> Sipfront:
-    return Sipfront(server.base_url, environ=ENVIRON, poll_interval="0.2s", max_rps=200, **settings)
+def client(server: SandboxServer, media: str | None = None) -> Sipfront:
+    return Sipfront(
+        server.base_url, environ=ENVIRON, poll_interval="0.2s", max_rps=200, media=media
+    )
 
 
 def test_a_breach_fails_the_result_and_check_raises_with_it(sipfront_sandbox: Factory) -> None:
