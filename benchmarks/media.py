@@ -74,6 +74,8 @@ def one_round(server: SandboxServer, folder: Path, mode: str, runs: int) -> Roun
             MAX_RPS,
             "--sipfront-media",
             mode,
+            "--sipfront-history",  # rounds alike: no round polls on an earlier one's durations
+            "off",
             "sipfront.yml",
         ],
         cwd=folder,
