@@ -13,6 +13,7 @@ import xmlschema
 
 from pytest_sipfront.media.render import markdown_section, svg_chart
 from pytest_sipfront.media.report import KeptSeries, MediaReport
+from pytest_sipfront.reports.github import markdown_cell
 from pytest_sipfront.sandbox import SandboxServer
 
 GateRunner = Callable[..., pytest.RunResult]
@@ -95,7 +96,7 @@ def test_a_chart_shows_at_most_100_measured_points_keeping_the_spike() -> None:
     values = [5.0] * 5000
     values[4321] = 250.0
     kept = KeptSeries("rtp_jitter", "callee", "in", "ms", times, values, 5000)
-    section = markdown_section(MediaReport(series=[kept]), "call")
+    section = markdown_section(MediaReport(series=[kept]), "call", markdown_cell)
     line = next(row for row in section.splitlines() if row.strip().startswith("line ["))
     numbers = line.strip()[len("line [") : -1].split(", ")
     assert len(numbers) == 100
@@ -171,3 +172,18 @@ def test_the_job_summary_stays_under_its_limit_and_counts_the_media_sections_lef
     shown = text.count("<details><summary>Media metrics:")
     assert 0 < shown < 200
     assert f"Media metrics of {200 - shown} runs left out to keep this summary" in text
+
+
+def test_hostile_measure_names_are_escaped_in_the_summary_table_and_chart() -> None:
+    from pytest_sipfront.media.summary import Summary
+
+    name = '<img src=x>|`x`[a](b)"\n%%{init}'
+    summary = Summary(name, "callee", "in", 2, 1.0, 1.0, 2.0, 2.0, 1.5)
+    kept = KeptSeries(name, "callee", "in", "", [1.0, 2.0], [1.0, 2.0], 2)
+    section = markdown_section(
+        MediaReport(summaries=[summary], series=[kept]), "<b>call</b>", markdown_cell
+    )
+    assert "<img" not in section and "<b>" not in section
+    assert "&lt;img src=x&gt;\\|" in section
+    title = next(line for line in section.splitlines() if line.strip().startswith("title"))
+    assert title.count('"') == 2 and "%%" not in title and "{" not in title

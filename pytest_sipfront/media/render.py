@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 from pytest_sipfront.media.report import CHART_POINTS, KeptSeries, MediaReport, downsample
@@ -37,16 +38,16 @@ def text_table(report: MediaReport) -> str:
     )
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+Escape = Callable[[str], str]
+"""The report's own escaping of one Markdown table cell (``reports.github.markdown_cell``)."""
 
 
-def markdown_table(report: MediaReport) -> str:
+def markdown_table(report: MediaReport, cell: Escape) -> str:
     if not report.summaries:
         return ""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for summary in report.summaries:
-        lines.append("| " + " | ".join(_cell(cell) for cell in _row(summary)) + " |")
+        lines.append("| " + " | ".join(cell(text) for text in _row(summary)) + " |")
     return "\n".join(lines)
 
 
@@ -67,7 +68,9 @@ def mermaid_chart(kept: KeptSeries) -> str:
     x in seconds from the first point."""
     times, values = _chart_points(kept)
     start = times[0] if times else 0.0
-    title = _title(kept).replace('"', "'")
+    # Letters, digits and a few signs only: nothing can end the string or start a directive.
+    plain = _title(kept).replace("%", " percent")
+    title = "".join(ch for ch in plain if ch.isalnum() or ch in " _.,()[]/-")
     xs = ", ".join(f"{t - start:.6g}" for t in times)
     ys = ", ".join(f"{v:.6g}" for v in values)
     return "\n".join(
@@ -83,10 +86,11 @@ def mermaid_chart(kept: KeptSeries) -> str:
     )
 
 
-def markdown_section(report: MediaReport, name: str) -> str:
-    """A failed or breached run's part of the job summary: table and chart, folded."""
-    parts = [f"<details><summary>Media metrics: {escape(name)}</summary>", ""]
-    table = markdown_table(report)
+def markdown_section(report: MediaReport, name: str, cell: Escape) -> str:
+    """A failed or breached run's part of the job summary: table and chart, folded; ``cell``
+    escapes every text (the item's name too)."""
+    parts = [f"<details><summary>Media metrics: {cell(name)}</summary>", ""]
+    table = markdown_table(report, cell)
     if table:
         parts += [table, ""]
     worst = report.worst()

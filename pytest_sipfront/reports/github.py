@@ -374,7 +374,7 @@ def _media_sections(records: Sequence[ItemRecord], budget: int) -> list[str]:
         media = run.media if run is not None else None
         if run is None or media is None or not (media.red or run.verdict is not Verdict.PASSED):
             continue
-        section = ["", *markdown_section(media, record.name).split("\n")]
+        section = ["", *markdown_section(media, record.name, markdown_cell).split("\n")]
         size = sum(_size(line) for line in section)
         if size > budget - 200:
             left += 1
