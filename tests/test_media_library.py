@@ -70,3 +70,38 @@ def test_thresholds_with_media_off_are_an_error_and_trigger_nothing(
     assert result.verdict == "refused"
     assert "--sipfront-media off, but" in result.message
     assert [r for r in server.requests if r.endpoint == "tests.run"] == []
+
+
+def test_closing_while_metrics_are_read_says_the_run_has_finished(
+    sipfront_sandbox: Factory,
+) -> None:
+    import threading
+    import time
+
+    server = sipfront_sandbox(
+        {
+            "tests": [{"name": "call", "duration": "0.2s"}],
+            "faults": [{"endpoint": "runs.stats", "delay": 20}],
+        }
+    )
+    sipfront = client(server)
+    handle = sipfront.start("call", thresholds={"mos": "min > 3"})
+    end = time.monotonic() + 30
+    while not server.count("runs.stats") and time.monotonic() < end:
+        time.sleep(0.05)
+    assert server.count("runs.stats") == 1
+    still = sipfront.close()
+    assert still == []  # nothing is still going at Sipfront
+    done = threading.Event()
+    result = []
+
+    def wait() -> None:
+        result.append(handle.wait())
+        done.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    assert done.wait(10)  # far inside the 20 s the stats answer would take
+    assert result[0].verdict == "interrupted"
+    assert result[0].message == (
+        "Interrupted while its media metrics were read; the run has finished at Sipfront"
+    )

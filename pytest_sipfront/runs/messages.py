@@ -19,6 +19,9 @@ STILL_GOING = "the run is still going at Sipfront"
 INTERRUPTED = f"Interrupted; {STILL_GOING}"
 NOT_REACHED = "not reached: the session stopped before its item; this is Sipfront's verdict"
 INTERRUPTED_QUEUED = "Interrupted before its run was triggered"
+INTERRUPTED_MEASURING = (
+    "Interrupted while its media metrics were read; the run has finished at Sipfront"
+)
 INTERRUPTED_SENDING = (
     "Interrupted while its trigger was being sent; a run may have started: "
     "check Sipfront before re-running"

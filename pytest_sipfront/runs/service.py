@@ -22,6 +22,7 @@ from pytest_sipfront.runs.job import Progress, RunJob
 from pytest_sipfront.runs.media import MediaChecker, media_off_problem
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
+    INTERRUPTED_MEASURING,
     INTERRUPTED_QUEUED,
     INTERRUPTED_SENDING,
     NO_CREDENTIALS,
@@ -260,7 +261,9 @@ class RunService:
 def _stopped(outcome: RunOutcome, *, sending: bool) -> RunOutcome:
     """Mark a run without a verdict as interrupted, saying how far it got."""
     outcome.verdict = Verdict.INTERRUPTED
-    if outcome.attempts:
+    if outcome.attempts and outcome.attempts[-1].finished:  # its media metrics were being read
+        outcome.message = INTERRUPTED_MEASURING
+    elif outcome.attempts:
         outcome.message = INTERRUPTED
     elif sending:  # no answer to its trigger yet: a run may have started, but there is no link
         outcome.message = INTERRUPTED_SENDING
