@@ -330,11 +330,13 @@ class SipfrontClient:
             raise self._auth_error()
         if self._cancelled():
             raise ApiError(Verdict.INTERRUPTED, interrupted)
-        slot = (
-            self.limiter.begin(self.cancel, background=background)
-            if self.limiter is not None
-            else None
-        )
+        slot = None
+        if self.limiter is not None:
+            slot = (
+                self.limiter.begin(self.cancel, background=True)
+                if background
+                else self.limiter.begin(self.cancel)
+            )
         if self.limiter is not None and slot is None:
             raise ApiError(Verdict.INTERRUPTED, interrupted)
         try:
