@@ -271,7 +271,7 @@ def test_metrics_requests_wait_behind_every_status_poll_in_the_rate_limit() -> N
         waiting.wait()
         if name == "poll":
             time.sleep(0.2)  # asks after the metrics request
-        slot = limiter.begin(background=background)
+        slot = limiter.begin_background() if background else limiter.begin()
         assert slot is not None
         order.append(name)
         slot.done()

@@ -333,7 +333,7 @@ class SipfrontClient:
         slot = None
         if self.limiter is not None:
             slot = (
-                self.limiter.begin(self.cancel, background=True)
+                self.limiter.begin_background(self.cancel)
                 if background
                 else self.limiter.begin(self.cancel)
             )

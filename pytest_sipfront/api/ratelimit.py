@@ -80,16 +80,21 @@ class RateLimiter:
             slot.stamp = self._clock()
             self._cond.notify_all()
 
-    def begin(
-        self, cancel: threading.Event | None = None, *, background: bool = False
-    ) -> Slot | None:
+    def begin(self, cancel: threading.Event | None = None) -> Slot | None:
         """Block until a request may go; its place counts as "now" until ``done()``. ``None``
-        when ``cancel`` was set first. A ``background`` request (media metrics) waits behind
-        every other one that is waiting, so it never holds back a run's status or trigger.
+        when ``cancel`` was set first.
 
         Waits are timed waits on a condition, never busy loops; a thread waiting with a cancel
         event notices it within :data:`_CANCEL_TICK` seconds.
         """
+        return self._begin(cancel, background=False)
+
+    def begin_background(self, cancel: threading.Event | None = None) -> Slot | None:
+        """:meth:`begin` for a request that waits behind every other one waiting (media
+        metrics), so that it never holds back a run's status poll or trigger."""
+        return self._begin(cancel, background=True)
+
+    def _begin(self, cancel: threading.Event | None, *, background: bool) -> Slot | None:
         me = _Waiter(background)
         with self._cond:
             if background:
