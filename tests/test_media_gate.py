@@ -333,3 +333,28 @@ def test_an_unknown_media_mode_is_a_usage_error_naming_its_source(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*SIPFRONT_MEDIA: 'sometimes' is not off, failed or all*"])
     assert server.requests == []
+
+
+def test_exitfirst_triggers_nothing_after_a_run_its_thresholds_failed(
+    run_gate: GateRunner, sipfront_sandbox: Factory
+) -> None:
+    server = sipfront_sandbox(
+        {
+            "tests": [
+                {"name": "spiky", "duration": "0.3s", "media": "jitter_spike"},
+                {"name": "next", "duration": "0.3s"},
+            ]
+        }
+    )
+    manifest = """
+    tests:
+      - name: spiky
+        test: spiky
+        thresholds:
+          rtp_jitter: "p95 < 30"
+      - name: next
+        test: next
+    """
+    result = run_gate(manifest, "-x", "--sipfront-concurrency", "1", server=server)
+    result.assert_outcomes(failed=1)
+    assert [body.get("test.name") for body in server.triggers()] == ["spiky"]

@@ -363,11 +363,15 @@ class Scheduler:
             self._finish_locked(job, verdict, message)
             return
 
-        # The run is over at Sipfront: its slot goes to the next queued run at once.
-        job.state = "measuring"
-        self._inflight -= 1
-        job.outcome.local_duration_s = self._clock() - job.started
-        self._cond.notify_all()
+        # The run is over at Sipfront: its slot goes to the next queued run at once, unless
+        # -x / --maxfail may count it (it failed, or its thresholds may fail it): then nothing
+        # new may start before its verdict, as without metrics.
+        may_fail = verdict is not Verdict.PASSED or bool(job.thresholds)
+        if not (self._failure_limit.limit and may_fail):
+            job.state = "measuring"
+            self._inflight -= 1
+            job.outcome.local_duration_s = self._clock() - job.started
+            self._cond.notify_all()
 
         def measure() -> None:
             try:
