@@ -19,8 +19,8 @@ LAYERS = [
     "reports",
     "runs",
     "api",
-    "manifest",
     "sandbox",
+    "manifest",
     "media",
 ]
 ALLOWED_UP = {("api", "pytest_sipfront.runs.outcome"), ("api", "pytest_sipfront.runs.messages")}

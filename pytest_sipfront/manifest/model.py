@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pytest_sipfront.manifest.schema import PROJECT_REPORT_MODES
 from pytest_sipfront.media.thresholds import Threshold
+from pytest_sipfront.settings import PROJECT_REPORT_MODES
 
 
 class ManifestError(Exception):

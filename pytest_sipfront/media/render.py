@@ -1,17 +1,17 @@
 """How reports draw a run's media metrics: a plain-text table (JUnit ``<system-out>``), a
 Markdown table with a Mermaid ``xychart-beta`` chart (GitHub job summary), an inline SVG
 chart (pytest-html) and CSV (allure). Every string in them came through the sanitiser when the
-body was read; the SVG escapes it for XML as well."""
+body was read; the SVG escapes it with the one HTML escaper as well."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Callable
-from xml.sax.saxutils import escape
 
 from pytest_sipfront.media.report import CHART_POINTS, KeptSeries, MediaReport, downsample
 from pytest_sipfront.media.summary import HIGHER_IS_WORSE, Summary, format_value
+from pytest_sipfront.sanitize import escape_html
 
 COLUMNS = ("measure", "role", "dir", "count", "min", "median", "p95", "max", "mean", "unit")
 
@@ -116,8 +116,8 @@ def svg_chart(kept: KeptSeries, width: int = 480, height: int = 160) -> str:
         f"{height - pad - (v - v0) / span_v * (height - 2 * pad):.1f}"
         for t, v in zip(times, values, strict=True)
     )
-    title = escape(_title(kept))
-    low, high = escape(format_value(v0, kept.unit)), escape(format_value(v1, kept.unit))
+    title = escape_html(_title(kept))
+    low, high = escape_html(format_value(v0, kept.unit)), escape_html(format_value(v1, kept.unit))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'role="img" aria-label="{title}">'

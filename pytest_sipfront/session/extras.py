@@ -15,6 +15,7 @@ import pytest
 from pytest_sipfront.media.render import csv_text, svg_chart
 from pytest_sipfront.runs.messages import full_text
 from pytest_sipfront.runs.outcome import RunOutcome
+from pytest_sipfront.sanitize import clean_http_url, escape_html
 from pytest_sipfront.session.items import SipfrontItem
 
 
@@ -75,11 +76,23 @@ class _ReportExtras:
 
 class HtmlExtras(_ReportExtras):
     def show(self, item: SipfrontItem, outcome: RunOutcome, report: pytest.TestReport) -> None:
+        # pytest-html puts an extra's name and content into its HTML as they are: both go
+        # through the one HTML escaper (a session id or link from Sipfront may carry markup).
         extras = list(getattr(report, "extras", []))
         for name, url in links(item, outcome):
-            extras.append({"name": name, "format_type": "url", "content": url, "extension": ""})
+            link = clean_http_url(url)
+            if link is None:
+                continue
+            extras.append(
+                {
+                    "name": escape_html(name),
+                    "format_type": "url",
+                    "content": escape_html(link),
+                    "extension": "",
+                }
+            )
         worst = outcome.media.worst() if outcome.media is not None else None
-        if worst is not None:
+        if worst is not None:  # markup of our own; every text in it escaped by svg_chart
             svg = svg_chart(worst)
             extras.append({"name": "media", "format_type": "html", "content": svg, "extension": ""})
         report.extras = extras  # type: ignore[attr-defined]
