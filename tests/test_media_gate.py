@@ -101,7 +101,10 @@ def test_a_stats_500_with_thresholds_makes_the_item_red_saying_why(
     result = run_gate(with_thresholds('rtp_jitter: "p95 < 30"'), server=server)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*media threshold not checked: rtp_jitter: p95 < 30: the stats request failed: HTTP 500*"]
+        [
+            "*media threshold not checked: rtp_jitter: p95 < 30: the stats request failed: "
+            "Sipfront API unreachable after 3 attempts over *: HTTP 500"
+        ]
     )
 
 
