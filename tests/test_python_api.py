@@ -471,6 +471,7 @@ def from_python_blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", chapter, flags=re.S)
 
 
+@pytest.mark.slow
 def test_the_readme_fixture_example_is_the_example_file_and_passes_against_the_sandbox(
     pytester: pytest.Pytester,
 ) -> None:
@@ -488,6 +489,7 @@ def test_the_readme_fixture_example_is_the_example_file_and_passes_against_the_s
     assert "SANDBOX" in result.stdout.str()
 
 
+@pytest.mark.slow
 def test_the_readme_library_example_runs_as_a_plain_script(
     pytester: pytest.Pytester, sipfront_sandbox: SandboxFactory
 ) -> None:

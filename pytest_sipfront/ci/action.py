@@ -56,6 +56,7 @@ COUNT_OUTPUTS = (
     "reattached",
     "reused",
     "triggered",
+    "media_breaches",
 )
 RUN_OUTPUTS = (
     "status",
@@ -232,6 +233,7 @@ def pytest_arguments(inputs: ActionInputs, paths: Sequence[str], rootdir: str) -
         ("--sipfront-max-runs", inputs.max_runs),
         ("--sipfront-ledger", inputs.ledger),
         ("--sipfront-reuse", inputs.reuse),
+        ("--sipfront-media", inputs.media),
     ]
     if inputs.detach:
         args.append("--sipfront-detach")
@@ -421,13 +423,15 @@ class Tally:
 
     def __init__(self, collector: Collector, single: SingleRun | None, junit_report: str) -> None:
         self.total = self.passed = self.failed = self.errors = self.skipped = 0
-        self.new_failures = 0
+        self.new_failures = self.media_breaches = 0
         paid = PaidOnce()
         urls: list[dict[str, str]] = []
         for record in collector.records:
             paid.count(record.run)
             if record.run is not None and record.run.new_failure:
                 self.new_failures += 1  # failures after a passing earlier run (history on)
+            if record.run is not None and record.run.media is not None:
+                self.media_breaches += len(record.run.media.breaches)
             result = classify(record)
             self._count(result.kind, result.label)
             self._url(urls, record.name, record.manifest, result.label, record.report_url)
@@ -457,6 +461,7 @@ class Tally:
             reattached=str(paid.reattached),
             reused=str(paid.reused),
             triggered=str(paid.triggered),
+            media_breaches=str(self.media_breaches),
         )
         if len(collector.records) + len(collector.unreported) == 1:
             if collector.records:

@@ -115,10 +115,12 @@ class Sipfront:
         reuse: str | None = None,
         reuse_max_age: Duration | None = None,
         detach: bool = False,
+        media: str | None = None,
     ) -> None:
         """Raises ``ValueError`` (``SettingsError``) naming a setting that cannot be used, or a
         ``ledger`` that cannot be read or is held by another session. With a ``ledger`` the
-        client holds it (a lock) until :meth:`close`."""
+        client holds it (a lock) until :meth:`close`. ``media``: ``off``, ``failed`` (default)
+        or ``all``, as ``--sipfront-media``."""
         from pytest_sipfront.runs.service import RunService
 
         environment = os.environ if environ is None else environ
@@ -134,6 +136,7 @@ class Sipfront:
             "ledger": None if ledger is None else os.fspath(ledger),
             "reuse": reuse,
             "reuse_max_age": reuse_max_age,
+            "media": media,
         }
         try:
             settings = resolve(
@@ -261,6 +264,7 @@ class Sipfront:
         retries: int = 0,
         name: str | None = None,
         allow_emergency_destination: bool = False,
+        thresholds: Mapping[str, str] | None = None,
     ) -> RunResult:
         """Trigger one test run and wait for its verdict."""
         return self.start(
@@ -273,6 +277,7 @@ class Sipfront:
             retries=retries,
             name=name,
             allow_emergency_destination=allow_emergency_destination,
+            thresholds=thresholds,
         ).wait()
 
     def start(
@@ -287,8 +292,11 @@ class Sipfront:
         retries: int = 0,
         name: str | None = None,
         allow_emergency_destination: bool = False,
+        thresholds: Mapping[str, str] | None = None,
     ) -> RunHandle:
-        """Trigger one test run and return at once; ``handle.wait()`` gives its verdict."""
+        """Trigger one test run and return at once; ``handle.wait()`` gives its verdict.
+        ``thresholds``: media thresholds in the manifest's syntax, e.g.
+        ``{"rtp_jitter": "p95 < 30"}``."""
         where = self._location()
         try:
             request = request_for_test(
@@ -302,6 +310,7 @@ class Sipfront:
                 name=name,
                 allow_emergency_destination=allow_emergency_destination,
                 session_report_mode=self.settings.report_mode,
+                thresholds=thresholds,
             )
         except RequestProblem as problem:
             raise self._refuse(_located(where, str(problem))) from None
@@ -402,6 +411,7 @@ class Sipfront:
             timeout=request.timeout or self.settings.timeout,
             poll_interval=request.poll_interval or self.settings.poll_interval,
             retries=request.retries,
+            thresholds=request.thresholds,
             outcome=RunOutcome(
                 name=request.name,
                 verdict=Verdict.UNKNOWN,

@@ -12,6 +12,7 @@ import copy
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.api.ratelimit import RateLimiter
@@ -22,8 +23,10 @@ from pytest_sipfront.manifest.safety import credential_problem
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import Progress, RunJob
 from pytest_sipfront.runs.ledgered import RunLedger
+from pytest_sipfront.runs.media import MediaChecker, media_off_problem
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
+    INTERRUPTED_MEASURING,
     INTERRUPTED_QUEUED,
     INTERRUPTED_SENDING,
     NO_CREDENTIALS,
@@ -34,8 +37,10 @@ from pytest_sipfront.runs.messages import (
 )
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 from pytest_sipfront.runs.scheduler import Scheduler
-from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR, Settings, credentials
+
+if TYPE_CHECKING:
+    from pytest_sipfront.sandbox import Catalog, SandboxServer
 
 
 class RunService:
@@ -69,6 +74,8 @@ class RunService:
         """The session's sandbox catalog, read once (the gate checks it before the first
         trigger); raises :class:`CatalogError` with a sentence naming the file and line."""
         if self._catalog is None:
+            from pytest_sipfront.sandbox import Catalog
+
             path = self.settings.sandbox_catalog
             self._catalog = Catalog.load(path) if path else Catalog.default()
         return self._catalog
@@ -164,6 +171,12 @@ class RunService:
                 self._preset_one(job, Verdict.MAX_RUNS, message)
             return
         self._runs = planned
+        for job in jobs:
+            where = f"{job.outcome.manifest}:{job.outcome.line}"
+            problem = media_off_problem(self.settings.media, [(where, job.thresholds)])
+            if problem is not None:
+                self._preset_one(job, Verdict.REFUSED, problem)
+        jobs = [job for job in jobs if job.key not in self._preset]
         if not self.settings.sandbox:
             try:
                 self.api_url = check_base_url(self.api_url)
@@ -176,12 +189,17 @@ class RunService:
             for job in jobs:
                 self._preset_one(job, Verdict.REFUSED, problem)
             return
-        try:
+        if self.settings.sandbox:
+            from pytest_sipfront.sandbox import CatalogError  # (a sandbox session only)
+
+            try:
+                keys = self._credentials()
+            except CatalogError as error:  # under xdist, where the gate could not check it first
+                for job in jobs:
+                    self._preset_one(job, Verdict.REFUSED, str(error))
+                return
+        else:
             keys = self._credentials()
-        except CatalogError as error:  # under xdist, where the gate could not check it first
-            for job in jobs:
-                self._preset_one(job, Verdict.REFUSED, str(error))
-            return
         if keys is None:
             for job in jobs:
                 self._preset_one(job, Verdict.AUTH, NO_CREDENTIALS)
@@ -211,6 +229,11 @@ class RunService:
             cancel=cancel,
             history=HistoryBook(self.client) if self.settings.history else None,
             ledger=self.ledger,
+            media=(
+                MediaChecker(self.client, self.settings.media)
+                if self.settings.media != "off"
+                else None
+            ),
         )
         for job in jobs:
             if not self._decided_by_ledger(job):
@@ -219,6 +242,9 @@ class RunService:
 
     def _credentials(self) -> tuple[str, str] | None:
         if self.settings.sandbox:
+            # Only a sandbox session loads the sandbox (its server, catalog reader and API).
+            from pytest_sipfront.sandbox import SandboxServer
+
             self.sandbox = SandboxServer(self.sandbox_catalog())
             self.api_url = self.sandbox.start()
             return SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY
@@ -342,7 +368,9 @@ class RunService:
 def _stopped(outcome: RunOutcome, *, sending: bool) -> RunOutcome:
     """Mark a run without a verdict as interrupted, saying how far it got."""
     outcome.verdict = Verdict.INTERRUPTED
-    if outcome.attempts:
+    if outcome.attempts and outcome.attempts[-1].finished:  # its media metrics were being read
+        outcome.message = INTERRUPTED_MEASURING
+    elif outcome.attempts:
         outcome.message = INTERRUPTED
     elif sending:  # no answer to its trigger yet: a run may have started, but there is no link
         outcome.message = INTERRUPTED_SENDING
