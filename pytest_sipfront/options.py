@@ -14,6 +14,10 @@ API_URL_VAR = "SIPFRONT_API_URL"
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
 MEDIA_VAR = "SIPFRONT_MEDIA"
+LEDGER_VAR = "SIPFRONT_LEDGER"
+REUSE_VAR = "SIPFRONT_REUSE"
+REUSE_MODES = ("none", "passed")
+"""``--sipfront-reuse``: whether a run that passed on this revision is run again."""
 MEDIA_MODES = ("off", "failed", "all")
 """``--sipfront-media``: which finished runs get their media metrics read."""
 REPORT_MODES = ("full", "kiosk", "print")
@@ -138,6 +142,20 @@ SETTINGS: tuple[Setting, ...] = (
         "thresholds; all: of every run; off: send no stats request", "{off,failed,all}",
     ),
     Setting(
+        "ledger", "--sipfront-ledger", "sipfront_ledger", LEDGER_VAR, "text", None,
+        "record every run in this JSON file: the same command again re-attaches to runs still "
+        "going instead of paying for them twice (unset: no ledger)", "PATH",
+    ),
+    Setting(
+        "reuse", "--sipfront-reuse", "sipfront_reuse", REUSE_VAR, "reuse", "none",
+        "with a ledger, passed: a run that passed on this revision is not run again; "
+        "none: it is", "{" + ",".join(REUSE_MODES) + "}",
+    ),
+    Setting(
+        "reuse_max_age", "--sipfront-reuse-max-age", "sipfront_reuse_max_age", None, "duration",
+        "24h", "how old a passed run may be to be reused, e.g. 12h", "DURATION",
+    ),
+    Setting(
         "sandbox", "--sipfront-sandbox", None, None, "flag", False,
         "run against the built-in sandbox server, not Sipfront", None,
     ),
@@ -148,6 +166,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "dry_run", "--sipfront-dry-run", None, None, "flag", False,
         "resolve every run request and report it as skipped; send nothing", None,
+    ),
+    Setting(
+        "detach", "--sipfront-detach", None, None, "flag", False,
+        "with --sipfront-ledger: trigger every run, record it and end without waiting; "
+        "the same command later collects the verdicts", None,
     ),
     Setting(
         "files", None, "sipfront_files", None, "patterns", DEFAULT_PATTERNS,

@@ -56,7 +56,14 @@ def pytest_configure(config: pytest.Config) -> None:
         # none resolves the defaults when it first has Sipfront work.
         from pytest_sipfront.session.configured import session_settings
 
-        if session_settings(config).junit:  # written even when no manifest is collected
+        settings = session_settings(config)
+        if settings.detach:
+            from pytest_sipfront.session.ledger import detach_problem
+
+            problem = detach_problem(config)
+            if problem:
+                raise pytest.UsageError(f"pytest-sipfront: {problem}")
+        if settings.junit:  # written even when no manifest is collected
             from pytest_sipfront.session.hooks import open_session
 
             open_session(config)
@@ -65,6 +72,19 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_sipfront.session.xdist import XdistControllerHooks
 
         config.pluginmanager.register(XdistControllerHooks(config), "sipfront-xdist")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not _given(config):  # (a ledger is a setting given)
+        return []
+    from pytest_sipfront.session.configured import session_settings
+
+    settings = session_settings(config)
+    if not settings.ledger:
+        return []
+    from pytest_sipfront.session.ledger import header
+
+    return header(config, settings)
 
 
 @pytest.fixture

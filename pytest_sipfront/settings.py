@@ -16,11 +16,14 @@ from pytest_sipfront.options import (
     API_URL_VAR,
     BY_NAME,
     DEFAULT_API_URL,
+    LEDGER_VAR,
     MEDIA_MODES,
     MEDIA_VAR,
     PROJECT_REPORT_MODES,
     PUBLIC_KEY_VAR,
     REPORT_MODES,
+    REUSE_MODES,
+    REUSE_VAR,
     SECRET_KEY_VAR,
     SETTINGS,
     Setting,
@@ -29,6 +32,7 @@ from pytest_sipfront.options import (
 __all__ = [
     "API_URL_VAR",
     "DEFAULT_API_URL",
+    "LEDGER_VAR",
     "MAX_RPS",
     "MEDIA_MODES",
     "MEDIA_VAR",
@@ -37,6 +41,8 @@ __all__ = [
     "PROJECT_REPORT_MODES",
     "PUBLIC_KEY_VAR",
     "REPORT_MODES",
+    "REUSE_MODES",
+    "REUSE_VAR",
     "SECRET_KEY_VAR",
     "Settings",
     "SettingsError",
@@ -91,9 +97,13 @@ class Settings:
     history: bool
     fail_on: str
     media: str
+    ledger: str | None
+    reuse: str
+    reuse_max_age: float
     sandbox: bool
     sandbox_catalog: str | None
     dry_run: bool
+    detach: bool
 
 
 def _positive_int(value: str, name: str, setting: str) -> int:
@@ -147,6 +157,13 @@ def _on_off(value: str, name: str, setting: str) -> bool:
     return word == "on"
 
 
+def _reuse(value: str, name: str, setting: str) -> str:
+    word = str(value).strip().lower()
+    if word not in REUSE_MODES:
+        raise SettingsError(f"{name}: {value!r} is not none or passed")
+    return word
+
+
 def _fail_on(value: str, name: str, setting: str) -> str:
     word = str(value).strip().lower()
     if word not in ("new", "any"):
@@ -171,6 +188,7 @@ PARSERS: dict[str, Callable[[str, str, str], Any]] = {
     "on_off": _on_off,
     "fail_on": _fail_on,
     "media": _media,
+    "reuse": _reuse,
 }
 """Every parser a setting names; ``flag`` and ``patterns`` settings are read by pytest."""
 
@@ -212,6 +230,7 @@ def resolve(
     sandbox: bool = False,
     sandbox_catalog: str | None = None,
     dry_run: bool = False,
+    detach: bool = False,
 ) -> Settings:
     """Merge the sources, first non-empty value wins: command line, environment, ini, default.
 
@@ -220,6 +239,7 @@ def resolve(
     given = dict(cli)
     given["sandbox"] = sandbox or bool(cli.get("sandbox"))
     given["dry_run"] = dry_run or bool(cli.get("dry_run"))
+    given["detach"] = detach or bool(cli.get("detach"))
     if sandbox_catalog is not None:
         given["sandbox_catalog"] = sandbox_catalog
     catalog = given.get("sandbox_catalog")
@@ -233,6 +253,11 @@ def resolve(
         values[setting.name] = _first_given(setting, _sources(setting, given, ini, environ))
     values["sandbox_catalog"] = catalog  # as given, even empty: it still names the sandbox
     values["sandbox"] = values["sandbox"] or catalog is not None
+    if values["detach"] and not values["ledger"]:
+        raise SettingsError(
+            f"--sipfront-detach needs a ledger to collect from later: add "
+            f"{option_name('ledger')} PATH (or set {LEDGER_VAR})"
+        )
     return Settings(**values)
 
 

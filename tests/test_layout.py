@@ -18,13 +18,14 @@ LAYERS = [
     "library",
     "reports",
     "runs",
+    "ledger",
     "api",
     "sandbox",
     "manifest",
     "media",
 ]
 ALLOWED_UP = {("api", "pytest_sipfront.runs.outcome"), ("api", "pytest_sipfront.runs.messages")}
-WITHOUT_PYTEST = {"library", "reports", "runs", "api", "manifest", "sandbox", "media"}
+WITHOUT_PYTEST = {"library", "reports", "runs", "ledger", "api", "manifest", "sandbox", "media"}
 
 
 def layer_of(module: str) -> str | None:

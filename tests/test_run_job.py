@@ -36,6 +36,7 @@ EVERY_FIELD: dict[str, Any] = {
     "expect_failure": True,
     "expected": 95.0,
     "fail_on_new_only": True,
+    "ledger_item": "tests/test_calls.py::test_call#2",
     "thresholds": (
         parse_threshold("rtp_jitter", "p95 < 30"),
         parse_threshold("rtp_jitter{role=callee,dir=in}@baseline", "max <= +50%"),

@@ -26,7 +26,13 @@ from pytest_sipfront.ci.inputs import ActionInputs, InputError, SingleRun, env_n
 from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
 from pytest_sipfront.reports.github import escape_data
 from pytest_sipfront.reports.outfile import write_text
-from pytest_sipfront.runs.messages import NOTHING_TESTED, SANDBOX_OVERRIDDEN
+from pytest_sipfront.runs.messages import (
+    DETACHED,
+    NOTHING_TESTED,
+    REATTACHED,
+    REUSED,
+    SANDBOX_OVERRIDDEN,
+)
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
 from pytest_sipfront.sanitize import (
     REDACTOR,
@@ -47,6 +53,9 @@ COUNT_OUTPUTS = (
     "junit_report",
     "report_urls",
     "new_failures",
+    "reattached",
+    "reused",
+    "triggered",
     "media_breaches",
 )
 RUN_OUTPUTS = (
@@ -222,8 +231,12 @@ def pytest_arguments(inputs: ActionInputs, paths: Sequence[str], rootdir: str) -
         ("--sipfront-poll-interval", inputs.poll_interval),
         ("--sipfront-report-mode", inputs.report_mode),
         ("--sipfront-max-runs", inputs.max_runs),
+        ("--sipfront-ledger", inputs.ledger),
+        ("--sipfront-reuse", inputs.reuse),
         ("--sipfront-media", inputs.media),
     ]
+    if inputs.detach:
+        args.append("--sipfront-detach")
     if inputs.sandbox:
         args.append("--sipfront-sandbox")
     elif inputs.api_url:
@@ -384,14 +397,37 @@ def _report_urls(entries: list[dict[str, str]]) -> tuple[str, int]:
     return json.dumps(kept, ensure_ascii=False), len(kept)
 
 
+class PaidOnce:
+    """The ledger's counts: runs re-attached to, reused, and triggered (paid) this session."""
+
+    def __init__(self) -> None:
+        self.reattached = self.reused = self.triggered = self.detached = 0
+
+    def count(self, run: RunOutcome | None) -> None:
+        if run is None:
+            return
+        if run.ledger == DETACHED:
+            self.detached += 1  # skipped, but its run was triggered and goes on at Sipfront
+        earlier = 0
+        if run.ledger == REATTACHED:
+            self.reattached += 1
+            earlier = 1
+        elif run.ledger == REUSED:
+            self.reused += 1
+            earlier = 1
+        self.triggered += max(0, len(run.attempts) - earlier)
+
+
 class Tally:
     """The session's counts and outputs, as the JUnit file and the GitHub summary file them."""
 
     def __init__(self, collector: Collector, single: SingleRun | None, junit_report: str) -> None:
         self.total = self.passed = self.failed = self.errors = self.skipped = 0
         self.new_failures = self.media_breaches = 0
+        paid = PaidOnce()
         urls: list[dict[str, str]] = []
         for record in collector.records:
+            paid.count(record.run)
             if record.run is not None and record.run.new_failure:
                 self.new_failures += 1  # failures after a passing earlier run (history on)
             if record.run is not None and record.run.media is not None:
@@ -402,10 +438,12 @@ class Tally:
         for _ in range(collector.manifest_errors):
             self._count("error", "error")  # a broken manifest, as the JUnit file files it
         for run in collector.unreported:
+            paid.count(run)
             result = classify_still_running(run)
             self._count(result.kind, result.label)
             label = "running" if run.verdict is Verdict.INTERRUPTED else result.label
             self._url(urls, run.name, run.manifest, label, run.report_url)
+        self.detached = paid.detached
         self.report_urls, self.urls_kept = _report_urls(urls)
         self.urls_total = len(urls)
         self.sandbox = collector.sandbox
@@ -420,6 +458,9 @@ class Tally:
             junit_report=clean_line(self.junit_report, VALUE_LIMIT),
             report_urls=self.report_urls,
             new_failures=str(self.new_failures),
+            reattached=str(paid.reattached),
+            reused=str(paid.reused),
+            triggered=str(paid.triggered),
             media_breaches=str(self.media_breaches),
         )
         if len(collector.records) + len(collector.unreported) == 1:
@@ -456,8 +497,9 @@ class Tally:
 
     @property
     def ran(self) -> int:
-        """Items that were not skipped: runs asked of Sipfront (or problems on the way)."""
-        return self.total - self.skipped
+        """Items that were not skipped: runs asked of Sipfront (or problems on the way); a
+        detached item's run was asked for too."""
+        return self.total - self.skipped + self.detached
 
     def line(self) -> str:
         sandbox = f" ({NOTHING_TESTED})" if self.sandbox else ""

@@ -48,6 +48,10 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "keyword": None,
     "pytest_args": None,
     "sandbox": "false",
+    "ledger": "auto",
+    "ledger_key": "${{ github.job }}-${{ strategy.job-index }}",
+    "reuse": None,
+    "detach": "false",
     "mode": None,
     "name": None,
     "destination": None,
@@ -132,6 +136,10 @@ class ActionInputs:
     keyword: str | None = None
     pytest_args: tuple[str, ...] = ()
     sandbox: bool = False
+    ledger: str | None = None
+    """The run ledger's path (``None``: off)."""
+    reuse: str | None = None
+    detach: bool = False
     warnings: tuple[str, ...] = ()
     """Things to tell the user that did not stop the action (``timeout: 0``)."""
 
@@ -185,6 +193,30 @@ def _timeout(raw: Mapping[str, str], warnings: list[str]) -> str | None:
             )
             return LONGEST_TIMEOUT
     return _duration(raw, "timeout")
+
+
+ACTION_LEDGER_VAR = "SIPFRONT_ACTION_LEDGER"
+"""Where action.yml restores the ledger from the GitHub cache (``ledger: auto``)."""
+
+
+def _ledger(raw: Mapping[str, str], environ: Mapping[str, str]) -> str | None:
+    """``auto``: the file action.yml keeps in the GitHub cache (off where there is none: the
+    Docker image); ``off``; else a path."""
+    value = raw.get("ledger", INPUT_DEFAULTS["ledger"] or "auto")
+    if value.lower() == "off":
+        return None
+    if value.lower() == "auto":
+        return environ.get(ACTION_LEDGER_VAR, "").strip() or None
+    return value
+
+
+def _reuse(raw: Mapping[str, str]) -> str | None:
+    value = raw.get("reuse")
+    if value is None:
+        return None
+    if value.lower() not in ("none", "passed"):
+        raise InputError(f"reuse: {_shown(value)} is not none or passed")
+    return value.lower()
 
 
 def _media(raw: Mapping[str, str]) -> str | None:
@@ -328,6 +360,10 @@ def parse_inputs(
     public_key, secret_key = _keys(raw, environ, _needs_no_credentials(sandbox, pytest_args))
     api_url = _api_url(raw, sandbox)
     timeout = _timeout(raw, warnings)
+    ledger = _ledger(raw, environ)
+    detach = _boolean(raw, "detach")
+    if detach and ledger is None:
+        raise InputError("detach: needs a ledger to collect from later (ledger: auto or a path)")
     return ActionInputs(
         manifests=manifests,
         single=single,
@@ -346,6 +382,9 @@ def parse_inputs(
         keyword=raw.get("keyword"),
         pytest_args=pytest_args,
         sandbox=sandbox,
+        ledger=ledger,
+        reuse=_reuse(raw),
+        detach=detach,
         warnings=tuple(warnings),
     )
 

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from pytest_sipfront.library.requests import RequestProblem
 from pytest_sipfront.library.results import RunResult
 from pytest_sipfront.library.sipfront import Sipfront
+from pytest_sipfront.runs.messages import DETACHED
 from pytest_sipfront.settings import API_URL_VAR, DEFAULT_API_URL, SettingsError
 
 DESTINATION_KEY = "step.1.0.dial_destination"
@@ -57,6 +58,18 @@ def add_run_parser(commands: Any) -> None:
         "--sandbox", action="store_true", help="run against the built-in sandbox, not Sipfront"
     )
     run.add_argument("--sandbox-catalog", default=None, metavar="FILE", help="implies --sandbox")
+    run.add_argument(
+        "--ledger",
+        default=None,
+        metavar="PATH",
+        help="record the run in this ledger file; the same command again re-attaches to it",
+    )
+    run.add_argument("--reuse", default=None, help="with --ledger: none or passed (default none)")
+    run.add_argument(
+        "--detach",
+        action="store_true",
+        help="with --ledger: trigger, record and exit 0; the same command later collects",
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -100,7 +113,7 @@ def _start(sipfront: Sipfront, args: argparse.Namespace) -> RunResult:
 
 
 def exit_code(result: RunResult) -> int:
-    if result.passed:
+    if result.passed or result.outcome.ledger == DETACHED:
         return 0
     return 1 if result.outcome.verdict.is_failure else 2
 
@@ -112,6 +125,9 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             heartbeat=args.heartbeat,
             sandbox=bool(args.sandbox or args.sandbox_catalog),
             sandbox_catalog=args.sandbox_catalog,
+            ledger=args.ledger,
+            reuse=args.reuse,
+            detach=bool(args.detach),
         )
     except (SettingsError, ValueError) as error:
         err.write(f"sipfront: {error}\n")

@@ -175,6 +175,8 @@ class RunResult:
             "duration_s": self.duration_s,
             "attempts": self.attempts,
             "sandbox": self.outcome.sandbox,
+            "ledger": self.outcome.ledger or None,
+            "ledger_note": self.outcome.ledger_note or None,
             "media": self.media,
             "media_breaches": self.media_breaches,
         }

@@ -28,7 +28,7 @@ from pytest_sipfront.reports.classify import (
     unreported,
 )
 from pytest_sipfront.reports.outfile import write_text
-from pytest_sipfront.runs.messages import NOT_RED, history_case, media_left_out
+from pytest_sipfront.runs.messages import NOT_RED, history_case, ledger_case, media_left_out
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo, Verdict
 from pytest_sipfront.sanitize import clean_line
 
@@ -190,6 +190,8 @@ class _Row:
     """Every attempt's report link when there was more than one (retries, reruns)."""
     before: str = ""
     """The ``before`` cell (the run before this session); empty when history was not looked up."""
+    ledger: str = ""
+    """How the run ledger had the run: ``reused: triggered <when> in <attempt>``, ..."""
 
 
 def _before_cell(run: RunOutcome | None) -> str:
@@ -225,6 +227,8 @@ def _result_cell(row: _Row) -> str:
         text = f"✅ passed (flaky: {row.attempts} attempts)"
     elif row.result.kind == "error" and row.result.junit_type.startswith("sipfront."):
         text = f"⛔ error ({row.result.junit_type.removeprefix('sipfront.')})"
+    if row.ledger:
+        text = f"{text}, {row.ledger}"
     return markdown_cell(text)
 
 
@@ -271,6 +275,7 @@ def _rows(records: Sequence[ItemRecord], info: SessionInfo) -> list[_Row]:
                 len(run.attempts) if run is not None else 0,
                 _urls(run),
                 _before_cell(run),
+                ledger_case(run) if run is not None else "",
             )
         )
     for still in unreported(records, info):

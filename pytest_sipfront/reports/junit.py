@@ -46,7 +46,7 @@ from pytest_sipfront.reports.classify import (
     unreported,
 )
 from pytest_sipfront.reports.outfile import write_text
-from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line
+from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line, ledger_case
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
 
@@ -178,6 +178,10 @@ def run_lines(run: RunOutcome) -> list[str]:
     lines.append(f"duration  {format_duration(millis(run.duration_s) / 1000)}")
     if run.previous is not None:
         lines.append(f"before    {before_line(run.previous)}")
+    if run.ledger:
+        lines.append(f"ledger    {ledger_case(run)}")
+    if run.earlier:
+        lines.append(f"earlier   {run.earlier}")
     total = len(run.attempts)
     for index, attempt in enumerate(run.attempts):
         lines.append(

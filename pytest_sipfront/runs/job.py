@@ -61,6 +61,8 @@ class RunJob:
     """Seconds the run is expected to take (the polling plan uses it; history may replace it)."""
     fail_on_new_only: bool = False
     """``--sipfront-fail-on new``: an ALREADY FAILING run is not red."""
+    ledger_item: str = ""
+    """The run ledger's item id when it is not ``key`` (fixture: node id and call order)."""
     thresholds: tuple[Threshold, ...] = ()
     """The media thresholds the run's metrics must hold (none: metrics only for reports)."""
 

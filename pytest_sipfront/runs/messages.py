@@ -43,6 +43,69 @@ NOTHING_TESTED = "SANDBOX: nothing was tested at Sipfront"
 SANDBOX_NOTE = "SANDBOX: simulated by the pytest-sipfront sandbox, not a real Sipfront run"
 
 
+REATTACHED = "re-attached"
+REUSED = "reused"
+DETACHED = "detached"
+"""The ledger's outcome words (``RunOutcome.ledger``), the same in every report."""
+
+
+def detached(ledger: str) -> str:
+    """The skip reason of an item whose run a ``--sipfront-detach`` session left going."""
+    return (
+        "detached: running at Sipfront; collect with the same command and "
+        f"--sipfront-ledger {ledger}"
+    )
+
+
+def ledger_case(outcome: RunOutcome) -> str:
+    """``re-attached: triggered 2026-12-07 11:02:03 UTC in session 1`` (or ``reused: ...``,
+    ``detached: ...``) for a run the ledger had; ``""`` otherwise."""
+    if not outcome.ledger:
+        return ""
+    if outcome.ledger == DETACHED:
+        return f"{DETACHED}: {STILL_GOING}"
+    if not outcome.ledger_note:
+        return outcome.ledger
+    return f"{outcome.ledger}: triggered {outcome.ledger_note}"
+
+
+def ledger_when(sent_at: str, attempt: str) -> str:
+    """``2026-12-07 11:02:03 UTC in GitHub attempt 1`` from a ledger record's ISO time."""
+    text = sent_at.replace("T", " ")[:19]
+    return f"{text} UTC in {attempt}" if attempt else f"{text} UTC"
+
+
+def earlier_run(verdict: str | None, when: str, report_url: str | None) -> str:
+    """The detail block's ``earlier`` line: the ledger's run of this item before this session."""
+    if verdict is None:
+        return f"trigger sent {when}, never answered: a run may have started at Sipfront"
+    return f"{verdict} | triggered {when} | {report_url or '-'}"
+
+
+def uncertain_trigger(name: str, when: str) -> str:
+    """Warning: the ledger holds a "sending" mark for this item without an answer."""
+    return (
+        f"{name}: the ledger holds a trigger sent {when} that was never answered; a run may "
+        "have started at Sipfront (check it there); this session triggers anew"
+    )
+
+
+def ledger_unreadable(path: str, reason: str) -> str:
+    return (
+        f"the Sipfront ledger {path} cannot be used: {reason}. Nothing was triggered. To start "
+        "afresh, delete the file (or point --sipfront-ledger at a new one): the runs it "
+        "recorded are then triggered anew"
+    )
+
+
+def ledger_busy(path: str, waited: float) -> str:
+    return (
+        f"the Sipfront ledger {path} is held by another session (waited "
+        f"{format_duration(waited)}). Nothing was triggered. Run one session per ledger at a "
+        "time, or give each session (each matrix leg, each shard) its own ledger file"
+    )
+
+
 def not_waited_for(count: int) -> str:
     """Beside a test whose runs it started and never waited for (their verdicts did not
     decide the test)."""
@@ -323,6 +386,10 @@ def detail_block(outcome: RunOutcome) -> str:
             rows.append(("report", attempt.report_url))
     if outcome.previous is not None:
         rows.append(("before", before_line(outcome.previous)))
+    if outcome.ledger:
+        rows.append(("ledger", ledger_case(outcome)))
+    if outcome.earlier:
+        rows.append(("earlier", outcome.earlier))
     if len(outcome.attempts) > 1:
         for number, earlier in enumerate(outcome.attempts, start=1):
             rows.append(

@@ -161,6 +161,13 @@ class RunOutcome:
     """The run's media metrics (``None``: none were fetched)."""
     not_waited_for: int = 0
     """Runs a test started and never waited for: listed with it, never deciding it."""
+    ledger: str = ""
+    """How the run ledger had this run: ``re-attached``, ``reused``, ``detached``; else ``""``."""
+    ledger_note: str = ""
+    """When the run was triggered and in which attempt (``2026-12-07 11:02:03 UTC in GitHub
+    attempt 1``), for a run the ledger re-attached to or reused."""
+    earlier: str = ""
+    """The ledger's earlier run of this item, which this session triggered anew."""
 
     @property
     def already_failing(self) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Generator
 import pytest
 
 from pytest_sipfront.media.render import csv_text, svg_chart
-from pytest_sipfront.runs.messages import full_text
+from pytest_sipfront.runs.messages import full_text, ledger_case
 from pytest_sipfront.runs.outcome import RunOutcome
 from pytest_sipfront.sanitize import clean_http_url, escape_html
 from pytest_sipfront.session.items import SipfrontItem
@@ -38,6 +38,8 @@ def links(item: SipfrontItem, outcome: RunOutcome) -> list[tuple[str, str]]:
             name += f" (session {attempt.session_id})"
         if len(attempts) > 1:
             name += f", attempt {number}"
+        if outcome.ledger:
+            name += f", {ledger_case(outcome)}"
         found.append((name, str(attempt.report_url)))
     return found
 

@@ -19,8 +19,10 @@ from pytest_sipfront.reports.classify import run_marks
 from pytest_sipfront.runs.job import RunJob, item_of
 from pytest_sipfront.runs.media import media_off_problem
 from pytest_sipfront.runs.messages import (
+    DETACHED,
     INTERRUPTED,
     bad_api_url,
+    detached,
     dry_run_request,
     full_text,
     heartbeat,
@@ -87,9 +89,13 @@ class Gate:
         with self._local_lock:
             if self._local is None:
                 from pytest_sipfront.runs.service import RunService
+                from pytest_sipfront.session.ledger import book_for
 
                 self._local = RunService(
-                    self.settings, self._api_url, max_failures=self._max_failures
+                    self.settings,
+                    self._api_url,
+                    max_failures=self._max_failures,
+                    ledger=book_for(self.config, self.settings),
                 )
             return self._local
 
@@ -188,6 +194,10 @@ class Gate:
                 raise pytest.UsageError(
                     f"pytest-sipfront: --sipfront-sandbox-catalog: {error}"
                 ) from None
+        if self.settings.ledger:  # locked and read before anything is triggered
+            problem = self.local.open_ledger()
+            if problem:
+                raise pytest.UsageError(f"pytest-sipfront: {problem}")
 
     def _new_outcome(self, item: SipfrontItem, verdict: Verdict, message: str = "") -> RunOutcome:
         return RunOutcome(
@@ -245,6 +255,8 @@ class Gate:
             job = self._job(item)
             job.outcome.attempts = list(self.attempts.get(key, []))
             self.service.run_now(job)
+        if self.settings.detach and not self._broker_address:
+            return self._detached(item)
         while True:
             outcome = self.service.wait(key, timeout=self.settings.heartbeat)
             if outcome is not None:
@@ -264,6 +276,25 @@ class Gate:
                 ),
                 stacklevel=1,
             )
+        return outcome
+
+    def _detached(self, item: SipfrontItem) -> RunOutcome:
+        """``--sipfront-detach``: the item ends once its trigger is answered (and recorded in
+        the ledger); its run goes on at Sipfront and a later session collects it."""
+        key = item.nodeid
+        while True:
+            found = self.local.wait_answered(key, timeout=self.settings.heartbeat)
+            if found is not None:
+                break
+            self._heartbeat(item)
+        outcome, final = found
+        if final:  # a verdict already: reused, refused, or a run quicker than its trigger
+            self.consumed.add(key)
+            return self.local.wait(key, 0) or outcome
+        self.consumed.add(key)
+        outcome.verdict = Verdict.SKIPPED
+        outcome.message = detached(str(self.settings.ledger))
+        outcome.ledger = outcome.ledger or DETACHED
         return outcome
 
     def _mode_not_sent(self, item: SipfrontItem) -> bool:
