@@ -1,0 +1,153 @@
+"""The manual (README.md and the site in docs/): its examples load and run, it names every
+option the plugin has, the README stays a short front page, and the site builds cleanly."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+from pytest_sipfront.manifest.loader import load_manifest, load_manifest_text
+from pytest_sipfront.sandbox import Catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+QUICK_START = (
+    "python3 -m venv .venv && . .venv/bin/activate && pip install . && "
+    "pytest examples/sipfront.yml --sipfront-sandbox-catalog examples/sandbox-catalog.yml",
+    "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && pytest -n 2",
+)
+CI_EXAMPLES = {
+    "github-workflow.yml": "ci/github.md",
+    "github-workflow-single.yml": "migration.md",
+    "gitlab-ci.yml": "ci/gitlab.md",
+    "Jenkinsfile": "ci/jenkins.md",
+}
+
+
+def page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+def blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+def options_extension() -> ModuleType:
+    """docs/_ext/sipfront_options.py, the Sphinx extension that renders the options table."""
+    spec = importlib.util.spec_from_file_location(
+        "sipfront_options", DOCS / "_ext" / "sipfront_options.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+# -- the README: a front page --------------------------------------------------------------------
+
+
+def test_the_readme_is_a_front_page_of_at_most_250_lines() -> None:
+    assert len(README.splitlines()) <= 250
+
+
+def test_the_readme_quick_start_holds_its_two_commands() -> None:
+    for command in QUICK_START:
+        assert f"```console\n{command}\n```" in README
+
+
+def test_the_readme_github_snippet_is_the_tested_workflow_file() -> None:
+    workflow = (ROOT / "examples" / "github-workflow.yml").read_text(encoding="utf-8").strip()
+    assert f"```yaml\n{workflow}\n```" in README
+
+
+def test_every_link_of_the_readme_into_the_repository_names_a_file_that_exists() -> None:
+    targets = re.findall(r"\]\(((?:docs/|CHANGELOG|LICENSE)[^)#]*)", README)
+    assert len(targets) > 10
+    assert [t for t in targets if not (ROOT / t).is_file()] == []
+
+
+# -- the site's examples -------------------------------------------------------------------------
+
+
+def test_the_manifest_example_of_the_manual_loads() -> None:
+    block = next(b for b in blocks(page("manifest.md"), "yaml") if b.startswith("version: 1"))
+    manifest = load_manifest_text(block, "manifest.md", environ={})
+    names = [spec.name for spec in manifest.specs]
+    assert names[0] == "basic-call"
+    assert len([n for n in names if n.startswith("dtmf-matrix[")]) == 4
+
+
+def test_the_sandbox_catalog_example_of_the_manual_loads() -> None:
+    block = next(b for b in blocks(page("sandbox.md"), "yaml") if b.startswith("default_duration"))
+    catalog = Catalog.from_dict(yaml.safe_load(block), source="sandbox.md")
+    assert catalog.find_test(name="basic-call-a-b") is not None
+
+
+@pytest.mark.parametrize("name", ["sipfront.yml", "failing.sipfront.yml"])
+def test_the_example_manifests_load(name: str) -> None:
+    assert load_manifest(ROOT / "examples" / name, environ={}).specs
+
+
+@pytest.mark.parametrize(("name", "where"), sorted(CI_EXAMPLES.items()))
+def test_the_ci_examples_in_the_manual_are_the_tested_files(name: str, where: str) -> None:
+    depth = "../" * where.count("/")
+    assert f"```{{literalinclude}} ../{depth}examples/{name}\n" in page(where)
+
+
+def test_the_safety_rules_list_the_credential_words_that_are_refused() -> None:
+    safety = page("manifest.md").split("## Safety", 1)[1].split("\n## ", 1)[0]
+    for word in ("passwd", "pass", "password", "auth", "apikey", "api_key", "token", "secret"):
+        assert f"`{word}`" in safety, word
+    for key in ("sip_passwd", "x-api-key", "apiKey", "credential_pool"):
+        assert f"`{key}`" in safety, key
+
+
+# -- the options reference is generated from the plugin ------------------------------------------
+
+
+def test_the_options_reference_has_every_option_and_ini_value_of_pytest_help(
+    pytester: pytest.Pytester,
+) -> None:
+    helped = pytester.runpytest("--help").stdout.str()
+    options = set(re.findall(r"(--sipfront-[a-z-]+)", helped))
+    inis = set(re.findall(r"^\s+(sipfront_[a-z_]+)", helped, flags=re.M))
+    assert options and inis, "the plugin's options did not show in --help"
+    rows = options_extension().option_rows()
+    assert options == {row.option for row in rows if row.option}
+    assert inis == {row.ini for row in rows if row.ini}
+    assert all(row.help for row in rows)
+
+
+def test_the_options_page_renders_the_generated_table_and_keeps_no_copy() -> None:
+    text = page("options.md")
+    assert "```{sipfront-options}\n```" in text
+    assert "| `--sipfront-" not in text, "the table is generated: no hand-kept rows"
+
+
+def test_the_site_builds_without_a_warning_and_shows_every_option(tmp_path: Path) -> None:
+    pytest.importorskip("sphinx", reason="the docs extra builds the manual")
+    pytest.importorskip("myst_parser", reason="the docs extra builds the manual")
+    pytest.importorskip("furo", reason="the docs extra builds the manual")
+    build = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html"]
+    done = subprocess.run(
+        [*build, str(DOCS), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    options = (tmp_path / "options.html").read_text(encoding="utf-8")
+    for row in options_extension().option_rows():
+        assert (row.option or row.ini) in options
+    assert (tmp_path / "changelog.html").is_file()
+    assert not (tmp_path / "_pending").exists()
