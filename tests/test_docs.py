@@ -151,3 +151,21 @@ def test_the_site_builds_without_a_warning_and_shows_every_option(tmp_path: Path
         assert (row.option or row.ini) in options
     assert (tmp_path / "changelog.html").is_file()
     assert not (tmp_path / "_pending").exists()
+
+
+# -- the changelog ------------------------------------------------------------------------------
+
+
+def test_the_changelog_keeps_a_changelog_form_with_unreleased_and_0_1_0() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    versions = re.findall(r"^## \[([^\]]+)\](.*)$", text, flags=re.M)
+    assert [v for v, _ in versions][:2] == ["Unreleased", "0.1.0"]
+    assert all(re.fullmatch(r" - \d{4}-\d{2}-\d{2}", rest) for v, rest in versions[1:])
+    kinds = set(re.findall(r"^### (.+)$", text, flags=re.M))
+    assert kinds <= {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
+    for version, _ in versions:
+        assert re.search(rf"^\[{re.escape(version)}\]: https://", text, flags=re.M), version
+
+
+def test_the_manual_includes_the_changelog() -> None:
+    assert "```{include} ../CHANGELOG.md" in page("changelog.md")
