@@ -16,7 +16,14 @@ import pytest
 
 from pytest_sipfront.manifest.claim import DEFAULT_PATTERNS, looks_like_manifest, matches
 from pytest_sipfront.session.keys import COLLECTED_KEY, SETTINGS_KEY
-from pytest_sipfront.settings import SETTING_HELP, SettingsError, ini_name, option_name, resolve
+from pytest_sipfront.settings import (
+    SETTING_HELP,
+    SETTING_METAVAR,
+    SettingsError,
+    ini_name,
+    option_name,
+    resolve,
+)
 
 if TYPE_CHECKING:
     from pytest_sipfront.session.items import ManifestFile
@@ -25,7 +32,13 @@ if TYPE_CHECKING:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sipfront", "Sipfront runs from YAML manifests")
     for setting, text in SETTING_HELP.items():
-        group.addoption(option_name(setting), dest=f"sipfront_{setting}", default=None, help=text)
+        group.addoption(
+            option_name(setting),
+            dest=f"sipfront_{setting}",
+            default=None,
+            metavar=SETTING_METAVAR[setting],
+            help=text,
+        )
         parser.addini(ini_name(setting), help=text, default=None)
     group.addoption(
         "--sipfront-sandbox",

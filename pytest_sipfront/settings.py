@@ -220,3 +220,20 @@ SETTING_HELP: dict[str, str] = {
         "any: every failure is red (default any)"
     ),
 }
+
+
+SETTING_METAVAR: dict[str, str] = {
+    # setting: what ``--help`` shows as its value
+    "api_url": "URL",
+    "concurrency": "N",
+    "timeout": "DURATION",
+    "poll_interval": "DURATION",
+    "max_rps": "RATE",
+    "report_mode": "{" + ",".join(REPORT_MODES) + "}",
+    "junit": "PATH",
+    "heartbeat": "DURATION",
+    "max_runs": "N",
+    "shutdown_grace": "DURATION",
+    "history": "{on,off}",
+    "fail_on": "{new,any}",
+}
