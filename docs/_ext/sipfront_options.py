@@ -105,57 +105,58 @@ def option_rows() -> list[OptionRow]:
     return rows
 
 
-def _escaped(text: str) -> str:
-    """Plain text in reStructuredText: markup characters lose their meaning."""
-    for character in "\\*`|_":
-        text = text.replace(character, "\\" + character)
-    return text
+HEADER = ("command line", "ini", "environment", "meaning")
+WIDTHS = (28, 18, 14, 40)
 
 
-def _code(text: str) -> str:
-    return f"``{text}``" if text else ""
-
-
-def table_lines() -> list[str]:
-    """The options reference as a reStructuredText list table."""
-    lines = [
-        ".. list-table::",
-        "   :header-rows: 1",
-        "   :widths: 28 18 14 40",
-        "",
-        "   * - command line",
-        "     - ini",
-        "     - environment",
-        "     - meaning",
-    ]
+def table_cells() -> list[tuple[str, str, str, str]]:
+    """The reference's rows as text: option (with its value), ini name, variable, meaning."""
+    cells = []
     for row in option_rows():
-        option = f"{row.option} {row.metavar}".strip()
         allowed = f" (allowed: {row.allowed})" if row.allowed else ""
-        lines += [
-            f"   * - {_code(option)}",
-            f"     - {_code(row.ini)}",
-            f"     - {_code(row.environment)}",
-            f"     - {_escaped(row.help)}{allowed}",
-        ]
-    return lines
+        option = f"{row.option} {row.metavar}".strip()
+        cells.append((option, row.ini, row.environment, f"{row.help}{allowed}"))
+    return cells
 
 
 def setup(app: Any) -> dict[str, Any]:
     """Sphinx calls this; docutils is imported here, so the rows above need no Sphinx."""
     from docutils import nodes
     from docutils.parsers.rst import Directive
-    from docutils.statemachine import StringList
+
+    def entry(text: str, code: bool) -> nodes.entry:
+        cell = nodes.entry()
+        if text:
+            inline = nodes.literal(text, text) if code else nodes.Text(text)
+            cell += nodes.paragraph("", "", inline)
+        return cell
 
     class SipfrontOptions(Directive):
-        """``{sipfront-options}`` in a page renders the table."""
+        """``{sipfront-options}`` in a page renders the table (built as nodes, so it reads the
+        same from MyST and reStructuredText)."""
 
         has_content = False
 
         def run(self) -> list[nodes.Node]:
-            container = nodes.container(classes=["sipfront-options"])
-            lines = StringList(table_lines(), source="sipfront-options")
-            self.state.nested_parse(lines, 0, container)
-            return [container]
+            table = nodes.table(classes=["sipfront-options"])
+            group = nodes.tgroup(cols=len(HEADER))
+            table += group
+            for width in WIDTHS:
+                group += nodes.colspec(colwidth=width)
+            head = nodes.thead()
+            head += nodes.row("", *(entry(text, code=False) for text in HEADER))
+            group += head
+            body = nodes.tbody()
+            for option, ini, variable, meaning in table_cells():
+                body += nodes.row(
+                    "",
+                    entry(option, code=True),
+                    entry(ini, code=True),
+                    entry(variable, code=True),
+                    entry(meaning, code=False),
+                )
+            group += body
+            return [table]
 
     app.add_directive("sipfront-options", SipfrontOptions)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
