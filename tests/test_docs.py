@@ -174,3 +174,37 @@ def test_the_changelog_keeps_a_changelog_form_with_unreleased_and_0_1_0() -> Non
 
 def test_the_manual_includes_the_changelog() -> None:
     assert "```{include} ../CHANGELOG.md" in page("changelog.md")
+
+
+# -- outcomes and troubleshooting ----------------------------------------------------------------
+
+
+def test_every_message_of_the_troubleshooting_page_says_what_it_means_and_what_to_do() -> None:
+    entries = re.findall(r"^`([^\n]+)`.*?\n: (.*?)(?=\n\n|\Z)", page("outcomes.md"), re.M | re.S)
+    assert len(entries) >= 20
+    for message, explanation in entries:
+        assert "**Means**" in explanation and "**Do**" in explanation, message
+
+
+def test_the_troubleshooting_page_explains_every_message_a_run_can_end_with() -> None:
+    from pytest_sipfront.api import client
+    from pytest_sipfront.runs import messages
+
+    text = " ".join(page("outcomes.md").split())
+    fixed = [
+        messages.NO_CREDENTIALS,
+        messages.INTERRUPTED,
+        messages.INTERRUPTED_QUEUED,
+        messages.INTERRUPTED_SENDING,
+        messages.UNKNOWN_TRIGGER,
+        messages.NOT_REACHED,
+    ]
+    templates = [
+        client.AUTH_MESSAGE,
+        client.REFUSED_MESSAGE,
+        client.UNREACHABLE_ATTEMPTS_MESSAGE,
+        client.UNREACHABLE_FOR_MESSAGE,
+        client.VANISHED_MESSAGE,
+    ]
+    for sentence in fixed + [t.split("{", 1)[0] for t in templates]:
+        assert f"`{sentence}" in text, sentence
