@@ -4,6 +4,8 @@ option the plugin has, the README stays a short front page, and the site builds 
 from __future__ import annotations
 
 import importlib.util
+import io
+import json
 import re
 import subprocess
 import sys
@@ -208,3 +210,55 @@ def test_the_troubleshooting_page_explains_every_message_a_run_can_end_with() ->
     ]
     for sentence in fixed + [t.split("{", 1)[0] for t in templates]:
         assert f"`{sentence}" in text, sentence
+
+
+# -- every other example of the manual -----------------------------------------------------------
+
+PAGES = sorted(
+    path.relative_to(DOCS).as_posix()
+    for path in DOCS.rglob("*.md")
+    if not any(part.startswith("_") for part in path.relative_to(DOCS).parts)  # _pending, _build
+)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_yaml_and_json_example_of_the_manual_parses(name: str) -> None:
+    text = page(name)
+    for block in blocks(text, "yaml"):
+        yaml.safe_load(block)
+    for block in blocks(text, "json"):
+        json.loads(block)
+
+
+def test_the_validate_examples_are_what_sipfront_validate_prints(tmp_path: Path) -> None:
+    from pytest_sipfront.cli import main
+
+    text = page("cli.md")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["validate", str(ROOT / "examples")], out=out, err=err) == 0
+    assert f"$ sipfront validate examples/\n{out.getvalue()}```" in text
+    shown = json.loads(blocks(text, "json")[0])
+    broken = tmp_path / "sipfront.yml"
+    broken.write_text("tests:\n  - {name: a, test: b, timeout: 10x}\n", encoding="utf-8")
+    out = io.StringIO()
+    main(["validate", "--json", str(broken)], out=out, err=io.StringIO())
+    real = json.loads(out.getvalue())
+    assert set(shown) == set(real)
+    assert set(shown["problems"][0]) == set(real["problems"][0])
+    assert set(shown["manifests"][0]) == {"path", "runs"}
+
+
+def test_the_pre_commit_example_names_the_hook_this_repository_publishes() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    config = next(b for b in blocks(page("manifest.md"), "yaml") if "repos:" in b)
+    named = yaml.safe_load(config)["repos"][0]["hooks"][0]["id"]
+    assert named in {hook["id"] for hook in hooks}
+
+
+def test_the_sharding_example_splits_with_pytest_split_and_one_junit_file_per_group() -> None:
+    block = next(b for b in blocks(page("ci/github.md"), "yaml") if "--splits" in b)
+    job = yaml.safe_load(block)["jobs"]["sipfront"]
+    command = next(step["run"] for step in job["steps"] if "--splits" in step.get("run", ""))
+    groups = job["strategy"]["matrix"]["group"]
+    assert f"--splits {len(groups)}" in command and "--group ${{ matrix.group }}" in command
+    assert "--sipfront-junit sipfront-junit-${{ matrix.group }}.xml" in command
