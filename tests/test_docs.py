@@ -262,3 +262,17 @@ def test_the_sharding_example_splits_with_pytest_split_and_one_junit_file_per_gr
     groups = job["strategy"]["matrix"]["group"]
     assert f"--splits {len(groups)}" in command and "--group ${{ matrix.group }}" in command
     assert "--sipfront-junit sipfront-junit-${{ matrix.group }}.xml" in command
+
+
+def test_every_input_and_output_the_migration_page_maps_is_one_the_action_has() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    versions = page("migration.md").split("## The versions of Sipfront's action", 1)[1]
+    rows = [line for line in versions.split("\n## ", 1)[0].splitlines() if line.startswith("| ")]
+    cells = [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows[1:]]
+    assert [row[0].split()[0] for row in cells] == ["`v0.0.1`", "later", "the"]
+    not_inputs = {"sf_environment", "test", "project"}  # Sipfront's internal input; mode's values
+    for _, inputs, outputs, _ in cells:
+        for name in set(re.findall(r"`([a-z_]+)`", inputs)) - not_inputs:
+            assert name in action["inputs"], name
+        for name in re.findall(r"`([a-z_]+)`", outputs):
+            assert name in action["outputs"], name
