@@ -136,6 +136,25 @@ def test_the_options_page_renders_the_generated_table_and_keeps_no_copy() -> Non
     assert "| `--sipfront-" not in text, "the table is generated: no hand-kept rows"
 
 
+def test_read_the_docs_builds_the_manual_with_the_docs_extra_and_warnings_as_errors() -> None:
+    config = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text(encoding="utf-8"))
+    assert config["sphinx"] == {"configuration": "docs/conf.py", "fail_on_warning": True}
+    assert config["python"]["install"] == [
+        {"method": "pip", "path": ".", "extra_requirements": ["docs"]}
+    ]
+    checker = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    if checker is not None:
+        done = subprocess.run(
+            [checker, "--builtin-schema", "vendor.readthedocs", ".readthedocs.yaml"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_the_site_builds_without_a_warning_and_shows_every_option(tmp_path: Path) -> None:
     pytest.importorskip("sphinx", reason="the docs extra builds the manual")
     pytest.importorskip("myst_parser", reason="the docs extra builds the manual")
