@@ -9,7 +9,7 @@
 
 Everything runs against the package's own sandbox on loopback; nothing reaches Sipfront.
 
-What it measures (one plain-text report, its tables go into docs/performance.md):
+What it measures (one plain-text report, pasted into the README's "Performance" chapter):
 
 1. Gate against baseline. N sandbox runs of D seconds each (default 20 runs of 3 s):
    - the plugin: one ``pytest`` session in a subprocess (concurrency N, poll interval 1 s,
@@ -80,7 +80,7 @@ if TYPE_CHECKING:
 # --baseline-child) holds no more than the baseline needs: requests.
 
 BASELINE_POLL = 3.0
-"""Sipfront's own action polls every 3 s (docs/dev/sipfront-api.md)."""
+"""Sipfront's own action polls every 3 s (docs/sipfront-api.md)."""
 
 SAMPLE_EVERY = 0.02
 """Seconds between two looks at /proc/<pid>/status of a running subprocess."""
@@ -524,7 +524,7 @@ def gate_options(url: str, runs: int, poll: float, rps: float, timeout: float) -
 def baseline_loop(
     base_url: str, keys: tuple[str, str], names: Sequence[str], poll: float
 ) -> list[str]:
-    """What teams do today (Sipfront's action, docs/dev/sipfront-api.md): for each test, trigger
+    """What teams do today (Sipfront's action, docs/sipfront-api.md): for each test, trigger
     it, then wait ``poll`` seconds and ask for its status until the run is no longer running."""
     session = requests.Session()
     session.trust_env = False  # loopback only, whatever the proxy variables say
