@@ -3,6 +3,7 @@ projects, sim, and what every --help says."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -539,7 +540,16 @@ def test_tests_with_a_key_that_cannot_be_sent_says_so_in_one_line(
 
 # ---- --help ------------------------------------------------------------------------------------
 
-COMMANDS = ("sim", "tests", "projects", "validate", "schema", "run")
+
+def subcommands() -> list[str]:
+    """Every subcommand the parser has, so that a new one is held to the same rules."""
+    from pytest_sipfront.cli import _parser
+
+    actions = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(actions[0].choices)
+
+
+COMMANDS = subcommands()
 
 
 def help_of(*command: str) -> str:
@@ -556,6 +566,7 @@ def help_of(*command: str) -> str:
 
 
 def test_the_command_s_help_lists_every_subcommand_with_a_summary() -> None:
+    assert {"sim", "tests", "projects", "validate", "schema", "run"} <= set(COMMANDS)
     listed = help_of()
     for command in COMMANDS:
         assert re.search(rf"^    {command} +\S", listed, flags=re.M), command
