@@ -26,7 +26,7 @@ from pytest_sipfront.manifest.loader import (
     load_manifest,
     manifest_schema,
 )
-from pytest_sipfront.runs.messages import NO_CREDENTIALS
+from pytest_sipfront.runs.messages import NO_CREDENTIALS, not_a_regular_file
 from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import API_URL_VAR, DEFAULT_API_URL, credentials
@@ -119,13 +119,16 @@ def _parser() -> argparse.ArgumentParser:
         help="print the result as one JSON document on stdout (same exit status)",
     )
     validate.add_argument("--api-url", default=None, metavar="URL", help=api_url_help)
-    _command(
+    schema = _command(
         commands,
         "schema",
         "print the manifest's JSON Schema",
         "Print the JSON Schema that manifests follow (the loader checks their structure with "
-        "it), e.g. for your editor.",
+        "it), e.g. for your editor; with --catalog, the sandbox catalog's instead.",
         "exit status: 0",
+    )
+    schema.add_argument(
+        "--catalog", action="store_true", help="the sandbox catalog's JSON Schema instead"
     )
     from pytest_sipfront.library.command import add_run_parser
 
@@ -300,20 +303,30 @@ class ValidateReport:
     valid: bool
     manifests: list[CheckedManifest]
     problems: list[Problem]
+    skipped: list[str]
+    """Files found by a manifest's name that were not read (FIFOs, devices): one sentence each."""
 
 
-def _manifest_paths(arguments: Sequence[str]) -> tuple[list[Path], list[Problem]]:
-    """The manifests named, folders searched for them (no argument: the current folder)."""
+def _manifest_paths(arguments: Sequence[str]) -> tuple[list[Path], list[Problem], list[str]]:
+    """The manifests named, and those found in the folders named (no argument: the current
+    folder). A file found by name that is not a regular file is skipped, never read: a FIFO
+    would block the read."""
     paths: list[Path] = []
     problems: list[Problem] = []
-    for argument in arguments or ["."]:
+    skipped: list[str] = []
+    for argument in arguments or [str(Path.cwd())]:
         path = Path(argument)
         if not path.is_dir():
             paths.append(path)
             continue
         found = _find_manifests(path)
+        for candidate in found:
+            if candidate.is_file():
+                paths.append(candidate)
+            else:
+                skipped.append(not_a_regular_file(clean_line(str(candidate), 300)))
         if not found:
-            where = "this folder" if not arguments else f"{argument}"
+            where = argument if arguments else "this folder"
             problems.append(
                 Problem(
                     "",
@@ -322,8 +335,9 @@ def _manifest_paths(arguments: Sequence[str]) -> tuple[list[Path], list[Problem]
                     f"no manifest found below {where} ({', '.join(DEFAULT_PATTERNS)})",
                 )
             )
-        paths.extend(found)
-    return paths, problems
+    if not paths and not problems:  # only FIFOs and the like were found
+        problems.append(Problem("", None, None, "no manifest found to read"))
+    return paths, problems, skipped
 
 
 def _unknown_to_sipfront(loaded: list[Manifest], client: SipfrontClient) -> list[Problem]:
@@ -357,7 +371,7 @@ def _unknown_to_sipfront(loaded: list[Manifest], client: SipfrontClient) -> list
 
 
 def _check(args: argparse.Namespace) -> ValidateReport:
-    paths, problems = _manifest_paths(args.manifests)
+    paths, problems, skipped = _manifest_paths(args.manifests)
     loaded: list[Manifest] = []
     for path in paths:
         try:
@@ -383,7 +397,7 @@ def _check(args: argparse.Namespace) -> ValidateReport:
             finally:
                 client.close()
     checked = [CheckedManifest(m.path, len(m.specs)) for m in loaded]
-    return ValidateReport(valid=not problems, manifests=checked, problems=problems)
+    return ValidateReport(valid=not problems, manifests=checked, problems=problems, skipped=skipped)
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -391,6 +405,8 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.json:
         out.write(json.dumps(asdict(report), indent=2, ensure_ascii=False) + "\n")
     else:
+        for sentence in report.skipped:
+            err.write(f"sipfront: {sentence}\n")
         for problem in report.problems:
             err.write(f"{problem}\n")
         if report.valid:
@@ -415,6 +431,11 @@ def main(
         from pytest_sipfront.library.command import run_command
 
         return run_command(args, out, err)
+    if args.catalog:
+        from pytest_sipfront.sandbox.catalogschema import CATALOG_SCHEMA
+
+        out.write(json.dumps(CATALOG_SCHEMA, indent=2) + "\n")
+        return 0
     out.write(json.dumps(manifest_schema(), indent=2) + "\n")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 from collections.abc import Callable
@@ -108,3 +109,53 @@ def test_without_an_allure_dir_or_html_option_no_report_plugin_is_touched(
     server = sipfront_sandbox(CATALOG)
     result = run_gate(MATRIX, "-p", "no:html", server=server)
     result.assert_outcomes(**OUTCOMES)
+
+
+def test_pytest_html_gets_the_session_id_and_report_url_escaped(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("pytest_html")
+    trigger = {
+        "data": {
+            "session_id": "<img src=x onerror=alert(1)>",
+            "report_url": 'https://app.sipfront.com/r?a="><img/src=x/onerror=alert(2)>',
+            "status_url": "/api/v2/runs/hostile/status",
+        },
+        "status": 200,
+    }
+    passed = {"run": {"is_finished": 1, "has_passed": 1, "status": "passed"}, "status": 200}
+    server = sipfront_sandbox(
+        {
+            "faults": [
+                {
+                    "endpoint": endpoint,
+                    "body": json.dumps(body),
+                    "content_type": "application/json",
+                    "times": 0,
+                }
+                for endpoint, body in (("tests.run", trigger), ("runs.status", passed))
+            ]
+        }
+    )
+    result = run_gate(
+        "version: 1\ntests:\n  - name: hostile\n    test: basic-call\n",
+        "--html=report.html",
+        "--self-contained-html",
+        "--sipfront-history=off",
+        server=server,
+        subprocess=True,
+    )
+    result.assert_outcomes(passed=1)
+    html = (pytester.path / "report.html").read_text(encoding="utf-8")
+    data = re.search(r'data-jsonblob="([^"]*)"', html)
+    assert data is not None
+    blob = json.loads(html_module.unescape(data.group(1)))  # the attribute's true value
+    extras = [e for runs in blob["tests"].values() for run in runs for e in run.get("extras", [])]
+    links = [e for e in extras if e["format_type"] == "url"]
+    assert len(links) == 1
+    # pytest-html puts name and content into its HTML as they are: no tag may survive.
+    for text in (links[0]["name"], links[0]["content"]):
+        assert "<" not in text and ">" not in text and '"' not in text, text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in links[0]["name"]

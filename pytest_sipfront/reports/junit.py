@@ -33,7 +33,7 @@ import os
 import stat
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pytest_sipfront.durations import format_duration
@@ -44,6 +44,7 @@ from pytest_sipfront.reports.classify import (
     strip_userinfo,
     unreported,
 )
+from pytest_sipfront.reports.outfile import write_text
 from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
@@ -394,16 +395,20 @@ def junit_path_problem(path: str, other_reports: Sequence[str] = ()) -> str | No
 
 
 def write_junit(
-    path: str | os.PathLike[str], records: Sequence[ItemRecord], info: SessionInfo
+    path: str | os.PathLike[str],
+    records: Sequence[ItemRecord],
+    info: SessionInfo,
+    *,
+    stop: Callable[[], bool] | None = None,
 ) -> None:
     """Write the JUnit file: parent directories created, written whole or not at all. A path
-    that is (or links to) a device or a FIFO is written in place, never replaced; a symlink
+    that is (or links to) a device or a FIFO is written in place, never replaced, and only
+    while it takes the text (:func:`.outfile.write_text`: a deadline, ``stop()``); a symlink
     to a file is followed (the link stays, the file it names is replaced)."""
     text = junit_xml(records, info)
     target = os.path.realpath(os.path.abspath(os.fspath(path)))
     if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
-        with open(target, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+        write_text(target, text, stop=stop)
         return
     directory = os.path.dirname(target)
     os.makedirs(directory, exist_ok=True)

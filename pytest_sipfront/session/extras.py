@@ -14,6 +14,7 @@ import pytest
 
 from pytest_sipfront.runs.messages import full_text
 from pytest_sipfront.runs.outcome import RunOutcome
+from pytest_sipfront.sanitize import clean_http_url, escape_html
 from pytest_sipfront.session.items import SipfrontItem
 
 
@@ -74,9 +75,21 @@ class _ReportExtras:
 
 class HtmlExtras(_ReportExtras):
     def show(self, item: SipfrontItem, outcome: RunOutcome, report: pytest.TestReport) -> None:
+        # pytest-html puts an extra's name and content into its HTML as they are: both go
+        # through the one HTML escaper (a session id or link from Sipfront may carry markup).
         extras = list(getattr(report, "extras", []))
         for name, url in links(item, outcome):
-            extras.append({"name": name, "format_type": "url", "content": url, "extension": ""})
+            link = clean_http_url(url)
+            if link is None:
+                continue
+            extras.append(
+                {
+                    "name": escape_html(name),
+                    "format_type": "url",
+                    "content": escape_html(link),
+                    "extension": "",
+                }
+            )
         report.extras = extras  # type: ignore[attr-defined]
 
 

@@ -77,7 +77,7 @@ class GateHooks:
         report = yield
         if isinstance(item, SipfrontItem):
             self._adjust(item, call, report)
-            attach(item, report, sandbox=self.gate.settings.sandbox)
+            attach(item, report, sandbox=self.gate.sandbox)
         return report
 
     def _adjust(
@@ -112,7 +112,7 @@ class GateHooks:
 
     @pytest.hookimpl(tryfirst=True)  # before xdist tears down workers still waiting on us
     def pytest_sessionfinish(self) -> None:
-        with self.signals.ignored():
+        with self.signals.held():
             self.gate.finish()
         self.signals.restore()
 
