@@ -273,6 +273,27 @@ def test_validate_given_a_folder_without_manifests_says_so(tmp_path: Path) -> No
     )
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX FIFOs")
+def test_validate_json_names_a_fifo_found_in_a_folder_as_skipped_without_reading_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sipfront.yml").write_text(VALID)
+    os.mkfifo(tmp_path / "stuck.sipfront.yml")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_sipfront", "validate", "--json", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,  # a read of the FIFO would wait for a writer: killed here, the test fails
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    report = json.loads(done.stdout)
+    assert report["manifests"] == [{"path": str(tmp_path / "sipfront.yml"), "runs": 4}]
+    assert report["skipped"] == [
+        f"{tmp_path / 'stuck.sipfront.yml'} skipped: not a regular file (a FIFO or a device), "
+        "so it is not read"
+    ]
+
+
 def test_validate_json_lists_each_manifest_with_its_runs(tmp_path: Path) -> None:
     path = tmp_path / "sipfront.yml"
     path.write_text(VALID)
