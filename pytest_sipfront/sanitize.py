@@ -57,7 +57,9 @@ def secret_forms(public_key: str, secret_key: str) -> list[str]:
 
 
 def _percent_forms(text: str) -> list[str]:
-    upper = [urllib.parse.quote(text, safe=""), urllib.parse.quote_plus(text, safe="")]
+    # surrogateescape: a key read from a non-UTF-8 environment still has its echo forms.
+    raw = text.encode("utf-8", "surrogateescape")
+    upper = [urllib.parse.quote(raw, safe=""), urllib.parse.quote_plus(raw, safe="")]
     lower = [re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in upper]
     return sorted(form for form in {*upper, *lower} if form != text)
 
