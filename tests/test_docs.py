@@ -231,6 +231,7 @@ def test_the_troubleshooting_page_explains_every_message_a_run_can_end_with() ->
         messages.INTERRUPTED_LISTING,
         messages.UNKNOWN_TRIGGER,
         messages.NOT_REACHED,
+        messages.NOT_TRIGGERED,
     ]
     templates = [
         messages.AUTH_MESSAGE,
