@@ -19,6 +19,7 @@ import jsonschema
 import pytest
 import requests
 import yaml
+from processes import free_port
 from sandbox_keys import keys_of
 
 from pytest_sipfront.cli import main
@@ -476,12 +477,6 @@ def test_sim_with_a_broken_catalog_says_what_is_wrong(tmp_path: Path) -> None:
 
 
 SIM = [sys.executable, "-m", "pytest_sipfront.cli", "sim"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def refuses_connections(port: int) -> bool:

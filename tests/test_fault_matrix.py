@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import xmlschema
 from junitparser import Error, Failure, JUnitXml, Skipped
+from processes import wait_until
 
 from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.reports.github import SANDBOX_TAG
@@ -433,13 +434,6 @@ def status_requests(server: SandboxServer, session_id: str) -> list[RequestRecor
     return sorted(records, key=lambda r: r.time)
 
 
-def wait_until(condition: Callable[[], bool], seconds: float) -> None:
-    """Poll ``condition`` every 20 ms for at most ``seconds`` (no fixed sleeps)."""
-    end = time.monotonic() + seconds
-    while not condition() and time.monotonic() < end:
-        time.sleep(0.02)
-
-
 @dataclass
 class Session:
     result: pytest.RunResult
@@ -516,12 +510,12 @@ def test_each_fault_gives_its_outcome_and_message_and_nothing_is_lost(
     # How many times the trigger reached the server. (The sandbox records a request when it
     # answers it: a delayed answer is recorded after the delay, when the session may be over.)
     if case.slow_client:
-        wait_until(lambda: len(probe_triggers(server)) >= case.triggers, 30.0)
+        wait_until(lambda: len(probe_triggers(server)) >= case.triggers, 30.0, "its triggers")
         # The first status request came 0.2 s after the trigger (allow 2 s on a busy machine);
         # its slow answer is recorded ``delay`` seconds after it arrived.
         delay = case.faults[0]["delay"]
         start = probe_triggers(server)[0].time
-        wait_until(lambda: time.monotonic() > start + 2.0 + delay, 30.0)
+        wait_until(lambda: time.monotonic() > start + 2.0 + delay, 30.0, "the delay to pass")
     triggers = probe_triggers(server)
     assert len(triggers) == case.triggers
 

@@ -358,6 +358,7 @@ def test_without_an_expectation_polling_keeps_the_interval(
     assert looks[1] - looks[0] >= 2.9
 
 
+@pytest.mark.slow
 def test_the_pytest_cache_gives_the_expectation_when_there_is_no_history(
     sipfront_sandbox: StartSandbox, run_gate: RunGate, pytester: pytest.Pytester
 ) -> None:

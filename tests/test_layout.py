@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest_sipfront
 
 PACKAGE = Path(pytest_sipfront.__file__).parent
-SHARED = {"settings", "durations", "integers", "sanitize"}
+SHARED = {"options", "settings", "durations", "integers", "sanitize"}
 # Top first. An import may only point at its own layer or one further down.
 LAYERS = ["ci", "plugin", "session", "library", "reports", "runs", "api", "sandbox", "manifest"]
 ALLOWED_UP = {("api", "pytest_sipfront.runs.outcome"), ("api", "pytest_sipfront.runs.messages")}

@@ -135,6 +135,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+@pytest.mark.slow
 def test_the_wheel_ships_the_licence_and_py_typed(built: dict[str, Path]) -> None:
     names = zipfile.ZipFile(built["wheel"]).namelist()
     assert "pytest_sipfront/py.typed" in names
@@ -142,6 +143,7 @@ def test_the_wheel_ships_the_licence_and_py_typed(built: dict[str, Path]) -> Non
     assert "pytest_sipfront/__main__.py" in names
 
 
+@pytest.mark.slow
 def test_the_sdist_holds_the_tests_examples_docs_and_licence(built: dict[str, Path]) -> None:
     with tarfile.open(built["sdist"]) as sdist:
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
@@ -166,6 +168,8 @@ def test_the_sdist_holds_the_tests_examples_docs_and_licence(built: dict[str, Pa
         assert needed in names, needed
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # pre-commit builds its own environment and installs the package
 def test_the_pre_commit_hook_rejects_a_broken_manifest_and_passes_a_good_one(
     tmp_path: Path,
 ) -> None:

@@ -470,6 +470,7 @@ def from_python_blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", FROM_PYTHON, flags=re.S)
 
 
+@pytest.mark.slow
 def test_the_manuals_fixture_example_is_the_example_file_and_passes_against_the_sandbox(
     pytester: pytest.Pytester,
 ) -> None:
@@ -487,6 +488,7 @@ def test_the_manuals_fixture_example_is_the_example_file_and_passes_against_the_
     assert "SANDBOX" in result.stdout.str()
 
 
+@pytest.mark.slow
 def test_the_manuals_library_example_runs_as_a_plain_script(
     pytester: pytest.Pytester, sipfront_sandbox: SandboxFactory
 ) -> None:

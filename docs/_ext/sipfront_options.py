@@ -45,16 +45,10 @@ class _Recorder:
 
 
 def _environment_variables() -> dict[str, str]:
-    """Option -> the environment variable the settings table reads for it."""
-    from pytest_sipfront import settings
+    """Option -> the environment variable the table of settings reads for it."""
+    from pytest_sipfront.options import SETTINGS
 
-    found: dict[str, str] = {}
-    table = getattr(settings, "_FIELDS", {})
-    for setting, entry in table.items():
-        variable = entry[0] if isinstance(entry, tuple) else getattr(entry, "env", None)
-        if variable:
-            found[settings.option_name(setting)] = variable
-    return found
+    return {s.option: s.env for s in SETTINGS if s.option and s.env}
 
 
 def _allowed(setting: str) -> str:

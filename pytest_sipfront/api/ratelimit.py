@@ -27,6 +27,10 @@ _CANCEL_TICK = 0.05
 """How often a queued thread looks at its cancel event while it waits for its turn."""
 
 
+def _wait_on(condition: threading.Condition, timeout: float | None) -> bool:
+    return condition.wait(timeout)
+
+
 class _Waiter:
     __slots__ = ()
 
@@ -47,7 +51,16 @@ class Slot:
 class RateLimiter:
     """Thread-safe sliding-log limiter; threads get their turn in the order they asked (FIFO)."""
 
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[threading.Condition, float | None], object] | None = None,
+    ) -> None:
+        """``clock`` is the monotonic clock the log is kept on; ``wait(condition, timeout)``
+        waits for a turn with the condition's lock held (``condition.wait`` unless a test gives
+        a clock of its own that moves when the limiter waits)."""
         if isinstance(rate, bool) or not isinstance(rate, (int, float)):
             raise ValueError(f"the request rate must be a number, not {rate!r}")
         if not math.isfinite(rate) or rate <= 0:
@@ -58,6 +71,7 @@ class RateLimiter:
         self.window = SAFETY_WINDOW if rate >= 1 else SAFETY_WINDOW / rate
         """Length of the window in seconds (longer than 1 s below one request per second)."""
         self._clock = clock
+        self._wait = wait or _wait_on
         self._log: deque[Slot] = deque(maxlen=self.burst)
         self._queue: deque[_Waiter] = deque()
         self._cond = threading.Condition(threading.Lock())
@@ -103,7 +117,7 @@ class RateLimiter:
                         timeout = None
                     if cancel is not None:
                         timeout = _CANCEL_TICK if timeout is None else min(timeout, _CANCEL_TICK)
-                    self._cond.wait(timeout)
+                    self._wait(self._cond, timeout)
             finally:
                 self._queue.remove(me)
                 self._cond.notify_all()

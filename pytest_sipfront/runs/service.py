@@ -12,6 +12,7 @@ import copy
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.api.ratelimit import RateLimiter
@@ -29,8 +30,10 @@ from pytest_sipfront.runs.messages import (
 )
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 from pytest_sipfront.runs.scheduler import Scheduler
-from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR, Settings, credentials
+
+if TYPE_CHECKING:
+    from pytest_sipfront.sandbox import Catalog, SandboxServer
 
 
 class RunService:
@@ -61,6 +64,8 @@ class RunService:
         """The session's sandbox catalog, read once (the gate checks it before the first
         trigger); raises :class:`CatalogError` with a sentence naming the file and line."""
         if self._catalog is None:
+            from pytest_sipfront.sandbox import Catalog
+
             path = self.settings.sandbox_catalog
             self._catalog = Catalog.load(path) if path else Catalog.default()
         return self._catalog
@@ -135,12 +140,17 @@ class RunService:
                 for job in jobs:
                     self._preset_one(job, Verdict.REFUSED, bad_api_url(str(error)))
                 return
-        try:
+        if self.settings.sandbox:
+            from pytest_sipfront.sandbox import CatalogError  # (a sandbox session only)
+
+            try:
+                keys = self._credentials()
+            except CatalogError as error:  # under xdist, where the gate could not check it first
+                for job in jobs:
+                    self._preset_one(job, Verdict.REFUSED, str(error))
+                return
+        else:
             keys = self._credentials()
-        except CatalogError as error:  # under xdist, where the gate could not check it first
-            for job in jobs:
-                self._preset_one(job, Verdict.REFUSED, str(error))
-            return
         if keys is None:
             for job in jobs:
                 self._preset_one(job, Verdict.AUTH, NO_CREDENTIALS)
@@ -176,6 +186,9 @@ class RunService:
 
     def _credentials(self) -> tuple[str, str] | None:
         if self.settings.sandbox:
+            # Only a sandbox session loads the sandbox (its server, catalog reader and API).
+            from pytest_sipfront.sandbox import SandboxServer
+
             self.sandbox = SandboxServer(self.sandbox_catalog())
             self.api_url = self.sandbox.start()
             return SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY
