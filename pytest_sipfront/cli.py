@@ -1,5 +1,5 @@
-"""The ``sipfront`` command: ``sim``, ``tests``, ``projects``, ``validate``, ``schema`` and
-``run``."""
+"""The ``sipfront`` command: ``sim``, ``tests``, ``projects``, ``validate``, ``schema``,
+``run`` and ``stats``."""
 
 from __future__ import annotations
 
@@ -131,8 +131,10 @@ def _parser() -> argparse.ArgumentParser:
         "--catalog", action="store_true", help="the sandbox catalog's JSON Schema instead"
     )
     from pytest_sipfront.library.command import add_run_parser
+    from pytest_sipfront.library.stats_command import add_stats_parser
 
     add_run_parser(commands)
+    add_stats_parser(commands)
     return parser
 
 
@@ -427,6 +429,10 @@ def main(
         return _listing(args, out, err)
     if args.command == "validate":
         return _validate(args, out, err)
+    if args.command == "stats":
+        from pytest_sipfront.library.stats_command import stats_command
+
+        return stats_command(args, _api_client(args.api_url, err), out, err)
     if args.command == "run":
         from pytest_sipfront.library.command import run_command
 

@@ -13,6 +13,9 @@ DEFAULT_API_URL = "https://app.sipfront.com/api/v2"
 API_URL_VAR = "SIPFRONT_API_URL"
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
+MEDIA_VAR = "SIPFRONT_MEDIA"
+MEDIA_MODES = ("off", "failed", "all")
+"""``--sipfront-media``: which finished runs get their media metrics read."""
 REPORT_MODES = ("full", "kiosk", "print")
 """The report modes Sipfront takes (sent as ``report.mode``): the one definition, for the
 options, manifests, the action's inputs, the library and the sandbox."""
@@ -128,6 +131,11 @@ SETTINGS: tuple[Setting, ...] = (
         "fail_on", "--sipfront-fail-on", "sipfront_fail_on", None, "fail_on", "any",
         "new: only NEW failures are red, a test that was already failing is not; "
         "any: every failure is red", "{new,any}",
+    ),
+    Setting(
+        "media", "--sipfront-media", "sipfront_media", MEDIA_VAR, "media", "failed",
+        "media metrics of finished runs: failed: of runs that did not pass or have "
+        "thresholds; all: of every run; off: send no stats request", "{off,failed,all}",
     ),
     Setting(
         "sandbox", "--sipfront-sandbox", None, None, "flag", False,

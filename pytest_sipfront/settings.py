@@ -16,6 +16,8 @@ from pytest_sipfront.options import (
     API_URL_VAR,
     BY_NAME,
     DEFAULT_API_URL,
+    MEDIA_MODES,
+    MEDIA_VAR,
     PROJECT_REPORT_MODES,
     PUBLIC_KEY_VAR,
     REPORT_MODES,
@@ -28,6 +30,8 @@ __all__ = [
     "API_URL_VAR",
     "DEFAULT_API_URL",
     "MAX_RPS",
+    "MEDIA_MODES",
+    "MEDIA_VAR",
     "MIN_RPS",
     "PARSERS",
     "PROJECT_REPORT_MODES",
@@ -86,6 +90,7 @@ class Settings:
     shutdown_grace: float
     history: bool
     fail_on: str
+    media: str
     sandbox: bool
     sandbox_catalog: str | None
     dry_run: bool
@@ -149,6 +154,13 @@ def _fail_on(value: str, name: str, setting: str) -> str:
     return word
 
 
+def _media(value: str, name: str, setting: str) -> str:
+    word = str(value).strip().lower()
+    if word not in MEDIA_MODES:
+        raise SettingsError(f"{name}: {value!r} is not off, failed or all")
+    return word
+
+
 PARSERS: dict[str, Callable[[str, str, str], Any]] = {
     # a setting's ``parse``: (value as written, where it was written, setting) -> value
     "text": _text,
@@ -158,6 +170,7 @@ PARSERS: dict[str, Callable[[str, str, str], Any]] = {
     "report_mode": _report_mode,
     "on_off": _on_off,
     "fail_on": _fail_on,
+    "media": _media,
 }
 """Every parser a setting names; ``flag`` and ``patterns`` settings are read by pytest."""
 

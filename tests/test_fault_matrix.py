@@ -415,8 +415,15 @@ def junitxml_properties(path: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def summary_rows(path: Path) -> list[str]:
-    text = path.read_text(encoding="utf-8")
-    return [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    """The rows of the summary's table of items (not those of a run's media metrics)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| result |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("| "):
+            break
+        rows.append(line)
+    return rows
 
 
 def probe_triggers(server: SandboxServer) -> list[RequestRecord]:

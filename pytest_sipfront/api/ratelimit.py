@@ -32,7 +32,10 @@ def _wait_on(condition: threading.Condition, timeout: float | None) -> bool:
 
 
 class _Waiter:
-    __slots__ = ()
+    __slots__ = ("background",)
+
+    def __init__(self, background: bool) -> None:
+        self.background = background
 
 
 class Slot:
@@ -49,7 +52,8 @@ class Slot:
 
 
 class RateLimiter:
-    """Thread-safe sliding-log limiter; threads get their turn in the order they asked (FIFO)."""
+    """Thread-safe sliding-log limiter; threads get their turn in the order they asked (FIFO),
+    background requests after every other."""
 
     def __init__(
         self,
@@ -97,9 +101,24 @@ class RateLimiter:
         Waits are timed waits on a condition, never busy loops; a thread waiting with a cancel
         event notices it within :data:`_CANCEL_TICK` seconds.
         """
-        me = _Waiter()
+        return self._begin(cancel, background=False)
+
+    def begin_background(self, cancel: threading.Event | None = None) -> Slot | None:
+        """:meth:`begin` for a request that waits behind every other one waiting (media
+        metrics), so that it never holds back a run's status poll or trigger."""
+        return self._begin(cancel, background=True)
+
+    def _begin(self, cancel: threading.Event | None, *, background: bool) -> Slot | None:
+        me = _Waiter(background)
         with self._cond:
-            self._queue.append(me)
+            if background:
+                self._queue.append(me)
+            else:  # ahead of the background requests, behind the other foreground ones
+                place = next(
+                    (i for i, waiter in enumerate(self._queue) if waiter.background),
+                    len(self._queue),
+                )
+                self._queue.insert(place, me)
             try:
                 while True:
                     if cancel is not None and cancel.is_set():

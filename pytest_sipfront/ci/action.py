@@ -47,6 +47,7 @@ COUNT_OUTPUTS = (
     "junit_report",
     "report_urls",
     "new_failures",
+    "media_breaches",
 )
 RUN_OUTPUTS = (
     "status",
@@ -221,6 +222,7 @@ def pytest_arguments(inputs: ActionInputs, paths: Sequence[str], rootdir: str) -
         ("--sipfront-poll-interval", inputs.poll_interval),
         ("--sipfront-report-mode", inputs.report_mode),
         ("--sipfront-max-runs", inputs.max_runs),
+        ("--sipfront-media", inputs.media),
     ]
     if inputs.sandbox:
         args.append("--sipfront-sandbox")
@@ -387,11 +389,13 @@ class Tally:
 
     def __init__(self, collector: Collector, single: SingleRun | None, junit_report: str) -> None:
         self.total = self.passed = self.failed = self.errors = self.skipped = 0
-        self.new_failures = 0
+        self.new_failures = self.media_breaches = 0
         urls: list[dict[str, str]] = []
         for record in collector.records:
             if record.run is not None and record.run.new_failure:
                 self.new_failures += 1  # failures after a passing earlier run (history on)
+            if record.run is not None and record.run.media is not None:
+                self.media_breaches += len(record.run.media.breaches)
             result = classify(record)
             self._count(result.kind, result.label)
             self._url(urls, record.name, record.manifest, result.label, record.report_url)
@@ -416,6 +420,7 @@ class Tally:
             junit_report=clean_line(self.junit_report, VALUE_LIMIT),
             report_urls=self.report_urls,
             new_failures=str(self.new_failures),
+            media_breaches=str(self.media_breaches),
         )
         if len(collector.records) + len(collector.unreported) == 1:
             if collector.records:

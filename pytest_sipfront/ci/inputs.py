@@ -22,6 +22,7 @@ from pytest_sipfront.manifest.schema import MAX_ID
 from pytest_sipfront.runs.messages import id_too_large, input_not_utf8
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import (
+    MEDIA_MODES,
     PROJECT_REPORT_MODES,
     PUBLIC_KEY_VAR,
     REPORT_MODES,
@@ -40,6 +41,7 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "poll_interval": None,
     "report_mode": None,
     "max_runs": None,
+    "media": None,
     "allow_empty": "false",
     "junit_report": "sipfront-junit.xml",
     "markers": None,
@@ -123,6 +125,7 @@ class ActionInputs:
     poll_interval: str | None = None
     report_mode: str | None = None
     max_runs: int | None = None
+    media: str | None = None
     allow_empty: bool = False
     junit_report: str = "sipfront-junit.xml"
     markers: str | None = None
@@ -182,6 +185,16 @@ def _timeout(raw: Mapping[str, str], warnings: list[str]) -> str | None:
             )
             return LONGEST_TIMEOUT
     return _duration(raw, "timeout")
+
+
+def _media(raw: Mapping[str, str]) -> str | None:
+    value = raw.get("media")
+    if value is None:
+        return None
+    word = value.lower()
+    if word not in MEDIA_MODES:
+        raise InputError(f"media: {_shown(value)} is not off, failed or all")
+    return word
 
 
 def _report_mode(raw: Mapping[str, str]) -> str | None:
@@ -326,6 +339,7 @@ def parse_inputs(
         poll_interval=_duration(raw, "poll_interval"),
         report_mode=report_mode,
         max_runs=_whole(raw, "max_runs"),
+        media=_media(raw),
         allow_empty=_boolean(raw, "allow_empty"),
         junit_report=raw.get("junit_report") or INPUT_DEFAULTS["junit_report"] or "",
         markers=raw.get("markers"),

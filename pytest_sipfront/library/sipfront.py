@@ -86,8 +86,10 @@ class Sipfront:
         sandbox: bool = False,
         sandbox_catalog: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
+        media: str | None = None,
     ) -> None:
-        """Raises ``ValueError`` (``SettingsError``) naming a setting that cannot be used."""
+        """Raises ``ValueError`` (``SettingsError``) naming a setting that cannot be used.
+        ``media``: ``off``, ``failed`` (default) or ``all``, as ``--sipfront-media``."""
         from pytest_sipfront.runs.service import RunService
 
         environment = os.environ if environ is None else environ
@@ -100,6 +102,7 @@ class Sipfront:
             "report_mode": report_mode,
             "max_runs": max_runs,
             "heartbeat": heartbeat,
+            "media": media,
         }
         try:
             settings = resolve(
@@ -206,6 +209,7 @@ class Sipfront:
         retries: int = 0,
         name: str | None = None,
         allow_emergency_destination: bool = False,
+        thresholds: Mapping[str, str] | None = None,
     ) -> RunResult:
         """Trigger one test run and wait for its verdict."""
         return self.start(
@@ -218,6 +222,7 @@ class Sipfront:
             retries=retries,
             name=name,
             allow_emergency_destination=allow_emergency_destination,
+            thresholds=thresholds,
         ).wait()
 
     def start(
@@ -232,8 +237,11 @@ class Sipfront:
         retries: int = 0,
         name: str | None = None,
         allow_emergency_destination: bool = False,
+        thresholds: Mapping[str, str] | None = None,
     ) -> RunHandle:
-        """Trigger one test run and return at once; ``handle.wait()`` gives its verdict."""
+        """Trigger one test run and return at once; ``handle.wait()`` gives its verdict.
+        ``thresholds``: media thresholds in the manifest's syntax, e.g.
+        ``{"rtp_jitter": "p95 < 30"}``."""
         where = self._location()
         try:
             request = request_for_test(
@@ -247,6 +255,7 @@ class Sipfront:
                 name=name,
                 allow_emergency_destination=allow_emergency_destination,
                 session_report_mode=self.settings.report_mode,
+                thresholds=thresholds,
             )
         except RequestProblem as problem:
             raise self._refuse(_located(where, str(problem))) from None
@@ -347,6 +356,7 @@ class Sipfront:
             timeout=request.timeout or self.settings.timeout,
             poll_interval=request.poll_interval or self.settings.poll_interval,
             retries=request.retries,
+            thresholds=request.thresholds,
             outcome=RunOutcome(
                 name=request.name,
                 verdict=Verdict.UNKNOWN,

@@ -19,6 +19,7 @@ from typing import TextIO
 from urllib.parse import quote
 
 from pytest_sipfront.durations import format_duration
+from pytest_sipfront.media.render import markdown_section
 from pytest_sipfront.reports.classify import (
     Result,
     classify,
@@ -27,8 +28,8 @@ from pytest_sipfront.reports.classify import (
     unreported,
 )
 from pytest_sipfront.reports.outfile import write_text
-from pytest_sipfront.runs.messages import NOT_RED, history_case
-from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
+from pytest_sipfront.runs.messages import NOT_RED, history_case, media_left_out
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo, Verdict
 from pytest_sipfront.sanitize import clean_line
 
 MAX_ANNOTATIONS = 10
@@ -356,11 +357,34 @@ def step_summary(
             f"{left_out} of {len(rows)} rows left out to keep this summary under GitHub's size "
             "limit; the job log (and the JUnit report, when written) lists every item.",
         ]
+    lines += _media_sections(records, budget - sum(_size(line) for line in lines[len(head) :]))
     text = "\n".join(_defused(line) for line in lines) + "\n"
     encoded = text.encode("utf-8")
     if len(encoded) > limit_bytes:  # only when limit_bytes is smaller than the heading itself
         text = encoded[: max(0, limit_bytes)].decode("utf-8", errors="ignore")
     return text
+
+
+def _media_sections(records: Sequence[ItemRecord], budget: int) -> list[str]:
+    """For each failed or breached run with metrics: its table and chart, folded, as far as
+    ``budget`` bytes allow; a note counts those left out."""
+    shown: list[str] = []
+    left = 0
+    for record in records:
+        run = record.run
+        media = run.media if run is not None else None
+        if run is None or media is None or not (media.red or run.verdict is not Verdict.PASSED):
+            continue
+        section = ["", *markdown_section(media, record.name, markdown_cell).split("\n")]
+        size = sum(_size(line) for line in section)
+        if size > budget - 200:
+            left += 1
+            continue
+        shown += section
+        budget -= size
+    if left:
+        shown += ["", media_left_out(left)]
+    return shown
 
 
 def _fit(lines: Iterable[str], budget: int) -> tuple[list[str], int]:

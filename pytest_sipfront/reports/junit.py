@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pytest_sipfront.durations import format_duration
+from pytest_sipfront.media.render import text_table
 from pytest_sipfront.reports.classify import (
     Result,
     classify,
@@ -212,6 +213,9 @@ def system_out(
     else:
         lines.append("report    none (no Sipfront run was triggered)")
     lines.append(f"manifest  {manifest}:{line}" if line > 0 else f"manifest  {manifest}")
+    table = text_table(run.media) if run is not None and run.media is not None else ""
+    if table:
+        lines += ["media metrics:", table]
     return xml_text("\n".join(lines))
 
 

@@ -21,6 +21,7 @@ from typing import Literal
 from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import Progress, RunJob, item_of
+from pytest_sipfront.runs.media import MediaChecker
 from pytest_sipfront.runs.messages import (
     NOT_TRIGGERED,
     run_contradictory,
@@ -33,7 +34,9 @@ from pytest_sipfront.runs.polling import PollPlan
 
 MAX_WORKERS = 32
 
-JobState = Literal["queued", "running", "done"]
+JobState = Literal["queued", "running", "measuring", "done"]
+"""``measuring``: the run has finished at Sipfront and its media metrics are being read; it
+has handed its concurrency slot on (see ``Scheduler._conclude_locked``)."""
 
 
 @dataclass(eq=False)
@@ -72,9 +75,11 @@ class Scheduler:
         cancel: threading.Event | None = None,
         max_failures: int = 0,
         history: HistoryBook | None = None,
+        media: MediaChecker | None = None,
     ) -> None:
         self._client = client
         self._history = history
+        self._media = media
         self._concurrency = max(1, concurrency)
         self._workers = workers or min(MAX_WORKERS, max(2, self._concurrency))
         self._clock = clock
@@ -420,16 +425,48 @@ class Scheduler:
             if not state.finished:
                 self._next_poll_locked(job)
             elif state.passed:
-                self._finish_locked(job, Verdict.PASSED)
+                self._conclude_locked(job, Verdict.PASSED)
             elif job.retries_left > 0 and not self._closed and self._triggering:
                 job.retries_left -= 1
                 self._schedule_locked(self._clock(), _bound(self._trigger, job))
             elif state.contradiction:
-                self._finish_locked(
+                self._conclude_locked(
                     job, Verdict.FAILED, run_contradictory(attempt, state.contradiction)
                 )
             else:
-                self._finish_locked(job, Verdict.FAILED, run_failed(attempt))
+                self._conclude_locked(job, Verdict.FAILED, run_failed(attempt))
+
+    def _conclude_locked(self, job: _Run, verdict: Verdict, message: str = "") -> None:
+        """A finished run's verdict: at once, or once its media metrics are checked, on a
+        thread of its own (another run's verdict never waits for this run's metrics)."""
+        media = self._media
+        thresholds = job.job.thresholds
+        if media is None or not media.wanted(job.outcome, verdict, thresholds):
+            self._finish_locked(job, verdict, message)
+            return
+
+        # The run is over at Sipfront: its slot goes to the next queued run at once, unless
+        # -x / --maxfail may count it (it failed, or its thresholds may fail it): then it stays
+        # "running" until its verdict, as without metrics, and its failure holds the queue
+        # (``_held_locked``) before any run behind it can start.
+        may_fail = verdict is not Verdict.PASSED or bool(thresholds)
+        if not (self._max_failures and may_fail):
+            job.state = "measuring"
+            self._inflight -= 1
+            job.outcome.local_duration_s = self._clock() - job.started
+            self._cond.notify_all()
+
+        def measure() -> None:
+            try:
+                final = media.check(
+                    job.outcome, verdict, message, thresholds, budget=job.job.timeout
+                )
+            except Exception as error:  # a bug must not hang the item: red, visibly
+                final = (Verdict.UNKNOWN, f"pytest-sipfront internal error: {error!r}")
+            with self._cond:
+                self._finish_locked(job, *final)
+
+        threading.Thread(target=measure, name="sipfront-media", daemon=True).start()
 
     def _next_poll_locked(self, job: _Run) -> None:
         now = self._clock()

@@ -20,8 +20,10 @@ from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.manifest.safety import credential_problem
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import Progress, RunJob
+from pytest_sipfront.runs.media import MediaChecker, media_off_problem
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
+    INTERRUPTED_MEASURING,
     INTERRUPTED_QUEUED,
     INTERRUPTED_SENDING,
     NO_CREDENTIALS,
@@ -133,6 +135,12 @@ class RunService:
                 self._preset_one(job, Verdict.MAX_RUNS, message)
             return
         self._runs = planned
+        for job in jobs:
+            where = f"{job.outcome.manifest}:{job.outcome.line}"
+            problem = media_off_problem(self.settings.media, [(where, job.thresholds)])
+            if problem is not None:
+                self._preset_one(job, Verdict.REFUSED, problem)
+        jobs = [job for job in jobs if job.key not in self._preset]
         if not self.settings.sandbox:
             try:
                 self.api_url = check_base_url(self.api_url)
@@ -179,6 +187,11 @@ class RunService:
             max_failures=self.max_failures,
             cancel=cancel,
             history=HistoryBook(self.client) if self.settings.history else None,
+            media=(
+                MediaChecker(self.client, self.settings.media)
+                if self.settings.media != "off"
+                else None
+            ),
         )
         for job in jobs:
             self.scheduler.add(job)
@@ -294,7 +307,9 @@ class RunService:
 def _stopped(outcome: RunOutcome, *, sending: bool) -> RunOutcome:
     """Mark a run without a verdict as interrupted, saying how far it got."""
     outcome.verdict = Verdict.INTERRUPTED
-    if outcome.attempts:
+    if outcome.attempts and outcome.attempts[-1].finished:  # its media metrics were being read
+        outcome.message = INTERRUPTED_MEASURING
+    elif outcome.attempts:
         outcome.message = INTERRUPTED
     elif sending:  # no answer to its trigger yet: a run may have started, but there is no link
         outcome.message = INTERRUPTED_SENDING

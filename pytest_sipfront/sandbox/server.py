@@ -210,7 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.state
         fields, bad_body = self._fields(raw)
         self._authorized = state.authorized(self.headers.get("Authorization"))
-        call = Call(self.command, self._record_base[2], params, fields)
+        query = self.path.partition("?")[2].partition("#")[0]
+        call = Call(self.command, self._record_base[2], params, fields, query)
         if endpoint is not None:
             fault = state.pick_fault(endpoint.name, state.concerned(endpoint, call))
             if fault is not None and self._play(fault):

@@ -12,6 +12,7 @@ from collections.abc import Generator
 
 import pytest
 
+from pytest_sipfront.media.render import csv_text, svg_chart
 from pytest_sipfront.runs.messages import full_text
 from pytest_sipfront.runs.outcome import RunOutcome
 from pytest_sipfront.sanitize import clean_http_url, escape_html
@@ -90,6 +91,10 @@ class HtmlExtras(_ReportExtras):
                     "extension": "",
                 }
             )
+        worst = outcome.media.worst() if outcome.media is not None else None
+        if worst is not None:  # markup of our own; every text in it escaped by svg_chart
+            svg = svg_chart(worst)
+            extras.append({"name": "media", "format_type": "html", "content": svg, "extension": ""})
         report.extras = extras  # type: ignore[attr-defined]
 
 
@@ -104,3 +109,9 @@ class AllureExtras(_ReportExtras):
         allure.attach(
             full_text(outcome), name="sipfront", attachment_type=allure.attachment_type.TEXT
         )
+        if outcome.media is not None and outcome.media.series:
+            allure.attach(
+                csv_text(outcome.media),
+                name="sipfront media",
+                attachment_type=allure.attachment_type.CSV,
+            )

@@ -17,6 +17,7 @@ from _pytest.skipping import evaluate_skip_marks
 from pytest_sipfront.api.urls import TRIGGER_PATHS, check_base_url
 from pytest_sipfront.reports.classify import run_marks
 from pytest_sipfront.runs.job import RunJob, item_of
+from pytest_sipfront.runs.media import media_off_problem
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
     bad_api_url,
@@ -145,12 +146,22 @@ class Gate:
             return False
         if not self.is_worker:
             self._check_before_triggering()
+            self._check_media(runnable)
         if self.is_worker and not self._broker_address:
             # An xdist worker without a controller's broker (the plugin not loaded on the
             # controller): it triggers only the items it is handed, when it reaches them.
             return True
         self.service.plan([self._job(item) for item in runnable])
         return not self.is_worker
+
+    def _check_media(self, items: list[SipfrontItem]) -> None:
+        """``--sipfront-media off`` sends no stats request: thresholds are a usage error."""
+        problem = media_off_problem(
+            self.settings.media,
+            [(f"{item.manifest}:{item.spec.line}", item.spec.thresholds) for item in items],
+        )
+        if problem is not None:
+            raise pytest.UsageError(f"pytest-sipfront: {problem}")
 
     def _check_before_triggering(self) -> None:
         """Usage errors of a session that would send Sipfront requests. (An xdist worker plans
@@ -208,6 +219,7 @@ class Gate:
             expect_failure=spec.xfail is not None,
             expected=cached_duration(self.config, item.nodeid),  # history may replace it
             fail_on_new_only=self.settings.fail_on == "new",
+            thresholds=spec.thresholds,
         )
 
     def _dry_run(self, item: SipfrontItem) -> RunOutcome:
