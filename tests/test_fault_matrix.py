@@ -1,7 +1,8 @@
 """Every kind of API trouble, injected by the sandbox, run as a real pytest session: the item's
-outcome, the first line of its message (README, outcome table), how often the server saw the
-trigger, and that nothing is lost on the way to the four reports (terminal summary, pytest's
-``--junitxml`` user properties, ``--sipfront-junit``, GitHub annotations and job summary).
+outcome, the first line of its message (the outcome table of docs/outcomes.md), how often the
+server saw the trigger, and that nothing is lost on the way to the four reports (terminal
+summary, pytest's ``--junitxml`` user properties, ``--sipfront-junit``, GitHub annotations and
+job summary).
 
 Every case has two items: ``probe`` (its test ``probe-test`` is the one the fault is aimed at,
 with the fault's ``test:`` filter) and ``bystander`` (another test that must pass untouched).

@@ -1,4 +1,4 @@
-"""The package's layers, as README's Development chapter draws them: imports go down, never up
+"""The package's layers, as docs/dev/index.md draws them: imports go down, never up
 (two stated exceptions), and the layers below the pytest-facing ones never import pytest."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Options, their precedence, and the modes that change what is sent (dry run, sandbox).
 
-Precedence (docs/design.md, manifest rules): manifest entry > manifest defaults > command line >
+Precedence (docs/dev/design.md, manifest rules): manifest entry > manifest defaults > command line >
 environment > ini > built-in default. What was sent is read from the sandbox's request log.
 """
 

@@ -1,4 +1,4 @@
-"""Credentials stay secret and go to the API's origin only (docs/design.md, Security).
+"""Credentials stay secret and go to the API's origin only (docs/dev/design.md, Security).
 
 - A session with passes, failures and several kinds of API trouble, run as a real process with
   debug logging, JUnit files and the GitHub reports on, never shows either key, nor the Basic

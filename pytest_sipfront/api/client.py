@@ -2,7 +2,7 @@
 
 Every answer is hostile until sanitised. Transient trouble on status requests is retried until
 the run's deadline; a trigger (POST) is sent again only when the first one provably started
-nothing (docs/design.md, retry rules). Credentials go to the configured API origin only.
+nothing (docs/dev/design.md, retry rules). Credentials go to the configured API origin only.
 
 Decisions where the contract leaves a choice:
 

@@ -24,7 +24,19 @@ REQUEST_BUDGET = 60.0
 
 
 def add_stats_parser(commands: Any) -> None:
-    stats = commands.add_parser("stats", help="print a run's media metrics")
+    stats = commands.add_parser(
+        "stats",
+        help="print a run's media metrics",
+        description=(
+            "Print the media metrics Sipfront measured for one run (by its session id), as a "
+            "table, JSON, or the raw bodies. The keys come from SIPFRONT_PUBLIC_KEY and "
+            "SIPFRONT_SECRET_KEY."
+        ),
+        epilog=(
+            "exit status: 0 printed; 2 no credentials, the request failed, or Sipfront's "
+            "answer held no readable metrics"
+        ),
+    )
     stats.add_argument("session_id", help="the run's session id (from its report link)")
     stats.add_argument("--measure", default=None, help="only this measure, e.g. rtp_jitter")
     stats.add_argument(

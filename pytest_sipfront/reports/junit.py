@@ -2,7 +2,7 @@
 
 Every item is filed as :func:`pytest_sipfront.reports.classify.classify` decides, and the file is
 built with :mod:`xml.etree.ElementTree` directly (the ``junit-xml`` package is not used: see
-"Why not junit-xml" in README.md). The rules every file keeps:
+"Why not junit-xml" in docs/reports.md). The rules every file keeps:
 
 - every string is made XML 1.0-safe first: ANSI escapes are removed, CR LF becomes LF, and every
   character XML 1.0 forbids (C0/C1 controls except TAB and LF, lone surrogates, non-characters

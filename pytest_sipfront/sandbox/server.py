@@ -1,6 +1,6 @@
 """The Sipfront sandbox: a real HTTP server on loopback that speaks the Sipfront v2 API.
 
-It answers like Sipfront does (see ``docs/sipfront-api.md``): Basic auth, JSON and form bodies
+It answers like Sipfront does (see ``docs/dev/sipfront-api.md``): Basic auth, JSON and form bodies
 (``multipart/form-data`` too, as ``curl -F`` sends), test runs and project runs that report
 ``running`` first and then a finished body, kiosk and full report links, and error bodies
 ``{"error": "...", "status": <code>}``. Nothing leaves the machine, and no run is real:
