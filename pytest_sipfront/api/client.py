@@ -176,6 +176,18 @@ def _error_text(answer: Answer) -> str:
     return ""
 
 
+def _ok_json(answer: Answer) -> Any:
+    """The JSON body of a 2xx answer; any other answer is :class:`Trouble` for the retry
+    policy to judge (an HTTP status it may retry, a body that is not JSON)."""
+    code = answer.code
+    if not 200 <= code < 300:
+        raise Trouble(Failure.HTTP_STATUS, retry_after=answer.retry_after_asked, http_status=code)
+    try:
+        return answer.json()
+    except ValueError:
+        raise Trouble(Failure.NOT_JSON, http_status=code) from None
+
+
 def _text_id(value: object) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -570,14 +582,7 @@ class SipfrontClient:
             self._latch_auth(code)
         if code in (404, 410):
             raise RunNotFound(code)
-        if not 200 <= code < 300:
-            raise Trouble(
-                Failure.HTTP_STATUS, retry_after=answer.retry_after_asked, http_status=code
-            )
-        try:
-            body = answer.json()
-        except ValueError:
-            raise Trouble(Failure.NOT_JSON, http_status=code) from None
+        body = _ok_json(answer)
         reading = read_run_body(body, kind)
         if reading is None:
             raise Trouble(Failure.NO_RUN, http_status=code)
@@ -701,14 +706,7 @@ class SipfrontClient:
                 LIST_REFUSED_MESSAGE.format(what=key, reason=text, code=code),
                 http_status=code,
             )
-        if not 200 <= code < 300:
-            raise Trouble(
-                Failure.HTTP_STATUS, retry_after=answer.retry_after_asked, http_status=code
-            )
-        try:
-            body = answer.json()
-        except ValueError:
-            raise Trouble(Failure.NOT_JSON, http_status=code) from None
+        body = _ok_json(answer)
         items = _extract_list(body, key)
         if items is None:
             raise Trouble(Failure.NO_LIST, what=key, http_status=code)
