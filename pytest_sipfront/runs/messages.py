@@ -247,3 +247,48 @@ def stopped_by_plugin(crash: str, message: str) -> str:
     first = first.removeprefix("Failed: ").rstrip(".")
     where = STILL_GOING if message == INTERRUPTED else message[:1].lower() + message[1:]
     return f"{first}; {where}"
+
+
+# --- the job summary's headings and notes --------------------------------------------------------
+
+
+def summary_verdict(total: int, failed: int, errors: int, passed: int, ran: int) -> str:
+    """The summary's heading: the gate's verdict in one line (``❌ 5 of 50 Sipfront runs
+    failed``, ``✅ 12 Sipfront runs passed``, ``⚠️ No Sipfront run was selected``)."""
+    runs = "run" if total == 1 else "runs"
+    if failed or errors:
+        word = "failed" if not errors else "errored" if not failed else "failed or errored"
+        return f"❌ {failed + errors} of {total} Sipfront {runs} {word}"
+    if not ran:
+        return "⚠️ No Sipfront run was selected: the gate tested nothing"
+    if passed == total:
+        return f"✅ {total} Sipfront {runs} passed"
+    return f"✅ No Sipfront run failed ({passed} of {total} passed)"
+
+
+SUMMARY_SANDBOX = "SANDBOX: simulated, not real Sipfront results"
+SUMMARY_CUT = (
+    "{left} of {total} rows left out to keep this summary small; the job log, the JUnit "
+    "report and the results JSON list every item."
+)
+GATE_BROKEN_MANIFEST = "⛔ The Sipfront gate could not start: a manifest is broken"
+GATE_BROKEN_MANIFEST_TODO = (
+    "Nothing was triggered. Fix the line named below; `sipfront validate` checks a manifest "
+    "on your machine without sending anything."
+)
+GATE_CANNOT_START = "⛔ The Sipfront gate could not start"
+GATE_CANNOT_START_TODO = (
+    "Nothing was sent to Sipfront. Fix the input named above and re-run the job."
+)
+GATE_NO_KEYS_TODO = (
+    "Nothing was sent to Sipfront. Store the API keys as repository secrets (Settings > Secrets "
+    "and variables > Actions) and pass them: `public_key: ${{ secrets.SIPFRONT_PUBLIC_KEY }}`, "
+    "`secret_key: ${{ secrets.SIPFRONT_SECRET_KEY }}`."
+)
+GATE_FORK_TODO = (
+    "This is a pull request from a fork: GitHub gives such workflows no secrets, so the gate "
+    "cannot reach Sipfront. Run the gate after review instead (a `push` to a branch of this "
+    "repository, or a maintainer re-running it), or skip the step for forks with "
+    "`if: github.event.pull_request.head.repo.full_name == github.repository`. Do not use "
+    "`pull_request_target` to hand secrets to code from a fork."
+)

@@ -149,6 +149,9 @@ class RunOutcome:
     """The run before this session (``None``: history was not looked up)."""
     not_red: bool = False
     """An ALREADY FAILING failure that ``--sipfront-fail-on new`` did not count red (xfailed)."""
+    wait_s: float | None = None
+    """How long pytest waited on its item for this verdict (the run mostly went on before
+    pytest reached the item, so this is not the run's duration); ``None``: never waited."""
 
     @property
     def already_failing(self) -> bool:
@@ -252,6 +255,17 @@ class SessionInfo:
     an interrupt): listed with Sipfront's verdict."""
     manifest_errors: list[tuple[str, int, int, str]] = field(default_factory=list)
     """Broken manifests: (path relative to the rootdir, line, column, message)."""
+    started_at: float | None = None
+    """When the session began (seconds since the epoch); ``None`` when not known."""
+    finished_at: float | None = None
+    """When its reports were written (seconds since the epoch)."""
+
+    @property
+    def wall_s(self) -> float | None:
+        """The session's wall time, when both ends are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return max(0.0, self.finished_at - self.started_at)
 
 
 def run_to_dict(outcome: RunOutcome) -> dict[str, Any]:
