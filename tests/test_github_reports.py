@@ -17,11 +17,11 @@ from report_records import REPORT, SECRET_URL, record
 from pytest_sipfront.reports import github
 from pytest_sipfront.reports.github import (
     MAX_ANNOTATIONS,
+    SourceLinks,
     escape_data,
     escape_property,
     markdown_cell,
     markdown_link,
-    SourceLinks,
     step_summary,
     write_github,
 )
@@ -271,7 +271,7 @@ SESSION_LINKS = SourceLinks("https://github.com", "acme/voip", "0123abc", ROOT)
         (passing(12), "## ✅ 12 Sipfront runs passed"),
         (passing(1), "## ✅ 1 Sipfront run passed"),
         (
-            passing(3) + [record("later", P.SKIPPED, message="maintenance")],
+            [*passing(3), record("later", P.SKIPPED, message="maintenance")],
             "## ✅ No Sipfront run failed (3 of 4 passed)",
         ),
         (
@@ -279,7 +279,7 @@ SESSION_LINKS = SourceLinks("https://github.com", "acme/voip", "0123abc", ROOT)
             "## ⚠️ No Sipfront run was selected: the gate tested nothing",
         ),
         (
-            [record("x", P.ERROR, verdict=Verdict.AUTH, message="bad keys")] + passing(2),
+            [record("x", P.ERROR, verdict=Verdict.AUTH, message="bad keys"), *passing(2)],
             "## ❌ 1 of 3 Sipfront runs errored",
         ),
     ],
@@ -298,7 +298,9 @@ def test_a_sandbox_summary_says_sandbox_in_its_heading() -> None:
 
 
 def test_failures_come_first_with_reason_report_and_their_manifest_line_at_this_commit() -> None:
-    records = [r for pair in zip(passing(5), failing(5)) for r in pair]  # 1 pass, 1 failure, ...
+    records = [
+        r for pair in zip(passing(5), failing(5), strict=False) for r in pair
+    ]  # 1 pass, 1 failure, ...
     text = step_summary(records, info(), links=SESSION_LINKS)
     lines = text.splitlines()
     failures = [n for n, line in enumerate(lines) if line.startswith("| ❌ failed |")]
@@ -313,7 +315,7 @@ def test_failures_come_first_with_reason_report_and_their_manifest_line_at_this_
 
 
 def test_passed_and_skipped_rows_are_folded_and_say_only_what_varies() -> None:
-    records = passing(3) + [record("later", P.SKIPPED, message="maintenance window")]
+    records = [*passing(3), record("later", P.SKIPPED, message="maintenance window")]
     text = step_summary(records, info())
     start = text.index("<details><summary>3 passed, 1 skipped</summary>\n\n")
     assert text.index("| result | name | reason | report |") > start
