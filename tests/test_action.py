@@ -613,3 +613,68 @@ def test_without_history_there_are_no_new_failures(workspace: Path) -> None:
         workspace, {"manifest": "sipfront.yml", "sandbox": "true", "pytest_args": FAST}
     )
     assert (run.outputs["failed"], run.outputs["new_failures"]) == ("1", "0")
+
+
+def test_missing_keys_still_give_a_summary_that_says_what_is_wrong_and_what_to_do(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = workspace / "step_summary.md"
+    inputs = {"manifest": "sipfront.yml", "public_key": "", "secret_key": ""}
+    env = {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_EVENT_NAME": "push"}
+    code, _, _ = main_in_process(workspace, monkeypatch, capsys, inputs, env=env)
+    text = summary.read_text(encoding="utf-8")
+    assert code == 2
+    assert text.startswith("## ⛔ The Sipfront gate could not start\n\n")
+    assert "public\\_key and secret\\_key: missing" in text
+    assert "`public_key: ${{ secrets.SIPFRONT_PUBLIC_KEY }}`" in text
+    assert "fork" not in text
+
+
+def test_a_pull_request_from_a_fork_is_told_in_the_summary_why_it_has_no_keys(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = workspace / "step_summary.md"
+    event = workspace / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "head": {"repo": {"full_name": "someone/voip"}},
+                    "base": {"repo": {"full_name": "acme/voip"}},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    env = {
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+    }
+    inputs = {"manifest": "sipfront.yml", "public_key": "", "secret_key": ""}
+    code, _, _ = main_in_process(workspace, monkeypatch, capsys, inputs, env=env)
+    text = summary.read_text(encoding="utf-8")
+    assert code == 2
+    assert "This is a pull request from a fork: GitHub gives such workflows no secrets" in text
+    assert "`pull_request_target`" in text
+
+
+def test_a_broken_manifest_gives_a_summary_naming_the_line_and_what_to_do(
+    workspace: Path,
+) -> None:
+    (workspace / "sipfront.yml").write_text(
+        "tests:\n  - name: call\n    test: basic-call\n    timeout: 10x\n", encoding="utf-8"
+    )
+    env = {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/voip",
+        "GITHUB_SHA": "0123abc",
+    }
+    run = run_action(
+        workspace, {"manifest": "sipfront.yml", "sandbox": "true", "pytest_args": FAST}, env=env
+    )
+    assert run.code != 0
+    assert run.summary.startswith("## ⛔ The Sipfront gate could not start: a manifest is broken")
+    assert "[sipfront.yml:4:14](https://github.com/acme/voip/blob/0123abc/sipfront.yml#L4)" in (
+        run.summary
+    )

@@ -22,10 +22,22 @@ from typing import Any, TextIO
 
 import pytest
 
-from pytest_sipfront.ci.inputs import ActionInputs, InputError, SingleRun, env_name, parse_inputs
+from pytest_sipfront.ci.inputs import (
+    ActionInputs,
+    InputError,
+    MissingKeys,
+    SingleRun,
+    env_name,
+    parse_inputs,
+)
 from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
-from pytest_sipfront.reports.github import escape_data
-from pytest_sipfront.runs.messages import NOTHING_TESTED
+from pytest_sipfront.reports.github import append_summary, cannot_start_summary, escape_data
+from pytest_sipfront.runs.messages import (
+    GATE_CANNOT_START_TODO,
+    GATE_FORK_TODO,
+    GATE_NO_KEYS_TODO,
+    NOTHING_TESTED,
+)
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
 from pytest_sipfront.sanitize import (
     clean_json,
@@ -481,6 +493,31 @@ def _enter_workspace(environ: Mapping[str, str], console: Console) -> bool:
     return True
 
 
+def fork_pull_request(environ: Mapping[str, str]) -> bool:
+    """The job runs for a pull request from a fork (GitHub gives such workflows no secrets)."""
+    if not environ.get("GITHUB_EVENT_NAME", "").startswith("pull_request"):
+        return False
+    try:
+        with open(environ.get("GITHUB_EVENT_PATH", ""), encoding="utf-8") as stream:
+            event = json.load(stream)
+        pull = event["pull_request"]
+        return bool(pull["head"]["repo"]["full_name"] != pull["base"]["repo"]["full_name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _cannot_start(error: InputError, environ: Mapping[str, str], console: Console) -> None:
+    """The job summary of a gate that could not start: what is wrong and what to do."""
+    if isinstance(error, MissingKeys):
+        todo = [GATE_NO_KEYS_TODO]
+        if fork_pull_request(environ):
+            todo.insert(0, GATE_FORK_TODO)
+    else:
+        todo = [GATE_CANNOT_START_TODO]
+    problem = console.redact(str(error))
+    append_summary(environ, sys.stdout, lambda _limit: cannot_start_summary(problem, todo))
+
+
 def _run_session(inputs: ActionInputs) -> tuple[int, Collector]:
     """pytest's exit status for the manifests (or the one-run manifest), and what it recorded."""
     collector = Collector()
@@ -530,6 +567,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         inputs = parse_inputs(environ, args.manifests)
     except InputError as error:
         console.error(str(error))
+        if github:
+            _cannot_start(error, environ, console)
         return EXIT_INPUT_ERROR
     install_secrets(secret_forms(inputs.public_key or "", inputs.secret_key or ""))
     for text in inputs.warnings:

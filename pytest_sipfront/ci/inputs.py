@@ -71,6 +71,11 @@ class InputError(ValueError):
     """An input that cannot be used; the message is one sentence that names it."""
 
 
+class MissingKeys(InputError):
+    """The API keys are not there: the job summary says where they come from (and that a pull
+    request from a fork gets none)."""
+
+
 def env_name(name: str) -> str:
     """The variable GitHub sets for an input: ``public_key`` -> ``INPUT_PUBLIC_KEY``."""
     return "INPUT_" + name.replace(" ", "_").upper()
@@ -360,7 +365,7 @@ def _keys(
             for name, value in (("public_key", public_key), ("secret_key", secret_key))
             if value is None
         )
-        raise InputError(
+        raise MissingKeys(
             f"{missing}: missing: pass the Sipfront API keys as the public_key and secret_key "
             f"inputs (from secrets) or set {PUBLIC_KEY_VAR} and {SECRET_KEY_VAR}"
         )

@@ -30,6 +30,7 @@ from pytest_sipfront.reports.counts import Counts, session_counts
 from pytest_sipfront.runs.messages import (
     GATE_BROKEN_MANIFEST,
     GATE_BROKEN_MANIFEST_TODO,
+    GATE_CANNOT_START,
     NOT_RED,
     SUMMARY_CUT,
     SUMMARY_SANDBOX,
@@ -509,6 +510,17 @@ def write_github(
     for line in annotations(records, info, workspace=workspace):
         stream.write(line + "\n")
     stream.flush()
+    links = SourceLinks.from_environ(environ)
+    append_summary(
+        environ, stream, lambda limit: step_summary(records, info, limit_bytes=limit, links=links)
+    )
+
+
+def append_summary(
+    environ: Mapping[str, str], stream: TextIO, render: Callable[[int], str]
+) -> None:
+    """Append ``render(limit)`` to ``$GITHUB_STEP_SUMMARY`` when it is set, within what is left
+    of GitHub's 1 MiB. A summary file that cannot be written gives a ``::warning::`` line."""
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
@@ -519,8 +531,7 @@ def write_github(
         if limit < 2048:
             _warn(stream, "The job summary is nearly full; the Sipfront summary was left out")
             return
-        links = SourceLinks.from_environ(environ)
-        text = step_summary(records, info, limit_bytes=limit, links=links)
+        text = render(limit)
         with open(path, "a", encoding="utf-8", newline="") as summary:
             if used:
                 summary.write("\n")
@@ -528,6 +539,14 @@ def write_github(
     except OSError as error:
         reason = clean_line(error.strerror or error, 300)
         _warn(stream, f"Could not write the job summary ({reason})")
+
+
+def cannot_start_summary(problem: str, todo: Sequence[str]) -> str:
+    """The summary of a gate that could not start (an input is wrong, the keys are missing):
+    what is wrong, then what to do."""
+    lines = [f"## {GATE_CANNOT_START}", "", markdown_cell(problem, _MESSAGE_CHARS), ""]
+    lines += [paragraph for text in todo for paragraph in (text, "")]
+    return "\n".join(_defused(line) for line in lines).rstrip("\n") + "\n"
 
 
 def _warn(stream: TextIO, text: str) -> None:
