@@ -54,7 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         "--online", action="store_true", help="also check that every named test and project exists"
     )
     validate.add_argument("--api-url", default=None)
-    commands.add_parser("schema", help="print the manifest's JSON Schema")
+    schema = commands.add_parser("schema", help="print the manifest's JSON Schema")
+    schema.add_argument(
+        "--results",
+        action="store_true",
+        help="print the JSON Schema of the results file (--sipfront-json) instead",
+    )
     from pytest_sipfront.library.command import add_run_parser
 
     add_run_parser(commands)
@@ -270,6 +275,11 @@ def main(
         from pytest_sipfront.library.command import run_command
 
         return run_command(args, out, err)
+    if getattr(args, "results", False):
+        from pytest_sipfront.reports.results import results_schema
+
+        out.write(json.dumps(results_schema(), indent=2, ensure_ascii=False) + "\n")
+        return 0
     out.write(json.dumps(manifest_schema(), indent=2) + "\n")
     return 0
 

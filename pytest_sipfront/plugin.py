@@ -70,7 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     # The ``sipfront`` fixture (runs from Python); that module imports nothing heavy.
     config.pluginmanager.import_plugin("pytest_sipfront.session.fixture")
-    if settings.junit:  # the JUnit file is written even when no manifest is collected
+    if settings.junit or settings.json:  # written even when no manifest is collected
         from pytest_sipfront.session.hooks import open_session
 
         open_session(config)

@@ -37,6 +37,7 @@ def count_problem(shown: str, number: int | None) -> str | None:
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
 API_URL_VAR = "SIPFRONT_API_URL"
+JSON_VAR = "SIPFRONT_JSON"
 
 
 MIN_RPS = 0.01
@@ -56,6 +57,7 @@ class Settings:
     max_rps: float = 5.0
     report_mode: str | None = None
     junit: str | None = None
+    json: str | None = None
     heartbeat: float = 60.0
     max_runs: int = 100
     shutdown_grace: float = 1.0
@@ -136,6 +138,7 @@ _FIELDS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
     "max_rps": (None, _rate),
     "report_mode": (None, _report_mode),
     "junit": (None, _text),
+    "json": (JSON_VAR, _text),
     "heartbeat": (None, _duration_of("heartbeat")),
     "max_runs": (None, _positive_int),
     "shutdown_grace": (None, _duration_of("shutdown_grace")),
@@ -206,6 +209,10 @@ SETTING_HELP: dict[str, str] = {
     "max_rps": "API requests per second, all runs together (default 5)",
     "report_mode": "report.mode sent with every run: full, kiosk or print (default: unset)",
     "junit": "write a JUnit XML report of the Sipfront runs to this path (default off)",
+    "json": (
+        f"write the results JSON (the session and every run; schema: sipfront schema --results) "
+        f"to this path (env {JSON_VAR}; default off)"
+    ),
     "heartbeat": "interval of the 'still waiting' line on stderr (default 60s)",
     "max_runs": "refuse a session that would trigger more runs than this (default 100)",
     "shutdown_grace": (

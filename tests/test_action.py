@@ -512,7 +512,7 @@ def test_without_github_it_takes_the_manifest_as_argument_and_sipfront_variables
     )
     assert run.code == 0, run.stdout + run.stderr
     assert not [line for line in run.stdout.splitlines() if line.startswith("::")]
-    assert "1 Sipfront item(s): 1 passed" in run.stdout
+    assert "pytest-sipfront: 1 Sipfront item: 1 passed\n" in run.stdout
     assert (workspace / "sipfront-junit.xml").is_file()
     assert not (workspace / "github_output.txt").exists()
 

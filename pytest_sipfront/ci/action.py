@@ -31,14 +31,16 @@ from pytest_sipfront.ci.inputs import (
     parse_inputs,
 )
 from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
+from pytest_sipfront.reports.counts import session_counts
 from pytest_sipfront.reports.github import append_summary, cannot_start_summary, escape_data
+from pytest_sipfront.reports.terminal import counts_line
 from pytest_sipfront.runs.messages import (
     GATE_CANNOT_START_TODO,
     GATE_FORK_TODO,
     GATE_NO_KEYS_TODO,
     NOTHING_TESTED,
 )
-from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo, Verdict
 from pytest_sipfront.sanitize import (
     clean_json,
     clean_line,
@@ -54,7 +56,12 @@ COUNT_OUTPUTS = (
     "passed",
     "failed",
     "errors",
+    "skipped",
+    "xfailed",
+    "xpassed",
+    "flaky",
     "junit_report",
+    "results_json",
     "report_urls",
     "new_failures",
 )
@@ -208,6 +215,7 @@ def pytest_arguments(inputs: ActionInputs, paths: Sequence[str], rootdir: str) -
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args += ["-p", "pytest_sipfront.plugin"]
     args.append(f"--sipfront-junit={inputs.junit_report}")
+    args.append(f"--sipfront-json={inputs.results_json}")
     options: list[tuple[str, object]] = [
         ("--sipfront-concurrency", inputs.concurrency),
         ("--sipfront-timeout", inputs.timeout),
@@ -235,7 +243,7 @@ class Collector:
     def __init__(self) -> None:
         self.records: list[ItemRecord] = []
         self.unreported: list[RunOutcome] = []
-        self.manifest_errors = 0
+        self.info: SessionInfo | None = None
         self.sandbox = False
         self.finished = False
 
@@ -247,8 +255,8 @@ class Collector:
             return
         self.records = list(records.by_nodeid.values())
         info = records.info()
+        self.info = info
         self.unreported = unreported(self.records, info)
-        self.manifest_errors = len(info.manifest_errors)
         self.sandbox = info.sandbox
         self.finished = True
 
@@ -347,23 +355,27 @@ def _report_urls(entries: list[dict[str, str]]) -> tuple[str, int]:
 
 
 class Tally:
-    """The session's counts and outputs, as the JUnit file and the GitHub summary file them."""
+    """The session's outputs: its counts are :func:`~pytest_sipfront.reports.counts.session_counts`,
+    the one count the terminal, the JUnit file and the GitHub summary show too."""
 
-    def __init__(self, collector: Collector, single: SingleRun | None, junit_report: str) -> None:
-        self.total = self.passed = self.failed = self.errors = self.skipped = 0
+    def __init__(
+        self,
+        collector: Collector,
+        single: SingleRun | None,
+        junit_report: str,
+        results_json: str = "",
+    ) -> None:
+        info = collector.info or SessionInfo(api_url="", sandbox=collector.sandbox, rootdir="")
+        self.counts = session_counts(collector.records, info)
         self.new_failures = 0
         urls: list[dict[str, str]] = []
         for record in collector.records:
             if record.run is not None and record.run.new_failure:
                 self.new_failures += 1  # failures after a passing earlier run (history on)
             result = classify(record)
-            self._count(result.kind, result.label)
             self._url(urls, record.name, record.manifest, result.label, record.report_url)
-        for _ in range(collector.manifest_errors):
-            self._count("error", "error")  # a broken manifest, as the JUnit file files it
         for run in collector.unreported:
             result = classify_still_running(run)
-            self._count(result.kind, result.label)
             label = "running" if run.verdict is Verdict.INTERRUPTED else result.label
             self._url(urls, run.name, run.manifest, label, run.report_url)
         self.report_urls, self.urls_kept = _report_urls(urls)
@@ -371,13 +383,20 @@ class Tally:
         self.sandbox = collector.sandbox
         self.finished = collector.finished
         self.junit_report = junit_report if os.path.isfile(junit_report) else ""
+        self.results_json = results_json if results_json and os.path.isfile(results_json) else ""
         self.outputs: dict[str, str] = dict.fromkeys(OUTPUT_NAMES, "")
+        counts = self.counts
         self.outputs.update(
-            total=str(self.total),
-            passed=str(self.passed),
-            failed=str(self.failed),
-            errors=str(self.errors),
+            total=str(counts.total),
+            passed=str(counts.passed),
+            failed=str(counts.failed),
+            errors=str(counts.errors),
+            skipped=str(counts.skipped),
+            xfailed=str(counts.xfailed),
+            xpassed=str(counts.xpassed),
+            flaky=str(counts.flaky),
             junit_report=clean_line(self.junit_report, VALUE_LIMIT),
+            results_json=clean_line(self.results_json, VALUE_LIMIT),
             report_urls=self.report_urls,
             new_failures=str(self.new_failures),
         )
@@ -387,17 +406,6 @@ class Tally:
                 self.outputs.update(_run_outputs(record, record.run, single))
             else:
                 self.outputs.update(_run_outputs(None, collector.unreported[0], single))
-
-    def _count(self, kind: str, label: str) -> None:
-        self.total += 1
-        if kind == "error":
-            self.errors += 1
-        elif kind == "failure":
-            self.failed += 1
-        elif kind == "passed" or label == "xfailed":
-            self.passed += 1
-        else:
-            self.skipped += 1
 
     @staticmethod
     def _url(
@@ -416,14 +424,11 @@ class Tally:
     @property
     def ran(self) -> int:
         """Items that were not skipped: runs asked of Sipfront (or problems on the way)."""
-        return self.total - self.skipped
+        return self.counts.ran
 
     def line(self) -> str:
         sandbox = f" ({NOTHING_TESTED})" if self.sandbox else ""
-        return (
-            f"{_TITLE}: {self.total} Sipfront item(s): {self.passed} passed, {self.failed} "
-            f"failed, {self.errors} errors, {self.skipped} skipped{sandbox}"
-        )
+        return f"{_TITLE}: {counts_line(self.counts)}{sandbox}"
 
 
 def write_outputs(path: str, outputs: Mapping[str, str]) -> None:
@@ -575,7 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.warning(text)
     _export_credentials(inputs, environ)
     code, collector = _run_session(inputs)
-    tally = Tally(collector, inputs.single, inputs.junit_report)
+    tally = Tally(collector, inputs.single, inputs.junit_report, inputs.results_json)
     sys.stdout.flush()
     code = _report(code, tally, inputs, console)
     output_path = environ.get("GITHUB_OUTPUT")

@@ -40,6 +40,7 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "max_runs": None,
     "allow_empty": "false",
     "junit_report": "sipfront-junit.xml",
+    "results_json": "sipfront-results.json",
     "markers": None,
     "keyword": None,
     "pytest_args": None,
@@ -118,6 +119,7 @@ class ActionInputs:
     max_runs: int | None = None
     allow_empty: bool = False
     junit_report: str = "sipfront-junit.xml"
+    results_json: str = "sipfront-results.json"
     markers: str | None = None
     keyword: str | None = None
     pytest_args: tuple[str, ...] = ()
@@ -319,6 +321,7 @@ def parse_inputs(
         max_runs=_whole(raw, "max_runs"),
         allow_empty=_boolean(raw, "allow_empty"),
         junit_report=raw.get("junit_report") or INPUT_DEFAULTS["junit_report"] or "",
+        results_json=raw.get("results_json") or INPUT_DEFAULTS["results_json"] or "",
         markers=raw.get("markers"),
         keyword=raw.get("keyword"),
         pytest_args=pytest_args,

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 from pytest_sipfront.reports.classify import Result, classify, classify_still_running, unreported
-from pytest_sipfront.runs.outcome import ItemRecord, SessionInfo, Verdict
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo, Verdict
 
 _ORDER = ("failed", "passed", "skipped", "xfailed", "xpassed", "errors")
 """pytest's order on its last line (``1 failed, 2 passed, 1 skipped, 1 xfailed, 1 error``)."""
@@ -69,6 +69,12 @@ class Counts:
         return ", ".join(parts) or "no items"
 
 
+def still_going(run: RunOutcome) -> bool:
+    """A run without a record that an interruption left going at Sipfront (or whose trigger
+    was sent without an answer): counted as an error and as running."""
+    return run.verdict is Verdict.INTERRUPTED or not run.attempts
+
+
 def filed(records: Sequence[ItemRecord], info: SessionInfo) -> Iterator[tuple[str, Result]]:
     """``(what, result)`` for every counted thing: ``record``, ``manifest`` (a broken one),
     ``running`` (left going at Sipfront) or ``not-reached`` (finished there, never reported)."""
@@ -78,8 +84,7 @@ def filed(records: Sequence[ItemRecord], info: SessionInfo) -> Iterator[tuple[st
         text = f"{manifest}:{line}:{column}: {message}"
         yield "manifest", Result("error", "error", "sipfront.manifest", text)
     for run in unreported(records, info):
-        going = run.verdict is Verdict.INTERRUPTED or not run.attempts
-        yield ("running" if going else "not-reached"), classify_still_running(run)
+        yield ("running" if still_going(run) else "not-reached"), classify_still_running(run)
 
 
 def session_counts(records: Sequence[ItemRecord], info: SessionInfo) -> Counts:

@@ -44,6 +44,7 @@ from pytest_sipfront.reports.classify import (
     strip_userinfo,
     unreported,
 )
+from pytest_sipfront.reports.counts import Counts, session_counts
 from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
@@ -309,14 +310,19 @@ def _test_case(case: _Case, name: str) -> ET.Element:
     return element
 
 
-def session_properties(info: SessionInfo) -> dict[str, str]:
-    """The suite properties: the API URL (never credentials) and whether this was the sandbox."""
+def session_properties(info: SessionInfo, counts: Counts | None = None) -> dict[str, str]:
+    """The suite properties: the API URL (never credentials), whether this was the sandbox, and
+    the session's one count (``sipfront.count.xfailed``, ...: JUnit itself files xfailed items
+    as skipped and xpassed ones as passed, and has no word for flaky)."""
     properties = {
         "sipfront.api_url": public_api_url(info.api_url),
         "sipfront.sandbox": "true" if info.sandbox else "false",
     }
     if info.interrupted:
         properties["sipfront.interrupted"] = "true"
+    if counts is not None:
+        for name, number in counts.as_dict().items():
+            properties[f"sipfront.count.{name}"] = str(number)
     return properties
 
 
@@ -349,10 +355,11 @@ def _suite(manifest: str, cases: list[_Case], properties: dict[str, str] | None)
 def junit_xml(records: Sequence[ItemRecord], info: SessionInfo) -> str:
     """The whole JUnit document, as text (UTF-8 declared, indented, deterministic)."""
     cases = _cases(records, info)
+    counts = session_counts(records, info)
     # The session's properties go on the first suite only: xunitparser gathers every suite of a
     # file into one and refuses a property name seen twice.
     suites = [
-        _suite(manifest, listed, session_properties(info) if index == 0 else None)
+        _suite(manifest, listed, session_properties(info, counts) if index == 0 else None)
         for index, (manifest, listed) in enumerate(cases.items())
     ]
     root = ET.Element("testsuites")

@@ -8,6 +8,7 @@ import functools
 import json
 import sys
 import threading
+import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +158,14 @@ class Gate:
                 raise pytest.UsageError(
                     f"pytest-sipfront: --sipfront-junit {self.settings.junit}: {problem}"
                 )
+        if self.settings.json:
+            from pytest_sipfront.reports.junit import junit_path_problem
+
+            problem = junit_path_problem(self.settings.json)
+            if problem is not None:
+                raise pytest.UsageError(
+                    f"pytest-sipfront: --sipfront-json {self.settings.json}: {problem}"
+                )
         if self.url_error is not None:
             raise pytest.UsageError(f"pytest-sipfront: {bad_api_url(self.url_error)}")
 
@@ -215,11 +224,13 @@ class Gate:
             job = self._job(item)
             job.outcome.attempts = list(self.attempts.get(key, []))
             self.service.run_now(job)
+        waiting = time.monotonic()
         while True:
             outcome = self.service.wait(key, timeout=self.settings.heartbeat)
             if outcome is not None:
                 break
             self._heartbeat(item)
+        outcome.wait_s = time.monotonic() - waiting
         self.consumed.add(key)
         self.attempts[key] = list(outcome.attempts)
         for text in outcome.warnings:
