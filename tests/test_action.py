@@ -219,6 +219,10 @@ def test_a_passing_selection_exits_0_and_writes_every_declared_output(workspace:
     assert (run.outputs["failed"], run.outputs["errors"]) == ("0", "0")
     assert run.outputs["junit_report"] == "sipfront-junit.xml"
     assert (workspace / "sipfront-junit.xml").is_file()
+    assert run.outputs["results_json"] == "sipfront-results.json"
+    results = json.loads((workspace / "sipfront-results.json").read_text(encoding="utf-8"))
+    assert results["session"]["sandbox"] is True
+    assert [run["outcome"] for run in results["runs"]] == ["passed"]
     urls = json.loads(run.outputs["report_urls"])
     assert [(u["name"], u["outcome"]) for u in urls] == [("call", "passed")]
     assert urls[0]["report_url"].startswith("http://127.0.0.1:")
@@ -227,6 +231,7 @@ def test_a_passing_selection_exits_0_and_writes_every_declared_output(workspace:
     assert run.outputs["test_name"] == "basic-call"
     assert "SANDBOX" in run.stdout
     assert "| call |" in run.summary and urls[0]["report_url"] in run.summary
+    assert run.summary.startswith("## ✅ 1 Sipfront run passed (SANDBOX")
 
 
 def test_a_failed_run_exits_1_and_is_counted_and_annotated(workspace: Path) -> None:
