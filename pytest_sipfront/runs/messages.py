@@ -292,3 +292,16 @@ GATE_FORK_TODO = (
     "`if: github.event.pull_request.head.repo.full_name == github.repository`. Do not use "
     "`pull_request_target` to hand secrets to code from a fork."
 )
+
+
+def timing_line(run_s: float | None, wait_s: float | None) -> str:
+    """The run's own duration and pytest's wait, kept apart (pytest-html, allure)."""
+    run = format_duration(run_s) if run_s is not None else "unknown"
+    line = f"Sipfront run {run} (trigger to finish at Sipfront)"
+    if wait_s is not None:
+        line += f"; pytest waited {format_duration(wait_s)} for its verdict (the run began ahead)"
+    return line
+
+
+SANDBOX_ENVIRONMENT = "SANDBOX: simulated by the pytest-sipfront sandbox, nothing was tested"
+"""The ``Sipfront`` entry of pytest-html's and allure's environment in a sandbox session."""

@@ -8,21 +8,80 @@ imported otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import html
+import os
+import time
 from collections.abc import Generator
 
 import pytest
 
-from pytest_sipfront.runs.messages import full_text
+from pytest_sipfront.durations import format_duration
+from pytest_sipfront.runs.messages import SANDBOX_ENVIRONMENT, full_text, timing_line
 from pytest_sipfront.runs.outcome import RunOutcome
 from pytest_sipfront.session.items import SipfrontItem
+from pytest_sipfront.session.timing import run_seconds
 
 
-def register(config: pytest.Config) -> None:
+def register(config: pytest.Config, *, api_url: str, sandbox: bool) -> None:
     manager = config.pluginmanager
+    environment = session_environment(api_url, sandbox)
+    if manager.hasplugin("metadata"):  # pytest-html's Environment table
+        add_metadata(config, environment)
     if manager.hasplugin("html"):
         manager.register(HtmlExtras(), "sipfront-html")
-    if manager.hasplugin("allure_pytest") and config.getoption("allure_report_dir", None):
-        manager.register(AllureExtras(), "sipfront-allure")
+    alluredir = config.getoption("allure_report_dir", None)
+    if manager.hasplugin("allure_pytest") and alluredir:
+        manager.register(AllureExtras(config, str(alluredir), environment), "sipfront-allure")
+
+
+def session_environment(api_url: str, sandbox: bool) -> dict[str, str]:
+    """What the reports' environment says of Sipfront: the API (never credentials) and, in a
+    sandbox session, that nothing was tested."""
+    if sandbox:
+        return {"Sipfront API": "sandbox (loopback)", "Sipfront": SANDBOX_ENVIRONMENT}
+    from pytest_sipfront.reports.junit import public_api_url
+
+    return {"Sipfront API": public_api_url(api_url)}
+
+
+def add_metadata(config: pytest.Config, environment: dict[str, str]) -> None:
+    """Into pytest-metadata's table (which pytest-html shows as its Environment)."""
+    try:
+        from pytest_metadata.plugin import metadata_key  # type: ignore[import-untyped]
+    except ImportError:  # pytest-metadata before 3.0
+        metadata = getattr(config, "_metadata", None)
+    else:
+        metadata = config.stash.get(metadata_key, None)
+    if isinstance(metadata, dict):
+        metadata.update(environment)
+
+
+def write_allure_environment(alluredir: str, environment: dict[str, str]) -> None:
+    """Into ``environment.properties`` of the allure results, keeping the entries already there
+    (allure-pytest has no environment of its own; teams write this file)."""
+    path = os.path.join(alluredir, "environment.properties")
+    lines: list[str] = []
+    with contextlib.suppress(OSError), open(path, encoding="utf-8") as stream:
+        lines = [
+            line.rstrip("\n")
+            for line in stream
+            if line.split("=", 1)[0].strip().replace("\\ ", " ") not in environment
+        ]
+    for key, value in environment.items():
+        lines.append(f"{_property_text(key, key=True)}={_property_text(value)}")
+    os.makedirs(alluredir, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n")
+
+
+def _property_text(text: str, *, key: bool = False) -> str:
+    """A ``.properties`` value (or key): backslashes, line breaks and, in keys, spaces, ``=``
+    and ``:`` escaped."""
+    text = text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    if key:
+        text = text.replace(" ", "\\ ").replace("=", "\\=").replace(":", "\\:")
+    return text
 
 
 def links(item: SipfrontItem, outcome: RunOutcome) -> list[tuple[str, str]]:
@@ -77,10 +136,28 @@ class HtmlExtras(_ReportExtras):
         extras = list(getattr(report, "extras", []))
         for name, url in links(item, outcome):
             extras.append({"name": name, "format_type": "url", "content": url, "extension": ""})
+        if outcome.attempts:
+            # The row's duration is the run's own; the wait is said apart.
+            text = timing_line(run_seconds(outcome), outcome.wait_s)
+            extras.append(
+                {
+                    "name": "Sipfront timing",
+                    "format_type": "html",
+                    "content": f"<div>{html.escape(text)}</div>",
+                    "extension": "",
+                }
+            )
         report.extras = extras  # type: ignore[attr-defined]
 
 
 class AllureExtras(_ReportExtras):
+    def __init__(self, config: pytest.Config, alluredir: str, environment: dict[str, str]) -> None:
+        super().__init__()
+        self.config = config
+        self.alluredir = alluredir
+        self.environment = environment
+        self.timed: dict[str, RunOutcome] = {}
+
     def show(self, item: SipfrontItem, outcome: RunOutcome, report: pytest.TestReport) -> None:
         import allure
 
@@ -91,3 +168,33 @@ class AllureExtras(_ReportExtras):
         allure.attach(
             full_text(outcome), name="sipfront", attachment_type=allure.attachment_type.TEXT
         )
+        if outcome.wait_s is not None:
+            # Kept apart from the run's duration, and out of allure's history id.
+            allure.dynamic.parameter(
+                "sipfront wait", format_duration(outcome.wait_s), excluded=True
+            )
+        self.timed[item.nodeid] = outcome
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        """Before allure closes the test (its own logfinish wrapper): the test's start and stop
+        become the run's at Sipfront, instead of pytest's call phase (0 s: the verdict came in
+        the setup)."""
+        outcome = self.timed.pop(nodeid, None)
+        seconds = run_seconds(outcome)
+        if outcome is None or seconds is None:
+            return
+        listener = self.config.pluginmanager.get_plugin("allure_listener")
+        try:  # allure-pytest's listener keeps the open test result by node id
+            uuid = listener._cache.get(nodeid)  # type: ignore[union-attr]
+            result = listener.allure_logger.get_test(uuid)  # type: ignore[union-attr]
+        except AttributeError:
+            return
+        if result is None:
+            return
+        stop = int(result.stop or time.time() * 1000)
+        result.start, result.stop = stop - round(seconds * 1000), stop
+
+    def pytest_sessionfinish(self) -> None:
+        with contextlib.suppress(OSError):
+            write_allure_environment(self.alluredir, self.environment)

@@ -44,6 +44,9 @@ def record_properties(item: SipfrontItem, outcome: RunOutcome) -> None:
     ]
     if len(outcome.attempts) > 1:
         properties.append(("sipfront_attempts", len(outcome.attempts)))
+    if outcome.wait_s is not None:
+        # How long pytest waited on the item: not the run's duration (it began ahead of pytest).
+        properties.append(("sipfront_wait_s", round(outcome.wait_s, 3)))
     properties.extend(history_properties(outcome))
     remember_duration(item.config, item.nodeid, outcome)
     names = {name for name, _ in properties}
