@@ -371,6 +371,14 @@ def _rows(records: Sequence[ItemRecord], info: SessionInfo) -> list[_Row]:
     return rows
 
 
+_FOLD_ORDER = ("xpassed", "flaky", "xfailed", "skipped")
+
+
+def _fold_rank(row: _Row) -> int:
+    label = row.result.label
+    return _FOLD_ORDER.index(label) if label in _FOLD_ORDER else len(_FOLD_ORDER)
+
+
 def _counts_line(counts: Counts, info: SessionInfo) -> str:
     total = counts.total
     line = f"**{total} Sipfront {'item' if total == 1 else 'items'}**: {counts.phrase()}"
@@ -431,7 +439,9 @@ def step_summary(
     lines = list(head)
     shown = 0
     attention = [row for row in rows if row.attention]
-    others = [row for row in rows if not row.attention]
+    # Inside the fold, what a reviewer may want to read first (an xfail entry that passed, a
+    # flaky pass, an expected failure, a skip and its reason), then the plain passes.
+    others = sorted((row for row in rows if not row.attention), key=_fold_rank)
     if attention:
         table_head, body = _table(attention, info, links, attention=True)
         budget -= sum(_size(line) for line in table_head)

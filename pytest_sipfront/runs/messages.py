@@ -287,10 +287,10 @@ GATE_NO_KEYS_TODO = (
 )
 GATE_FORK_TODO = (
     "This is a pull request from a fork: GitHub gives such workflows no secrets, so the gate "
-    "cannot reach Sipfront. Run the gate after review instead (a `push` to a branch of this "
-    "repository, or a maintainer re-running it), or skip the step for forks with "
-    "`if: github.event.pull_request.head.repo.full_name == github.repository`. Do not use "
-    "`pull_request_target` to hand secrets to code from a fork."
+    "cannot reach Sipfront. Skip the step for forks with "
+    "`if: github.event.pull_request.head.repo.full_name == github.repository` and run the gate "
+    "where the secrets are: on a `push` to a branch of this repository (a maintainer can push "
+    "the change to one). Do not use `pull_request_target` to hand secrets to code from a fork."
 )
 
 
