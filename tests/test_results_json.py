@@ -204,3 +204,38 @@ def test_an_interrupted_session_still_writes_the_results_with_the_runs_still_goi
     assert document["session"]["counts"]["running"] == 2
     assert [run["outcome"] for run in document["runs"]] == ["running", "running"]
     assert all(run["links"]["report"] for run in document["runs"])
+
+
+@pytest.mark.parametrize("channel", ["slack", "teams"])
+def test_the_recipe_posts_the_verdict_and_each_failure_with_its_link_to_slack_or_teams(
+    channel: str,
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+    httpserver: Any,
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    run_gate(MANIFEST, "--sipfront-json", "results.json", server=server)
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "post-results.py"),
+            str(pytester.path / "results.json"),
+            f"--{channel}",
+            httpserver.url_for("/hook"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    ((request, _),) = httpserver.log
+    payload = json.loads(request.get_data(as_text=True))
+    document = json.loads((pytester.path / "results.json").read_text(encoding="utf-8"))
+    link = next(run["links"]["report"] for run in document["runs"] if run["name"] == "audio")
+    text = json.dumps(payload, ensure_ascii=False)
+    assert "❌ 1 of 4 Sipfront runs failed" in text
+    assert "audio" in text and "one-way audio" in text and link in text
+    if channel == "teams":
+        assert payload["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
