@@ -239,3 +239,16 @@ def test_the_recipe_posts_the_verdict_and_each_failure_with_its_link_to_slack_or
     assert "audio" in text and "one-way audio" in text and link in text
     if channel == "teams":
         assert payload["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
+
+
+def test_a_results_path_that_cannot_be_written_stops_the_session_before_any_trigger(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
+    server = sipfront_sandbox(CATALOG)
+    (pytester.path / "taken").mkdir()
+    result = run_gate(MANIFEST, "--sipfront-json", "taken", server=server)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--sipfront-json taken: it is a directory; name a file*"])
+    assert server.count("tests.run") == 0
