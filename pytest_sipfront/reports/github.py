@@ -424,7 +424,9 @@ def step_summary(
         )
     if info.sandbox:
         heading += f" ({SUMMARY_SANDBOX})"
-    head = [f"## {heading}", "", _counts_line(counts, info), ""]
+    head = [f"## {heading}", ""]
+    if counts.total:
+        head += [_counts_line(counts, info), ""]
     if info.still_running:
         head += [f"{_INTERRUPTED} {_STILL_GOING} see the rows that say so.", ""]
     elif info.interrupted:
