@@ -374,6 +374,7 @@ def test_an_interrupted_summary_says_so_and_lists_the_runs_still_going() -> None
         for n in range(3)
     ]
     text = step_summary(failing(2), info(interrupted=True, still_running=still))
+    assert text.splitlines()[0] == "## ⛔ 5 of 5 Sipfront runs failed or errored (interrupted)"
     assert "**Interrupted**: the session stopped before every run was reported." in text
     for n in range(3):
         assert f"| ⛔ error (interrupted) | long-{n} | Interrupted; the run is still going" in text

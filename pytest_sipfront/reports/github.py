@@ -420,7 +420,12 @@ def step_summary(
         heading = GATE_BROKEN_MANIFEST
     else:
         heading = summary_verdict(
-            counts.total, counts.failed, counts.errors, counts.passed, counts.ran
+            counts.total,
+            counts.failed,
+            counts.errors,
+            counts.passed,
+            counts.ran,
+            interrupted=info.interrupted,
         )
     if info.sandbox:
         heading += f" ({SUMMARY_SANDBOX})"

@@ -252,13 +252,19 @@ def stopped_by_plugin(crash: str, message: str) -> str:
 # --- the job summary's headings and notes --------------------------------------------------------
 
 
-def summary_verdict(total: int, failed: int, errors: int, passed: int, ran: int) -> str:
+def summary_verdict(
+    total: int, failed: int, errors: int, passed: int, ran: int, *, interrupted: bool = False
+) -> str:
     """The summary's heading: the gate's verdict in one line (``❌ 5 of 50 Sipfront runs
-    failed``, ``✅ 12 Sipfront runs passed``, ``⚠️ No Sipfront run was selected``)."""
+    failed``, ``✅ 12 Sipfront runs passed``, ``⚠️ No Sipfront run was selected``; a stopped
+    session's heading says so: ``⛔ 2 of 5 Sipfront runs errored (interrupted)``)."""
     runs = "run" if total == 1 else "runs"
     if failed or errors:
         word = "failed" if not errors else "errored" if not failed else "failed or errored"
-        return f"❌ {failed + errors} of {total} Sipfront {runs} {word}"
+        text = f"{failed + errors} of {total} Sipfront {runs} {word}"
+        return f"⛔ {text} (interrupted)" if interrupted else f"❌ {text}"
+    if interrupted:
+        return f"⛔ Interrupted: {passed} of {total} Sipfront {runs} passed before it stopped"
     if not ran:
         return "⚠️ No Sipfront run was selected: the gate tested nothing"
     if passed == total:
