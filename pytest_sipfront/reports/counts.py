@@ -42,11 +42,6 @@ class Counts:
         """Items that were not skipped: runs asked of Sipfront, or problems on the way."""
         return self.total - self.skipped
 
-    @property
-    def red(self) -> int:
-        """Items that make the gate red: failures and errors."""
-        return self.failed + self.errors
-
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
