@@ -152,7 +152,7 @@ def test_pytest_html_shows_each_runs_own_duration_the_wait_apart_and_the_api_in_
     for test_id, runs in blob["tests"].items():
         (call,) = [run for run in runs if run["testId"] == test_id]
         # A run of 2 s (Sipfront's timestamps are whole seconds): never a few milliseconds.
-        assert call["duration"] in ("00:00:01", "00:00:02", "00:00:03"), (test_id, call)
+        assert call["duration"] in ("00:00:01", "00:00:02", "00:00:03", "00:00:04"), call
         timing = [e for e in call["extras"] if e["name"] == "Sipfront timing"]
         assert len(timing) == 1 and "pytest waited" in timing[0]["content"], call["extras"]
     assert blob["environment"]["Sipfront API"] == server.base_url
