@@ -683,3 +683,17 @@ def test_a_broken_manifest_gives_a_summary_naming_the_line_and_what_to_do(
     assert "[sipfront.yml:4:14](https://github.com/acme/voip/blob/0123abc/sipfront.yml#L4)" in (
         run.summary
     )
+
+
+def test_an_option_pytest_refuses_still_gives_a_summary_that_says_so(workspace: Path) -> None:
+    run = run_action(
+        workspace,
+        {
+            "manifest": "sipfront.yml",
+            "sandbox": "true",
+            "pytest_args": "--sipfront-concurrency=many",
+        },
+    )
+    assert run.code == 4
+    assert run.summary.startswith("## ⛔ The Sipfront gate could not start\n\npytest refused")
+    assert "`pytest_args`" in run.summary

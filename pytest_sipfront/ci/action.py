@@ -38,6 +38,8 @@ from pytest_sipfront.runs.messages import (
     GATE_CANNOT_START_TODO,
     GATE_FORK_TODO,
     GATE_NO_KEYS_TODO,
+    GATE_USAGE_ERROR,
+    GATE_USAGE_ERROR_TODO,
     NOTHING_TESTED,
 )
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo, Verdict
@@ -582,6 +584,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     code, collector = _run_session(inputs)
     tally = Tally(collector, inputs.single, inputs.junit_report, inputs.results_json)
     sys.stdout.flush()
+    if github and code == pytest.ExitCode.USAGE_ERROR and not collector.finished:
+        # pytest stopped at start-up (a bad option in pytest_args): no report was written.
+        todo = [GATE_USAGE_ERROR_TODO]
+        append_summary(
+            environ, sys.stdout, lambda _limit: cannot_start_summary(GATE_USAGE_ERROR, todo)
+        )
     code = _report(code, tally, inputs, console)
     output_path = environ.get("GITHUB_OUTPUT")
     if output_path:

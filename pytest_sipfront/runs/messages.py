@@ -291,6 +291,11 @@ GATE_NO_KEYS_TODO = (
     "and variables > Actions) and pass them: `public_key: ${{ secrets.SIPFRONT_PUBLIC_KEY }}`, "
     "`secret_key: ${{ secrets.SIPFRONT_SECRET_KEY }}`."
 )
+GATE_USAGE_ERROR = "pytest refused an option or argument at start-up (exit status 4)"
+GATE_USAGE_ERROR_TODO = (
+    "Nothing was sent to Sipfront. The job log names the option and what is wrong with it: "
+    "fix it in `pytest_args` (or the input it came from) and re-run the job."
+)
 GATE_FORK_TODO = (
     "This is a pull request from a fork: GitHub gives such workflows no secrets, so the gate "
     "cannot reach Sipfront. Skip the step for forks with "
