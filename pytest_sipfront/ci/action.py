@@ -31,7 +31,7 @@ from pytest_sipfront.ci.inputs import (
     parse_inputs,
 )
 from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
-from pytest_sipfront.reports.counts import session_counts
+from pytest_sipfront.reports.counts import session_counts, still_going
 from pytest_sipfront.reports.github import append_summary, cannot_start_summary, escape_data
 from pytest_sipfront.reports.terminal import counts_line
 from pytest_sipfront.runs.messages import (
@@ -42,7 +42,7 @@ from pytest_sipfront.runs.messages import (
     GATE_USAGE_ERROR_TODO,
     NOTHING_TESTED,
 )
-from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo, Verdict
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import (
     clean_json,
     clean_line,
@@ -378,7 +378,7 @@ class Tally:
             self._url(urls, record.name, record.manifest, result.label, record.report_url)
         for run in collector.unreported:
             result = classify_still_running(run)
-            label = "running" if run.verdict is Verdict.INTERRUPTED else result.label
+            label = "running" if still_going(run) else result.label
             self._url(urls, run.name, run.manifest, label, run.report_url)
         self.report_urls, self.urls_kept = _report_urls(urls)
         self.urls_total = len(urls)

@@ -312,7 +312,3 @@ def timing_line(run_s: float | None, wait_s: float | None) -> str:
     if wait_s is not None:
         line += f"; pytest waited {format_duration(wait_s)} for its verdict (the run began ahead)"
     return line
-
-
-SANDBOX_ENVIRONMENT = "SANDBOX: simulated by the pytest-sipfront sandbox, nothing was tested"
-"""The ``Sipfront`` entry of pytest-html's and allure's environment in a sandbox session."""

@@ -17,7 +17,7 @@ from collections.abc import Generator
 import pytest
 
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.runs.messages import SANDBOX_ENVIRONMENT, full_text, timing_line
+from pytest_sipfront.runs.messages import NOTHING_TESTED, full_text, timing_line
 from pytest_sipfront.runs.outcome import RunOutcome
 from pytest_sipfront.session.items import SipfrontItem
 from pytest_sipfront.session.timing import run_seconds
@@ -39,7 +39,7 @@ def session_environment(api_url: str, sandbox: bool) -> dict[str, str]:
     """What the reports' environment says of Sipfront: the API (never credentials) and, in a
     sandbox session, that nothing was tested."""
     if sandbox:
-        return {"Sipfront API": "sandbox (loopback)", "Sipfront": SANDBOX_ENVIRONMENT}
+        return {"Sipfront API": "sandbox (loopback)", "Sipfront": NOTHING_TESTED}
     from pytest_sipfront.reports.junit import public_api_url
 
     return {"Sipfront API": public_api_url(api_url)}
