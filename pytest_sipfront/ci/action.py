@@ -500,9 +500,13 @@ def _enter_workspace(environ: Mapping[str, str], console: Console) -> bool:
     return True
 
 
+_FORK_EVENTS = ("pull_request", "pull_request_review", "pull_request_review_comment")
+
+
 def fork_pull_request(environ: Mapping[str, str]) -> bool:
     """The job runs for a pull request from a fork (GitHub gives such workflows no secrets)."""
-    if not environ.get("GITHUB_EVENT_NAME", "").startswith("pull_request"):
+    # (pull_request_target runs with the base repository's secrets: not this case.)
+    if environ.get("GITHUB_EVENT_NAME") not in _FORK_EVENTS:
         return False
     try:
         with open(environ.get("GITHUB_EVENT_PATH", ""), encoding="utf-8") as stream:
