@@ -22,7 +22,7 @@ from pytest_sipfront.manifest.loader import (
     load_manifest,
     manifest_schema,
 )
-from pytest_sipfront.runs.messages import NO_CREDENTIALS
+from pytest_sipfront.runs.messages import NO_CREDENTIALS, not_a_regular_file
 from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import API_URL_VAR, DEFAULT_API_URL, credentials
@@ -56,9 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--api-url", default=None)
     schema = commands.add_parser("schema", help="print the manifest's JSON Schema")
     schema.add_argument(
+        "--catalog", action="store_true", help="the sandbox catalog's JSON Schema instead"
+    )
+    schema.add_argument(
         "--results",
         action="store_true",
-        help="print the JSON Schema of the results file (--sipfront-json) instead",
+        help="the JSON Schema of the results file (--sipfront-json) instead",
     )
     from pytest_sipfront.library.command import add_run_parser
 
@@ -205,7 +208,13 @@ def _known(client: SipfrontClient) -> tuple[set[str], set[str], set[str], set[st
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    paths = [Path(p) for p in args.manifests] or _find_manifests(Path.cwd())
+    paths = [Path(p) for p in args.manifests]
+    if not paths:  # found by name: a FIFO or device so named is left alone (it could block)
+        for path in _find_manifests(Path.cwd()):
+            if path.is_file():
+                paths.append(path)
+            else:
+                err.write(f"sipfront: {not_a_regular_file(clean_line(str(path), 300))}\n")
     if not paths:
         err.write("sipfront: no manifest found (sipfront.yml, *.sipfront.yml, ...)\n")
         return 1
@@ -275,10 +284,18 @@ def main(
         from pytest_sipfront.library.command import run_command
 
         return run_command(args, out, err)
-    if getattr(args, "results", False):
+    if args.catalog and args.results:
+        err.write("sipfront schema: give --catalog or --results, not both\n")
+        return 2
+    if args.results:
         from pytest_sipfront.reports.results import results_schema
 
         out.write(json.dumps(results_schema(), indent=2, ensure_ascii=False) + "\n")
+        return 0
+    if args.catalog:
+        from pytest_sipfront.sandbox.catalogschema import CATALOG_SCHEMA
+
+        out.write(json.dumps(CATALOG_SCHEMA, indent=2) + "\n")
         return 0
     out.write(json.dumps(manifest_schema(), indent=2) + "\n")
     return 0

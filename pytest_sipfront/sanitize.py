@@ -1,12 +1,21 @@
 """Every string that comes from Sipfront is hostile: cut it and strip what a terminal or a file
 would misread (ANSI escapes, control characters, lone surrogates, bidi overrides), and redact
-the session's own credentials from it (a server may echo them back)."""
+the session's own credentials from it (a server may echo them back).
+
+This is for DISPLAY only: a verdict is never read from a cleaned value (see
+:mod:`pytest_sipfront.api.runstatus`). The one line-cleaner is :func:`clean_line` (every string
+for a one-line place: a status word, a reason, a URL); the one HTML escaper is
+:func:`escape_html`; the one redactor is :data:`REDACTOR`.
+"""
 
 from __future__ import annotations
 
 import base64
+import html
 import re
 import threading
+import unicodedata
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,47 +39,101 @@ REDACTED = "[redacted]"
 MIN_REDACTED = 6
 """Credentials shorter than this are not redacted (no real API key is that short)."""
 
-_secrets_lock = threading.Lock()
-_secrets: tuple[str, ...] = ()
-
 
 def secret_forms(public_key: str, secret_key: str) -> list[str]:
-    """What a credential pair can look like when echoed: each key, ``pub:secret``, its
-    base64 (the Basic-auth value, also URL-safe and unpadded) and the whole header value."""
-    forms = [public_key, secret_key]
+    """What a credential pair can look like when echoed: each key alone and ``pub:secret``,
+    each plain, percent-encoded (upper- and lower-case hex, ``+`` for a space) and in base64
+    (standard and URL-safe, with and without padding); and the whole Basic header value."""
+    forms: list[str] = []
+    keys = [key for key in (public_key, secret_key) if key]
+    if public_key and secret_key:
+        keys.append(f"{public_key}:{secret_key}")
+    for key in keys:
+        forms += [key, *_percent_forms(key), *_base64_forms(key)]
     if public_key and secret_key:
         pair = f"{public_key}:{secret_key}".encode("latin-1", "replace")
-        encoded = base64.b64encode(pair).decode("ascii")
-        urlsafe = base64.urlsafe_b64encode(pair).decode("ascii")
-        forms += [
-            f"{public_key}:{secret_key}",
-            f"Basic {encoded}",
-            encoded,
-            encoded.rstrip("="),
-            urlsafe,
-            urlsafe.rstrip("="),
-        ]
+        forms.append(f"Basic {base64.b64encode(pair).decode('ascii')}")
     return forms
 
 
-def install_secrets(values: Iterable[str]) -> None:
-    """Redact these strings from everything cleaned here, instead of the ones installed before.
+def _percent_forms(text: str) -> list[str]:
+    # surrogateescape: a key read from a non-UTF-8 environment still has its echo forms.
+    raw = text.encode("utf-8", "surrogateescape")
+    upper = [urllib.parse.quote(raw, safe=""), urllib.parse.quote_plus(raw, safe="")]
+    lower = [re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in upper]
+    return sorted(form for form in {*upper, *lower} if form != text)
 
-    Called wherever credentials are loaded: the API client, the action. Longer first, so a
-    header is replaced whole, not around its base64 part. Strings shorter than
-    :data:`MIN_REDACTED` are left alone: replacing ``sk`` would cut every ``kiosk``."""
-    global _secrets
-    kept = {s for s in values if len(s.strip()) >= MIN_REDACTED}
-    with _secrets_lock:
-        _secrets = tuple(sorted(kept, key=len, reverse=True))
+
+def _base64_forms(text: str) -> list[str]:
+    forms: set[str] = set()
+    for encoding in ("utf-8", "latin-1"):
+        raw = text.encode(encoding, "replace")
+        standard = base64.b64encode(raw).decode("ascii")
+        urlsafe = base64.urlsafe_b64encode(raw).decode("ascii")
+        forms |= {standard, standard.rstrip("="), urlsafe, urlsafe.rstrip("=")}
+    return sorted(forms)
+
+
+class Redactor:
+    """The strings to redact from everything that comes from Sipfront.
+
+    Secrets are only ever ADDED (every API client adds its key pair, the action adds the keys
+    it was given): a second client with other keys, a sandbox client in the same process or
+    the action's console never take the session's keys out of it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: tuple[str, ...] = ()
+
+    def add(self, values: Iterable[str]) -> None:
+        """Redact these strings too. Longer first, so a header is replaced whole, not around
+        its base64 part. Strings shorter than :data:`MIN_REDACTED` are left alone: replacing
+        ``sk`` would cut every ``kiosk``."""
+        kept = {s for s in values if isinstance(s, str) and len(s.strip()) >= MIN_REDACTED}
+        with self._lock:
+            merged = kept | set(self._secrets)
+            self._secrets = tuple(sorted(merged, key=lambda s: (-len(s), s)))
+
+    def add_credentials(self, public_key: str, secret_key: str) -> None:
+        """Redact every form of this key pair (:func:`secret_forms`)."""
+        self.add(secret_forms(public_key, secret_key))
+
+    def redact(self, text: str) -> str:
+        """``text`` without any of the secrets; each becomes ``[redacted]``."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+
+REDACTOR = Redactor()
+"""The process's one redactor: every client and the action add their credentials to it."""
 
 
 def redact(text: str) -> str:
-    """``text`` without any installed secret; each becomes ``[redacted]``."""
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+    """``text`` without any secret :data:`REDACTOR` holds."""
+    return REDACTOR.redact(text)
+
+
+def lookalike(text: str) -> str:
+    """``text`` as a cleaner or a careless reader would see it: without ANSI escapes,
+    compatibility-normalised, case-folded, without blanks, controls, format (bidi, zero-width)
+    or separator characters. Two strings equal here but not as sent are look-alikes: doubt,
+    never a match."""
+    folded = unicodedata.normalize("NFKC", ANSI.sub("", text)).casefold()
+    return "".join(
+        ch for ch in folded if not ch.isspace() and unicodedata.category(ch)[0] not in "CZ"
+    )
+
+
+def visible(text: str) -> str:
+    """``text`` with every character a terminal would hide or act on (ANSI escapes, controls,
+    bidi overrides, line breaks) shown as a Python escape: ``pass\\x00ed`` stays visibly
+    not ``passed``."""
+    return "".join(
+        ch if ch.isprintable() and not UNSAFE.match(ch) else ch.encode("unicode_escape").decode()
+        for ch in text
+    )
 
 
 def clean_text(value: object, limit: int = DEFAULT_LIMIT) -> str:
@@ -89,8 +152,27 @@ def clean_text(value: object, limit: int = DEFAULT_LIMIT) -> str:
 
 
 def clean_line(value: object, limit: int = DEFAULT_LIMIT) -> str:
-    """Like :func:`clean_text`, folded to one line."""
+    """THE line-cleaner: like :func:`clean_text`, folded to one line (every line break, the
+    Unicode ones too, becomes a space), so nothing in it can start a log line (``::error``,
+    ``::stop-commands::``)."""
     return redact(" ".join(clean_text(value, limit=limit * 2).split()))[:limit]
+
+
+def clean_http_url(value: object, limit: int = DEFAULT_LIMIT) -> str | None:
+    """An ``http(s)`` URL from Sipfront, line-cleaned, or ``None`` when it is not one (another
+    scheme, a space or line break inside, not a string)."""
+    if not isinstance(value, str):
+        return None
+    text = clean_line(value, limit)
+    if not text.lower().startswith(("https://", "http://")) or " " in text:
+        return None
+    return text
+
+
+def escape_html(value: object, limit: int = DEFAULT_LIMIT) -> str:
+    """THE HTML escaper: a Sipfront string line-cleaned, then escaped for HTML text and
+    attribute values (``<``, ``>``, ``&`` and both quotes)."""
+    return html.escape(clean_line(value, limit), quote=True)
 
 
 def clean_json(value: Any, limit: int = DEFAULT_LIMIT, depth: int = 0) -> Any:

@@ -15,6 +15,10 @@ from pytest_sipfront.integers import whole_number
 
 DEFAULT_API_URL = "https://app.sipfront.com/api/v2"
 REPORT_MODES = ("full", "kiosk", "print")
+"""The report modes Sipfront takes (sent as ``report.mode``): the one definition, for the
+options, manifests, the action's inputs, the library and the sandbox."""
+PROJECT_REPORT_MODES = REPORT_MODES[:2]
+"""The report modes a project run takes: ``print`` is for test runs only."""
 
 
 def not_a_report_mode(shown: str) -> str:
@@ -33,7 +37,6 @@ def count_problem(shown: str, number: int | None) -> str | None:
     return None
 
 
-"""The report modes Sipfront takes (sent as ``report.mode``); manifests take the same."""
 PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
 SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
 API_URL_VAR = "SIPFRONT_API_URL"

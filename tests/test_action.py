@@ -517,7 +517,7 @@ def test_without_github_it_takes_the_manifest_as_argument_and_sipfront_variables
     )
     assert run.code == 0, run.stdout + run.stderr
     assert not [line for line in run.stdout.splitlines() if line.startswith("::")]
-    assert "pytest-sipfront: 1 Sipfront item: 1 passed\n" in run.stdout
+    assert "pytest-sipfront: 1 Sipfront item: 1 passed" in run.stdout
     assert (workspace / "sipfront-junit.xml").is_file()
     assert not (workspace / "github_output.txt").exists()
 
@@ -618,6 +618,74 @@ def test_without_history_there_are_no_new_failures(workspace: Path) -> None:
         workspace, {"manifest": "sipfront.yml", "sandbox": "true", "pytest_args": FAST}
     )
     assert (run.outputs["failed"], run.outputs["new_failures"]) == ("1", "0")
+
+
+@pytest.mark.parametrize("where", ["ini", "PYTEST_ADDOPTS"])
+def test_the_actions_sandbox_false_wins_over_addopts_sandbox_in_the_ini_and_pytest_addopts(
+    workspace: Path, private_sandbox: SandboxServer, where: str
+) -> None:
+    env: dict[str, str] = {}
+    if where == "ini":
+        (workspace / "pytest.ini").write_text(
+            "[pytest]\naddopts = --sipfront-sandbox-catalog catalog.yml\n", encoding="utf-8"
+        )
+    else:
+        env["PYTEST_ADDOPTS"] = "--sipfront-sandbox --sipfront-url=http://127.0.0.1:9/api/v2"
+    run = run_action(
+        workspace,
+        {
+            "manifest": "sipfront.yml",
+            "sandbox": "false",
+            "api_url": private_sandbox.base_url,
+            "public_key": "pk-live-Zq81Xv0",
+            "secret_key": "sk-live-9yTTr%Q2:x",
+            "markers": "smoke",
+            "pytest_args": "--sipfront-poll-interval 0.2s",
+        },
+        env=env,
+    )
+    assert run.code == 0, run.stdout + run.stderr
+    assert private_sandbox.count("tests.run") == 1  # sent to the API URL, not a sandbox of its own
+    warnings = [line for line in run.lines if "sandbox: false wins" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("::warning title=pytest-sipfront::")
+
+
+@pytest.mark.parametrize("name", ["markers", "manifest", "secret_key", "pytest_args"])
+def test_a_non_utf8_action_input_is_one_input_error_without_a_traceback(
+    workspace: Path, private_sandbox: SandboxServer, name: str
+) -> None:
+    given = {
+        "manifest": "sipfront.yml",
+        "api_url": private_sandbox.base_url,
+        "public_key": "pk-live-Zq81Xv0",
+        "secret_key": "sk-live-9yTTr%Q2:x",
+    }
+    given[name] = given.get(name, "smoke") + os.fsdecode(b"\xff\xfe")
+    run = run_action(workspace, given)
+    assert run.code == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    errors = [line for line in run.lines if line.startswith("::error")]
+    assert len(errors) == 1 and f"{name}: is not UTF-8 text" in errors[0], run.lines
+    assert private_sandbox.requests == []
+
+
+def test_a_single_run_project_id_above_the_largest_sipfront_id_is_an_input_error(
+    workspace: Path,
+    private_sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    given = {
+        "api_url": private_sandbox.base_url,
+        "public_key": "pk-live-Zq81Xv0",
+        "secret_key": "sk-live-9yTTr%Q2:x",
+        "project_id": str(2**63),
+    }
+    code, out, _ = main_in_process(workspace, monkeypatch, capsys, given)
+    lines = [line for line in out.splitlines() if not line.startswith("::add-mask::")]
+    assert code == 2
+    assert len(lines) == 1 and "project_id: '9223372036854775808' is not a Sipfront id" in lines[0]
+    assert private_sandbox.requests == []
 
 
 def test_missing_keys_still_give_a_summary_that_says_what_is_wrong_and_what_to_do(

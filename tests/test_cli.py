@@ -86,6 +86,18 @@ def test_schema_prints_a_json_schema_that_accepts_a_valid_manifest_and_refuses_a
     assert list(validator.iter_errors({"version": 2, "tests": [{"name": "x", "test": "y"}]}))
 
 
+def test_schema_catalog_prints_the_sandbox_catalogs_json_schema() -> None:
+    code, out, err = run_cli("schema", "--catalog")
+    assert (code, err) == (0, "")
+    schema = json.loads(out)
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+    example = Path(__file__).resolve().parent.parent / "examples" / "sandbox-catalog.yml"
+    assert list(validator.iter_errors(yaml.safe_load(example.read_text(encoding="utf-8")))) == []
+    assert list(validator.iter_errors({"tests": [{"name": "x", "outcom": "failed"}]}))
+    assert list(validator.iter_errors({"faults": [{"status": 503}]}))
+
+
 def test_schema_works_as_an_installed_command() -> None:
     command = Path(sys.executable).with_name("sipfront")
     if not command.exists():
@@ -138,6 +150,27 @@ def test_validate_without_arguments_finds_the_manifests_below_the_current_folder
     code, out, err = run_cli("validate")
     assert (code, err) == (0, "")
     assert out == "2 manifest(s) valid, 5 run(s)\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX FIFOs")
+def test_validate_skips_a_fifo_named_like_a_manifest_with_one_line_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sipfront.yml").write_text(VALID)
+    os.mkfifo(tmp_path / "stuck.sipfront.yml")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_sipfront", "validate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,  # a hang (waiting for a writer) is killed here and fails the test
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        f"sipfront: {tmp_path / 'stuck.sipfront.yml'} skipped: not a regular file "
+        "(a FIFO or a device), so it is not read"
+    ]
+    assert done.stdout == "1 manifest(s) valid, 4 run(s)\n"
 
 
 def test_validate_with_no_manifest_to_find_fails(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -65,6 +66,14 @@ class FakeTime:
         assert seconds >= 0
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+def assert_unreachable(message: str, attempts: int, reason: str) -> None:
+    """The one UNREACHABLE sentence of every request loop."""
+    pattern = (
+        rf"Sipfront API unreachable after {attempts} attempts over [\d.]+m?s: {re.escape(reason)}"
+    )
+    assert re.fullmatch(pattern, message), message
 
 
 @pytest.fixture
@@ -360,7 +369,7 @@ def test_a_trigger_answered_503_every_time_is_tried_five_times_then_unreachable(
         make_client(httpserver, fake_time).trigger("test", {"test.name": "x"})
 
     assert caught.value.verdict is Verdict.UNREACHABLE
-    assert caught.value.message == "Sipfront API unreachable after 5 attempts: HTTP 503"
+    assert_unreachable(caught.value.message, 5, "HTTP 503")
     assert script.count == 5
     assert len(fake_time.sleeps) == 4
 
@@ -397,7 +406,7 @@ def test_a_refused_connection_is_retried_five_times_then_unreachable(fake_time: 
         client.trigger("test", {"test.name": "x"})
 
     assert caught.value.verdict is Verdict.UNREACHABLE
-    assert caught.value.message == "Sipfront API unreachable after 5 attempts: connection refused"
+    assert_unreachable(caught.value.message, 5, "connection refused")
     assert len(fake_time.sleeps) == 4
 
 
@@ -412,7 +421,7 @@ def test_a_failed_tls_handshake_is_retried_because_nothing_was_sent(
     with pytest.raises(ApiError) as caught:
         client.trigger("test", {"test.name": "x"})
 
-    assert caught.value.message == "Sipfront API unreachable after 2 attempts: TLS handshake failed"
+    assert_unreachable(caught.value.message, 2, "TLS handshake failed")
     assert script.count == 0
 
 
@@ -453,7 +462,7 @@ def test_failures_before_sending_are_retried_and_named(
     with pytest.raises(ApiError) as caught:
         client.trigger("test", {"test.name": "x"})
 
-    assert caught.value.message == f"Sipfront API unreachable after 5 attempts: {reason}"
+    assert_unreachable(caught.value.message, 5, reason)
     assert len(calls) == 5
 
 
@@ -551,8 +560,10 @@ def test_status_returns_the_sanitised_run_object(
 ) -> None:
     on_status(httpserver, PASSED)
 
-    run = make_client(httpserver, fake_time).status(
-        httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
+    run = (
+        make_client(httpserver, fake_time)
+        .status(httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60)
+        .run
     )
 
     assert run["status"] == "passed"
@@ -574,8 +585,10 @@ def test_status_retries_through_transient_trouble_until_it_gets_a_run(
         PASSED,
     )
 
-    run = make_client(httpserver, fake_time).status(
-        httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 600
+    run = (
+        make_client(httpserver, fake_time)
+        .status(httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 600)
+        .run
     )
 
     assert run["status"] == "passed"
@@ -607,7 +620,7 @@ def test_status_gives_up_at_the_deadline_without_waiting_past_it(
         )
 
     assert caught.value.verdict is Verdict.UNREACHABLE
-    assert caught.value.message == "Sipfront API unreachable for 20s: HTTP 503"
+    assert caught.value.message == "Sipfront API unreachable after 8 attempts over 20s: HTTP 503"
     assert fake_time.now <= deadline
     assert script.count > 3
 
@@ -699,8 +712,10 @@ def test_a_status_url_on_another_origin_is_requested_on_the_api_origin_only(
     mine = on_status(httpserver, PASSED)
     other_server.expect_request("/api/v2/runs/sess-1/status").respond_with_handler(Script([PASSED]))
 
-    run = make_client(httpserver, fake_time).status(
-        other_server.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
+    run = (
+        make_client(httpserver, fake_time)
+        .status(other_server.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60)
+        .run
     )
 
     assert run["status"] == "passed"
@@ -728,8 +743,10 @@ def test_status_follows_a_redirect_on_its_own_origin(
     on_status(httpserver, reply(302, raw="", headers={"Location": "/api/v2/runs/sess-2/status"}))
     moved = on_status(httpserver, PASSED, session="sess-2")
 
-    run = make_client(httpserver, fake_time).status(
-        httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60
+    run = (
+        make_client(httpserver, fake_time)
+        .status(httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=fake_time.now + 60)
+        .run
     )
 
     assert run["status"] == "passed"
@@ -1114,3 +1131,125 @@ def test_one_watchdog_thread_serves_every_request_in_flight() -> None:
         time.sleep(0.05)
     time.sleep(0.5)
     assert not spared.expired
+
+
+# ---- one retry policy: the three request loops agree -------------------------------------------
+
+
+def _loops(
+    client: SipfrontClient, httpserver: HTTPServer, deadline: float | None
+) -> dict[str, Any]:
+    """Each of the client's three request loops, as a call that raises its ApiError."""
+    status_deadline = deadline if deadline is not None else 10_000.0
+    return {
+        "trigger": lambda: client.trigger("test", {"test.name": "x"}, deadline=deadline),
+        "status": lambda: client.status(
+            httpserver.url_for("/api/v2/runs/sess-1/status"), deadline=status_deadline
+        ),
+        "listing": (
+            (lambda: client.listing("test", deadline=deadline, attempts=5))
+            if deadline is not None
+            else client.list_tests
+        ),
+    }
+
+
+def _every_loop_answers(httpserver: HTTPServer, answer: Response) -> None:
+    for path in ("/api/v2/tests/run", "/api/v2/runs/sess-1/status", "/api/v2/tests"):
+        httpserver.expect_request(path).respond_with_handler(Script([answer]))
+
+
+def test_the_three_request_loops_give_up_with_one_unreachable_sentence(
+    httpserver: HTTPServer, fake_time: FakeTime
+) -> None:
+    _every_loop_answers(httpserver, reply(503, {"error": "busy"}))
+    client = make_client(httpserver, fake_time)
+    messages = {}
+    for name, call in _loops(client, httpserver, fake_time.now + 20).items():
+        with pytest.raises(ApiError) as caught:
+            call()
+        assert caught.value.verdict is Verdict.UNREACHABLE, name
+        messages[name] = caught.value.message
+    for name, message in messages.items():
+        assert re.fullmatch(
+            r"Sipfront API unreachable after \d+ attempts? over [\d.]+m?s: HTTP 503", message
+        ), (name, message)
+
+
+def test_the_three_request_loops_end_alike_on_a_retry_after_longer_than_what_is_left(
+    httpserver: HTTPServer, fake_time: FakeTime
+) -> None:
+    _every_loop_answers(httpserver, reply(503, headers={"Retry-After": "99999"}))
+    client = make_client(httpserver, fake_time)
+    for name, call in _loops(client, httpserver, fake_time.now + 60).items():
+        with pytest.raises(ApiError) as caught:
+            call()
+        assert caught.value.verdict is Verdict.UNREACHABLE, name
+        assert caught.value.message.startswith("Sipfront asked to retry after 99999s"), name
+    assert fake_time.sleeps == []  # none of them waited for it
+
+
+def test_without_a_deadline_the_trigger_and_the_listing_cap_a_retry_after_alike(
+    httpserver: HTTPServer, fake_time: FakeTime
+) -> None:
+    _every_loop_answers(httpserver, reply(503, headers={"Retry-After": "99999"}))
+    client = make_client(httpserver, fake_time, max_trigger_attempts=2)
+    waited = {}
+    for name, call in _loops(client, httpserver, None).items():
+        if name == "status":
+            continue  # a status poll always has its run's deadline
+        fake_time.sleeps.clear()
+        with pytest.raises(ApiError):
+            call()
+        waited[name] = list(fake_time.sleeps)
+    assert waited == {"trigger": [300.0], "listing": [300.0]}
+
+
+@pytest.mark.parametrize(
+    ("loop", "sentence"),
+    [
+        ("trigger", "Interrupted before its run was triggered"),
+        ("status", "Interrupted; the run is still going at Sipfront"),
+        ("listing", "Interrupted while asking Sipfront for a list; nothing was started"),
+    ],
+)
+def test_an_interrupt_during_a_retry_wait_ends_each_loop_with_its_own_sentence(
+    httpserver: HTTPServer, fake_time: FakeTime, loop: str, sentence: str
+) -> None:
+    _every_loop_answers(httpserver, reply(503))
+    cancel = threading.Event()
+
+    def interrupted_sleep(seconds: float) -> None:
+        fake_time.sleep(seconds)
+        cancel.set()
+
+    client = SipfrontClient(
+        api(httpserver),
+        PUBLIC,
+        SECRET,
+        cancel=cancel,
+        sleep=interrupted_sleep,
+        clock=fake_time.clock,
+        rng=random.Random(7),
+    )
+    with pytest.raises(ApiError) as caught:
+        _loops(client, httpserver, None)[loop]()
+    assert caught.value.verdict is Verdict.INTERRUPTED
+    assert caught.value.message == sentence
+
+
+def test_every_transport_failure_reason_is_typed() -> None:
+    from pytest_sipfront.api.transport import Failure, Trouble, classify
+
+    for exc in (
+        ConnectionRefusedError(),
+        socket.gaierror(),
+        TimeoutError(),
+        ConnectionResetError(),
+        RuntimeError(),
+    ):
+        trouble = classify(exc)
+        assert isinstance(trouble.failure, Failure)
+        assert trouble.reason == trouble.failure.value
+    assert Trouble(Failure.HTTP_STATUS, http_status=503).reason == "HTTP 503"
+    assert Trouble(Failure.TOO_SLOW, within=35).reason == "no complete answer within 35s"

@@ -11,7 +11,7 @@ import pytest_sipfront
 PACKAGE = Path(pytest_sipfront.__file__).parent
 SHARED = {"settings", "durations", "integers", "sanitize"}
 # Top first. An import may only point at its own layer or one further down.
-LAYERS = ["ci", "plugin", "session", "library", "reports", "runs", "api", "manifest", "sandbox"]
+LAYERS = ["ci", "plugin", "session", "library", "reports", "runs", "api", "sandbox", "manifest"]
 ALLOWED_UP = {("api", "pytest_sipfront.runs.outcome"), ("api", "pytest_sipfront.runs.messages")}
 WITHOUT_PYTEST = {"library", "reports", "runs", "api", "manifest", "sandbox"}
 

@@ -282,6 +282,7 @@ def test_a_failed_run_fails_with_its_description_and_the_detail_block(
         f"  report    {server.origin}/run/details/{session}",
         "  before    no earlier run",
         "  manifest  sipfront.yml:4",
+        "  sandbox   SANDBOX run: nothing was tested at Sipfront",  # the server said it is one
     ]
     assert re.fullmatch(
         r"  status    failed \| agent pool eu-central-1 \| "
@@ -630,7 +631,10 @@ def test_the_terminal_summary_lists_every_run_with_its_report_link(
     )
     result.assert_outcomes(passed=1, failed=1)
     lines = result.outlines
-    start = next(i for i, line in enumerate(lines) if re.match(r"=+ sipfront runs =+$", line))
+    # The sandbox says it is one in every answer: the section is marked SANDBOX.
+    start = next(
+        i for i, line in enumerate(lines) if re.match(r"=+ sipfront runs \(SANDBOX.*\) =+$", line)
+    )
     summary = lines[start + 1 : start + 3]
     assert re.fullmatch(
         rf"PASSED +good \S+ {re.escape(server.origin)}/run/details/{UUID}", summary[0]
@@ -638,7 +642,7 @@ def test_the_terminal_summary_lists_every_run_with_its_report_link(
     assert re.fullmatch(
         rf"FAILED +busy \S+ {re.escape(server.origin)}/run/details/{UUID}", summary[1]
     )
-    assert "SANDBOX" not in lines[start]
+    assert "SANDBOX" in lines[start]  # a sandbox at a plain API URL is still one
 
 
 def test_report_all_shows_the_sipfront_section_for_passed_runs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -113,6 +114,56 @@ def test_without_an_allure_dir_or_html_option_no_report_plugin_is_touched(
     result.assert_outcomes(**OUTCOMES)
 
 
+def test_pytest_html_gets_the_session_id_and_report_url_escaped(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("pytest_html")
+    trigger = {
+        "data": {
+            "session_id": "<img src=x onerror=alert(1)>",
+            "report_url": 'https://app.sipfront.com/r?a="><img/src=x/onerror=alert(2)>',
+            "status_url": "/api/v2/runs/hostile/status",
+        },
+        "status": 200,
+    }
+    passed = {"run": {"is_finished": 1, "has_passed": 1, "status": "passed"}, "status": 200}
+    server = sipfront_sandbox(
+        {
+            "faults": [
+                {
+                    "endpoint": endpoint,
+                    "body": json.dumps(body),
+                    "content_type": "application/json",
+                    "times": 0,
+                }
+                for endpoint, body in (("tests.run", trigger), ("runs.status", passed))
+            ]
+        }
+    )
+    result = run_gate(
+        "version: 1\ntests:\n  - name: hostile\n    test: basic-call\n",
+        "--html=report.html",
+        "--self-contained-html",
+        "--sipfront-history=off",
+        server=server,
+        subprocess=True,
+    )
+    result.assert_outcomes(passed=1)
+    html = (pytester.path / "report.html").read_text(encoding="utf-8")
+    data = re.search(r'data-jsonblob="([^"]*)"', html)
+    assert data is not None
+    blob = json.loads(html_module.unescape(data.group(1)))  # the attribute's true value
+    extras = [e for runs in blob["tests"].values() for run in runs for e in run.get("extras", [])]
+    links = [e for e in extras if e["format_type"] == "url"]
+    assert len(links) == 1
+    # pytest-html puts name and content into its HTML as they are: no tag may survive.
+    for text in (links[0]["name"], links[0]["content"]):
+        assert "<" not in text and ">" not in text and '"' not in text, text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in links[0]["name"]
+
+
 # --- true durations and the environment ---------------------------------------------------------
 
 TIMED = """
@@ -156,6 +207,7 @@ def test_pytest_html_shows_each_runs_own_duration_the_wait_apart_and_the_api_in_
         timing = [e for e in call["extras"] if e["name"] == "Sipfront timing"]
         assert len(timing) == 1 and "pytest waited" in timing[0]["content"], call["extras"]
     assert blob["environment"]["Sipfront API"] == server.base_url
+    assert blob["environment"]["Sipfront"].startswith("SANDBOX")  # the server said it is one
 
 
 def test_pytest_html_environment_says_sandbox_in_a_sandbox_session(
@@ -196,6 +248,8 @@ def test_allure_times_each_test_by_its_run_keeps_the_wait_apart_and_names_the_ap
     environment = (allure / "environment.properties").read_text(encoding="utf-8").splitlines()
     assert "Branch=main" in environment  # the team's own entries stay
     assert f"Sipfront\\ API={server.base_url}" in environment
+    # The test server identifies itself as a sandbox: the environment says so.
+    assert "Sipfront=SANDBOX: nothing was tested at Sipfront" in environment
 
 
 def test_pytest_junitxml_times_each_item_by_its_run_and_keeps_the_wait_as_a_property(

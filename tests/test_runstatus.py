@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pytest_sipfront.api.runstatus import FINISHED_WORDS, GOING_WORDS, RunState, interpret
+from pytest_sipfront.api.rawjson import load_json
+from pytest_sipfront.api.runstatus import (
+    FINISHED_WORDS,
+    GOING_WORDS,
+    RunState,
+    interpret,
+    read_run_body,
+)
+from pytest_sipfront.sanitize import clean_line
 
 
 def state(
@@ -88,7 +99,11 @@ PUBLISHED_FINISHED = {
         ({"status": "warming-up", "session_status": "failed"}, state(True, False, "failed")),
         # Nothing usable at all: keep polling, nothing to warn about.
         ({}, state(False, False, "")),
-        ({"status": 200, "session_status": None}, state(False, False, "")),
+        # A status that is not a word is doubt: the run keeps polling, never passes.
+        (
+            {"status": 200, "session_status": None},
+            state(False, False, "", None, "status is a number, not a status word: 200"),
+        ),
         ({"status": ""}, state(False, False, "")),
     ],
 )
@@ -198,3 +213,225 @@ def test_the_word_lists_are_the_contracts() -> None:
     finished = "passed failed stopped errored error aborted cancelled canceled timeout finished"
     assert set(FINISHED_WORDS) == {*finished.split(), "completed"}
     assert set(GOING_WORDS) == {"running", "queued", "pending", "scheduled", "starting"}
+
+
+# ---- property: no body passes without consistent evidence ------------------------------------
+
+VERDICT_KEYS = ("is_finished", "has_passed", "is_failed", "status", "session_status", "run_status")
+ONE = (1, True, "1", " 1", "1 ")
+ZERO = (0, False, "0")
+PASSING_WORDS = ("passed", "finished", "completed")
+
+
+def _lookalike_keys(key: str) -> list[str]:
+    """Keys a cleaner or a careless reader would take for ``key``."""
+    return [
+        key + " ",
+        " " + key,
+        key.upper(),
+        key[:3] + "\u0000" + key[3:],
+        key[:3] + "\x1b[0m" + key[3:],
+        key + "\u202e",
+        key[:2] + "\u200b" + key[2:],
+        key + "\t",
+    ]
+
+
+LOOKALIKES = [alike for key in VERDICT_KEYS for alike in _lookalike_keys(key)]
+HARMLESS_KEYS = ["id", "result_description", "report_url", "tags", "test_name"]
+VALUES: list[Any] = [
+    0,
+    1,
+    2,
+    -1,
+    1.0,
+    True,
+    False,
+    None,
+    "0",
+    "1",
+    " 1 ",
+    "2",
+    "true",
+    "yes",
+    "",
+    "passed",
+    "PASSED",
+    " passed ",
+    "failed",
+    "finished",
+    "completed",
+    "running",
+    "queued",
+    "wobbly",
+    "pass\u0000ed",
+    "pass\x1b[0med",
+    "pass\u202eed",
+    "passed\n::error::x",
+    ["passed"],
+    {"status": "passed"},
+    [],
+    {},
+]
+
+
+def _word(value: Any) -> str | None:
+    return value.strip(" \t\r\n").lower() if isinstance(value, str) else None
+
+
+def consistent_pass_evidence(pairs: list[tuple[str, Any]], kind: str) -> bool:
+    """The oracle, written apart from the implementation: a body may pass only if it says
+    finished, has_passed exactly 1 (or, absent, every status word says passed), every status
+    is a word consistent with passing, and nothing contradicts (no look-alike key, no key sent
+    twice, no is_failed other than 0)."""
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)) or any(key in LOOKALIKES for key in keys):
+        return False
+    run = dict(pairs)
+    fields = (
+        ("run_status", "status", "session_status")
+        if kind == "project"
+        else (
+            "status",
+            "session_status",
+        )
+    )
+    present = [run[name] for name in fields if run.get(name) is not None]
+    if not all(isinstance(value, str) for value in present):
+        return False
+    words = [w for w in (_word(value) for value in present) if w]
+    if any(w not in PASSING_WORDS for w in words):
+        return False
+    finished = run.get("is_finished")
+    if finished is None:
+        if not words:
+            return False
+    elif finished not in ONE:
+        return False
+    passed = run.get("has_passed")
+    if passed is None:
+        if not words or any(w != "passed" for w in words):
+            return False
+    elif passed not in ONE or isinstance(passed, float):
+        return False
+    return run.get("is_failed") is None or run.get("is_failed") in ZERO
+
+
+def _raw_body(pairs: list[tuple[str, Any]]) -> bytes:
+    inner = ", ".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in pairs)
+    return ('{"run": {' + inner + '}, "status": 200}').encode()
+
+
+PAIR = st.tuples(
+    st.sampled_from([*VERDICT_KEYS, *VERDICT_KEYS, *LOOKALIKES, *HARMLESS_KEYS]),
+    st.one_of(st.sampled_from(VALUES), st.text(max_size=8)),
+)
+PASSING_BODIES: list[list[tuple[str, Any]]] = [
+    [("is_finished", 1), ("has_passed", 1), ("status", "passed")],
+    [("is_finished", 1), ("has_passed", 1), ("is_failed", 0), ("status", "passed")],
+    [("has_passed", 1), ("status", "completed")],
+    [("status", "passed"), ("session_status", "passed")],
+    [("is_finished", "1"), ("run_status", "passed"), ("has_passed", True)],
+    [("is_finished", 1), ("status", "passed")],
+]
+
+
+@st.composite
+def _near_passing(draw: st.DrawFn) -> list[tuple[str, Any]]:
+    """A body that passes, with a few pairs added, replaced or sent twice: most of the bodies
+    worth checking are one hostile field away from a pass."""
+    pairs = list(draw(st.sampled_from(PASSING_BODIES)))
+    for _ in range(draw(st.integers(0, 3))):
+        pair = draw(st.one_of(PAIR, st.sampled_from(pairs)))
+        pairs.insert(draw(st.integers(0, len(pairs))), pair)
+    return pairs
+
+
+PAIRS = st.one_of(_near_passing(), st.lists(PAIR, max_size=10))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(pairs=PAIRS, kind=st.sampled_from(["test", "project"]))
+def test_no_body_passes_without_consistent_evidence(
+    pairs: list[tuple[str, Any]], kind: str
+) -> None:
+    reading = read_run_body(load_json(_raw_body(pairs)), kind)
+    assert reading is not None
+    if reading.state.passed:
+        assert reading.state.finished
+        assert consistent_pass_evidence(pairs, kind), pairs
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=PAIRS)
+def test_every_word_and_contradiction_shown_is_one_clean_line(
+    pairs: list[tuple[str, Any]],
+) -> None:
+    state = interpret(load_json(_raw_body(pairs))["run"])
+    for shown in (state.word, state.unknown_word or "", state.contradiction or ""):
+        assert shown == clean_line(shown, 200)
+        assert "\n" not in shown and "\x1b" not in shown and "\u202e" not in shown
+
+
+def test_a_consistent_passing_body_still_passes() -> None:
+    body = _raw_body([("is_finished", 1), ("has_passed", 1), ("status", "passed")])
+    reading = read_run_body(load_json(body))
+    assert reading is not None and reading.state.passed
+
+
+@pytest.mark.parametrize(
+    ("raw", "contradiction"),
+    [
+        (
+            b'{"is_finished": 1, "has_passed": 0, "has_passed ": 1}',
+            "the key 'has_passed ' looks like has_passed",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 0, "has_passed\\u202e": 1}',
+            "the key 'has_passed\\u202e' looks like has_passed",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 0, "has_passed": 1}',
+            "the key 'has_passed' was sent twice",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 1, "status": ["failed"]}',
+            "status is a list, not a status word: ['failed']",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 1, "session_status": {"a": 1}}',
+            "session_status is an object, not a status word: {'a': 1}",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 1, "status": "pass\\u0000ed"}',
+            "has_passed=1 with status 'pass\\x00ed'",
+        ),
+        (
+            b'{"is_finished": 1, "has_passed": 1, "is_failed": 1, "status": "passed"}',
+            "is_failed=1 with a passed run",
+        ),
+    ],
+)
+def test_a_doubtful_body_fails_and_its_line_names_the_doubt_visibly(
+    raw: bytes, contradiction: str
+) -> None:
+    state = interpret(load_json(raw))
+    assert state.finished and not state.passed
+    assert state.contradiction == contradiction
+
+
+def test_a_status_word_with_a_hidden_character_is_not_a_known_word() -> None:
+    for word in ("pass\u0000ed", "pass\x1b[0med", "pass\u202eed"):
+        state = interpret({"status": word})
+        assert not state.finished and not state.passed
+        # Shown with the hidden character escaped, so it visibly is not "passed".
+        assert state.unknown_word == state.word and "\\" in state.word, state.word
+    assert interpret({"status": " passed\n"}).passed  # ASCII blanks around it are padding
+
+
+def test_a_contradicting_field_after_many_others_still_counts() -> None:
+    pairs = ", ".join(f'"field_{n}": {n}' for n in range(1000))
+    raw = '{"is_finished": 1, "has_passed": 1, ' + pairs + ', "session_status": "failed"}'
+    state = interpret(load_json(raw))
+    assert not state.passed
+    assert state.contradiction == "has_passed=1 with status failed"

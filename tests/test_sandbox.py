@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 import requests
 
 from pytest_sipfront.sandbox import Catalog, CatalogError, Fault, SandboxServer
+from pytest_sipfront.sandbox.catalog import MAX_CATALOG_BYTES
 
 AUTH = (SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY)
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -724,19 +726,90 @@ def test_catalog_files_that_cannot_be_read_name_the_file(tmp_path: Path) -> None
     broken.write_text("tests:\n  - name: a\n   id: [\n")
     listing = tmp_path / "list.yml"
     listing.write_text("- a\n- b\n")
-    with pytest.raises(CatalogError, match=r"broken\.yml:3:\d+: not valid YAML"):
+    with pytest.raises(CatalogError, match=r"broken\.yml:3:4: this line does not line up"):
         Catalog.load(broken)
-    with pytest.raises(CatalogError, match=r"list\.yml: the catalog must be a mapping"):
+    with pytest.raises(CatalogError, match=r"list\.yml:1:1: the catalog must be a mapping"):
         Catalog.load(listing)
-    with pytest.raises(CatalogError, match=r"missing\.yml: no such catalog file"):
+    with pytest.raises(CatalogError, match=r"missing\.yml:1:1: cannot read the catalog: No such"):
         Catalog.load(tmp_path / "missing.yml")
     bad = tmp_path / "bad.yml"
     bad.write_text("tests:\n  - name: a\n    duration: 10x\n")
     with pytest.raises(CatalogError) as caught:
         Catalog.load(bad)
     assert str(caught.value) == (
-        f"{bad}: tests[0].duration: '10x' is not a duration (use 90s, 15m, 1h30m)"
+        f"{bad}:3:5: tests[0].duration: '10x' is not a duration (use 90s, 15m, 1h30m)"
     )
+
+
+def test_a_catalog_that_is_a_device_is_refused_without_reading_it() -> None:
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load("/dev/zero")
+    assert str(caught.value) == (
+        "/dev/zero:1:1: cannot read the catalog: it is not a regular file; name a YAML file"
+    )
+
+
+def test_a_catalog_larger_than_the_cap_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.yml"
+    with open(huge, "wb") as stream:  # sparse: 6 MB of nothing, written in no time
+        stream.truncate(MAX_CATALOG_BYTES + 1024)
+    with pytest.raises(CatalogError, match=r"huge\.yml:1:1: the file is larger than the 5 MB"):
+        Catalog.load(huge)
+
+
+def test_a_catalog_fifo_nobody_writes_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "catalog.yml"
+    os.mkfifo(fifo)
+    with pytest.raises(CatalogError, match="not a regular file"):
+        Catalog.load(fifo)
+
+
+def test_a_duplicate_outcome_key_in_the_catalog_is_an_error_not_last_wins(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yml"
+    path.write_text("tests:\n  - name: a\n    outcome: failed\n    outcome: passed\n")
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load(path)
+    assert str(caught.value).startswith(
+        f"{path}:4:5: tests[0].outcome: this key appears twice in the same mapping"
+    )
+
+
+@pytest.mark.parametrize("written", ["\uff11\uff12\uff13", "\u0661\u0662", "+12", "1_2"])
+def test_full_width_digits_are_not_a_catalog_id(tmp_path: Path, written: str) -> None:
+    path = tmp_path / "ids.yml"
+    path.write_text(f'tests:\n  - name: a\n    id: "{written}"\n', encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"ids\.yml:3:5: tests\[0\]\.id: .* is not a whole"):
+        Catalog.load(path)
+
+
+def test_a_catalog_error_points_at_the_line_and_column_of_the_problem(tmp_path: Path) -> None:
+    path = tmp_path / "cat.yml"
+    path.write_text("tests:\n  - name: a\n  - name: b\n    colour: red\n")
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load(path)
+    assert str(caught.value).startswith(f"{path}:4:5: tests[1]: unknown key 'colour'")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "root:$6$c2VjcmV0c2FsdA$hashhashhash:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+        "Port 22\nPasswordAuthentication no\n",
+        "secret_token: hunter2-hunter2\napi: x\n",
+        "- hunter2-hunter2\n",
+    ],
+)
+def test_a_file_that_is_no_catalog_is_refused_without_showing_its_content(
+    tmp_path: Path, content: str
+) -> None:
+    path = tmp_path / "shadow"
+    path.write_text(content)
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:")
+    for secret in ("hashhash", "c2VjcmV0", "Port", "Password", "hunter2", "secret_token"):
+        assert secret not in message
 
 
 def test_an_empty_catalog_file_is_the_default_catalog(tmp_path: Path) -> None:
@@ -774,7 +847,10 @@ def test_the_example_catalogs_pair_with_the_example_manifest(http: requests.Sess
 
 
 def test_the_sandbox_module_does_not_import_pytest() -> None:
-    code = "import sys, pytest_sipfront.sandbox; print('pytest' in sys.modules)"
+    code = (
+        "import sys, pytest_sipfront.sandbox.server, pytest_sipfront.sandbox.catalogschema; "
+        "print('pytest' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
@@ -786,3 +862,22 @@ def test_json_answers_are_json_with_the_sandbox_header(http: requests.Session) -
         answer = http.get(f"{server.base_url}/projects")
     assert json.loads(answer.content) == {"data": [], "status": 200}
     assert answer.headers["X-Sipfront-Sandbox"] == "1"
+
+
+def test_every_answer_of_the_sandbox_says_it_is_a_sandbox(http: requests.Session) -> None:
+    catalog = {"faults": [{"endpoint": "tests", "status": 503, "times": 1}]}
+    with sandbox(catalog) as server:
+        answers = [
+            http.get(f"{server.base_url}/tests"),  # the fault: 503
+            http.get(f"{server.base_url}/nowhere"),  # 404
+            requests.get(f"{server.base_url}/projects", timeout=30),  # 401: no credentials
+            http.post(
+                f"{server.base_url}/tests/run",
+                data=b"{",
+                headers={"Content-Type": "application/json"},
+            ),  # 400
+            http.get(f"{server.origin}/run/details/unknown"),  # a report page, 404
+            http.delete(f"{server.base_url}/tests"),  # 405
+        ]
+    assert [a.status_code for a in answers] == [503, 404, 401, 400, 404, 405]
+    assert all(a.headers.get("X-Sipfront-Sandbox") == "1" for a in answers)

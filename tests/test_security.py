@@ -616,31 +616,123 @@ def test_a_key_that_cannot_be_sent_errors_every_sipfront_item_in_one_line_and_ot
 def test_every_form_of_the_keys_is_redacted_by_the_one_cleaning_path() -> None:
     from pytest_sipfront import sanitize
 
-    sanitize.install_secrets(sanitize.secret_forms(PUBLIC_KEY, SECRET_KEY))
+    sanitize.REDACTOR.add_credentials(PUBLIC_KEY, SECRET_KEY)
+    pair = f"{PUBLIC_KEY}:{SECRET_KEY}".encode()
+    forms = [
+        f"Basic {BASIC_TOKEN}",
+        BASIC_TOKEN,
+        BASIC_TOKEN.rstrip("="),
+        base64.urlsafe_b64encode(pair).decode(),
+        f"{PUBLIC_KEY}:{SECRET_KEY}",
+        SECRET_KEY,
+        PUBLIC_KEY,
+        SPLIT_ECHO,
+    ]
+    for form in forms:
+        for cleaned in (
+            sanitize.clean_text(f"a {form} b"),
+            sanitize.clean_line(f"a\n{form}\nb"),
+            sanitize.clean_json({form: [f"x{form}x"]}),
+        ):
+            text = str(cleaned)
+            assert "[redacted]" in text, form
+            assert SECRET_KEY not in text and PUBLIC_KEY not in text
+            assert BASIC_TOKEN.rstrip("=") not in text
+    # A key too short to redact safely leaves ordinary words alone.
+    sanitize.REDACTOR.add(["sk", "pk"])
+    assert sanitize.clean_line("kiosk link") == "kiosk link"
+
+
+SMOKE_CHECK = """\
+from pytest_sipfront import Sipfront
+
+
+def test_a_smoke_check_of_the_library_against_its_sandbox():
+    with Sipfront(sandbox=True, poll_interval="0.2s") as sipfront:
+        assert sipfront.run("smoke", timeout="30s").passed
+"""
+
+
+def test_the_session_keys_stay_redacted_after_a_sandbox_client_is_made_in_the_same_session(
+    sandbox: Callable[[dict[str, Any]], SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
+    server = sandbox(
+        {
+            "tests": [
+                {
+                    "name": "echo-fail",
+                    "duration": "3s",  # it ends after the smoke check made its client
+                    "outcome": "failed",
+                    "result_description": f"echo {SECRET_KEY} and {PUBLIC_KEY}",
+                }
+            ]
+        }
+    )
+    pytester.makepyfile(test_smoke=SMOKE_CHECK)
+    junit = pytester.path / "sipfront-junit.xml"
+    result = run_gate(
+        "version: 1\ntests:\n  - name: echo-fail\n    test: echo-fail\n",
+        "test_smoke.py",
+        "sipfront.yml",
+        f"--sipfront-junit={junit}",
+        "--sipfront-history=off",
+        server=server,
+        check_secrets=False,
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert "echo [redacted] and [redacted]" in output
+    for text in (output, junit.read_text(encoding="utf-8")):
+        assert SECRET_KEY not in text and PUBLIC_KEY not in text
+
+
+def test_a_second_client_with_other_keys_adds_to_the_redaction_never_replaces_it() -> None:
+    from pytest_sipfront.sanitize import clean_line
+
+    first = SipfrontClient("https://api.example.test/api/v2", "pk-first-client", "sk-first-client")
+    second = SipfrontClient("https://api.example.test/api/v2", "pk-other-client", "sk-other-client")
     try:
-        pair = f"{PUBLIC_KEY}:{SECRET_KEY}".encode()
-        forms = [
-            f"Basic {BASIC_TOKEN}",
-            BASIC_TOKEN,
-            BASIC_TOKEN.rstrip("="),
-            base64.urlsafe_b64encode(pair).decode(),
-            f"{PUBLIC_KEY}:{SECRET_KEY}",
-            SECRET_KEY,
-            PUBLIC_KEY,
-            SPLIT_ECHO,
-        ]
-        for form in forms:
-            for cleaned in (
-                sanitize.clean_text(f"a {form} b"),
-                sanitize.clean_line(f"a\n{form}\nb"),
-                sanitize.clean_json({form: [f"x{form}x"]}),
-            ):
-                text = str(cleaned)
-                assert "[redacted]" in text, form
-                assert SECRET_KEY not in text and PUBLIC_KEY not in text
-                assert BASIC_TOKEN.rstrip("=") not in text
-        # A key too short to redact safely leaves ordinary words alone.
-        sanitize.install_secrets(["sk", "pk"])
-        assert sanitize.clean_line("kiosk link") == "kiosk link"
+        shown = clean_line("sk-first-client pk-first-client sk-other-client")
+        assert shown == "[redacted] [redacted] [redacted]"
+        assert first.redactor is second.redactor
     finally:
-        sanitize.install_secrets(())
+        first.close()
+        second.close()
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        pytest.param("SK%2Fpercent%2Bkey%3D1", id="percent-encoded"),
+        pytest.param("SK%2fpercent%2bkey%3d1", id="percent-encoded-lower-case"),
+        pytest.param(base64.b64encode(b"SK/percent+key=1").decode(), id="base64-of-the-secret"),
+        pytest.param(
+            base64.urlsafe_b64encode(b"SK/percent+key=1").decode().rstrip("="),
+            id="url-safe-base64-of-the-secret",
+        ),
+    ],
+)
+def test_a_percent_encoded_or_base64_echo_of_the_secret_alone_is_redacted(echo: str) -> None:
+    from pytest_sipfront.sanitize import clean_json, clean_line
+
+    client = SipfrontClient("https://api.example.test/api/v2", "PK-percent-key", "SK/percent+key=1")
+    client.close()
+    assert clean_line(f"echo {echo} here") == "echo [redacted] here"
+    assert echo not in str(clean_json({"description": f"x{echo}x"}))
+
+
+def test_the_action_console_uses_the_one_redactor_and_its_forms() -> None:
+    import io
+
+    from pytest_sipfront.ci.action import Console
+
+    stream = io.StringIO()
+    console = Console(False, ["SK-console-secret"], stream=stream)
+    encoded = base64.b64encode(b"SK-console-secret").decode()
+    console.info(f"plain SK-console-secret, base64 {encoded}")
+    console.error("percent SK-console-secret%0A")
+    text = stream.getvalue()
+    assert "SK-console-secret" not in text and encoded not in text
+    assert "***" not in text and text.count("[redacted]") == 3

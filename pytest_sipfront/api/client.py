@@ -28,12 +28,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urljoin
 
-from pytest_sipfront.api.backoff import RETRY_AFTER_CAP, backoff_delay
 from pytest_sipfront.api.ratelimit import RateLimiter
-from pytest_sipfront.api.transport import Answer, Trouble, new_session, send
+from pytest_sipfront.api.retry import DEFAULT_POLICY, GiveUp, RetryPolicy
+from pytest_sipfront.api.runstatus import RunReading, read_run_body
+from pytest_sipfront.api.transport import Answer, Failure, Trouble, new_session, send
 from pytest_sipfront.api.urls import (
     TRIGGER_PATHS,
     check_base_url,
@@ -43,42 +44,55 @@ from pytest_sipfront.api.urls import (
     same_origin,
     trigger_url,
 )
-from pytest_sipfront.durations import format_duration
 from pytest_sipfront.manifest.safety import credential_problem
 from pytest_sipfront.runs.messages import (
+    AUTH_MESSAGE,
     INTERRUPTED,
+    INTERRUPTED_LISTING,
     INTERRUPTED_QUEUED,
+    LIST_REFUSED_MESSAGE,
+    LISTING_TIME_LEFT,
+    REFUSED_MESSAGE,
     RUN_TIMEOUT_LEFT,
     TRIGGER_BUDGET_LEFT,
     UNKNOWN_TRIGGER,
+    VANISHED_MESSAGE,
     retry_after_too_long,
+    unreachable,
 )
 from pytest_sipfront.runs.outcome import Verdict
+from pytest_sipfront.sandbox.endpoints import SANDBOX_HEADER
 from pytest_sipfront.sanitize import (
     ERROR_BODY_LIMIT,
+    REDACTOR,
+    clean_http_url,
     clean_json,
     clean_line,
-    install_secrets,
-    secret_forms,
 )
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 3
-HISTORY_TIMEOUT = 5.0
-"""Seconds a history lookup may take in all: it must not hold its trigger up for long."""
 MIN_REQUEST_TIME = 1.0
-NOT_JSON = "answer was not JSON"
 """A request near its run's deadline still gets this long (seconds) for its answer."""
 
-AUTH_MESSAGE = (
-    "Sipfront rejected the API credentials (HTTP {code}): "
-    "check SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
-)
-REFUSED_MESSAGE = "Sipfront refused to start the run: {reason} (HTTP {code})"
-UNREACHABLE_ATTEMPTS_MESSAGE = "Sipfront API unreachable after {attempts} attempts: {reason}"
-UNREACHABLE_FOR_MESSAGE = "Sipfront API unreachable for {duration}: {reason}"
-VANISHED_MESSAGE = "Sipfront no longer knows this run (HTTP {code} on its status)"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Loop:
+    """What differs between the three request loops: only the words. Every rule of retrying
+    is the one :class:`~pytest_sipfront.api.retry.RetryPolicy`."""
+
+    interrupted: str
+    """The sentence when an interrupt ends the loop (while waiting or before sending)."""
+    left_of: str
+    """What a deadline is the end of, for a Retry-After longer than what is left."""
+
+
+TRIGGER_LOOP = _Loop(INTERRUPTED_QUEUED, TRIGGER_BUDGET_LEFT)
+STATUS_LOOP = _Loop(INTERRUPTED, RUN_TIMEOUT_LEFT)
+LIST_LOOP = _Loop(INTERRUPTED_LISTING, LISTING_TIME_LEFT)
 
 
 class ApiError(Exception):
@@ -148,15 +162,6 @@ def _error_text(answer: Answer) -> str:
     return ""
 
 
-def _http_url(value: object) -> str | None:
-    if not isinstance(value, str):
-        return None
-    text = clean_line(value, 2000)
-    if not text.lower().startswith(("https://", "http://")) or " " in text:
-        return None
-    return text
-
-
 def _text_id(value: object) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -168,7 +173,8 @@ def _text_id(value: object) -> str | None:
 
 def _extract_list(body: Any, key: str) -> list[dict[str, Any]] | None:
     """Tolerant reading of a list answer: a bare list, ``{"data": [...]}``, ``{"<key>": [...]}``,
-    one of those nested in ``data``, or a dict of id -> item."""
+    one of those nested in ``data``, or a dict of id -> item. The items are raw (the callers
+    clean them for display; a name lookup matches them as sent)."""
 
     def pick(value: Any, depth: int) -> list[Any] | None:
         if isinstance(value, list):
@@ -190,16 +196,7 @@ def _extract_list(body: Any, key: str) -> list[dict[str, Any]] | None:
     found = pick(body, 0)
     if found is None:
         return None
-    return [clean_json(item) for item in found if isinstance(item, dict)]
-
-
-@dataclass(frozen=True)
-class _Retry:
-    """A trigger attempt that provably started nothing: why, and what the server asked."""
-
-    reason: str
-    retry_after: float | None
-    http_status: int | None
+    return [item for item in found if isinstance(item, dict)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,6 +218,7 @@ class SipfrontClient:
         pool_size: int = 10,
         cancel: threading.Event | None = None,
         max_trigger_attempts: int = 5,
+        retry: RetryPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -235,16 +233,25 @@ class SipfrontClient:
             problem = credential_problem(name, key)
             if problem:
                 raise ValueError(problem)
-        install_secrets(secret_forms(public_key, secret_key))  # an echo of them is redacted
+        # An echo of the keys is redacted; added to the process's one redactor, never
+        # replacing what another client (a sandbox one too) put there.
+        self.redactor = REDACTOR
+        self.redactor.add_credentials(public_key, secret_key)
         self.limiter = limiter
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.cancel = cancel
         self.max_trigger_attempts = max(1, max_trigger_attempts)
+        self.retry = retry.with_attempts(self.max_trigger_attempts)
+        """The one retry policy of the trigger and the listings; status polls use it without
+        an attempt limit (their deadline bounds them)."""
         self._sleep = sleep
         self._clock = clock
         self._rng = rng if rng is not None else random.Random()
         self._auth_status: int | None = None
+        self.sandbox_seen = False
+        """True once an answer said it came from a sandbox (its ``X-Sipfront-Sandbox``
+        header): the one place a session learns that a plain API URL is no real Sipfront."""
         self._session = new_session(public_key, secret_key, pool_size)
         # Triggers go over a session of their own that never reuses a connection: a POST on a
         # kept-alive connection that the server closed meanwhile would fail in a way that
@@ -254,6 +261,10 @@ class SipfrontClient:
 
     def __repr__(self) -> str:
         return f"SipfrontClient(base_url={self.base_url!r})"
+
+    def now(self) -> float:
+        """The client's monotonic clock, that every ``deadline`` argument is measured on."""
+        return self._clock()
 
     def close(self) -> None:
         self._session.close()
@@ -340,22 +351,81 @@ class SipfrontClient:
         allowed = self.connect_timeout + timeout[1]
         if deadline is not None:
             allowed = min(allowed, max(MIN_REQUEST_TIME, deadline - self._clock()))
-        return send(session, method, url, body=body, timeout=timeout, allowed=allowed)
+        answer = send(session, method, url, body=body, timeout=timeout, allowed=allowed)
+        if answer.headers.get(SANDBOX_HEADER):
+            self.sandbox_seen = True
+        return answer
 
     def _get(
-        self, url: str, *, read_timeout: float | None = None, deadline: float | None = None
+        self,
+        url: str,
+        *,
+        read_timeout: float | None = None,
+        deadline: float | None = None,
+        interrupted: str = INTERRUPTED,
     ) -> Answer:
         """A GET that follows redirects on the API's own origin (at most 3 hops)."""
         for _hop in range(MAX_REDIRECTS + 1):
-            answer = self._send("GET", url, read_timeout=read_timeout, deadline=deadline)
+            answer = self._send(
+                "GET", url, read_timeout=read_timeout, deadline=deadline, interrupted=interrupted
+            )
             location = answer.headers.get("Location")
             if answer.code not in (301, 302, 303, 307, 308) or not location:
                 return answer
             target = urljoin(url, location.strip())
             if not same_origin(target, self.base_url):
-                raise Trouble("redirected to another site", http_status=answer.code)
+                raise Trouble(Failure.REDIRECTED_ELSEWHERE, http_status=answer.code)
             url = target
-        raise Trouble("too many redirects", http_status=answer.code)
+        raise Trouble(Failure.TOO_MANY_REDIRECTS, http_status=answer.code)
+
+    def _retrying(
+        self,
+        once: Callable[[], T],
+        loop: _Loop,
+        policy: RetryPolicy,
+        deadline: float | None,
+    ) -> T:
+        """Call ``once`` until it returns, retrying each :class:`Trouble` it raises as
+        ``policy`` says: THE request loop of the trigger, the status poll and the listings.
+
+        Raises :class:`ApiError`: UNREACHABLE when the policy gives up (one sentence,
+        :func:`~pytest_sipfront.runs.messages.unreachable`, or the Retry-After one),
+        INTERRUPTED (``loop.interrupted``) when the cancel event ends a wait."""
+        first_failure: float | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            sent = self._clock()
+            try:
+                return once()
+            except Trouble as caught:
+                trouble = caught
+            if first_failure is None:
+                first_failure = sent  # the API has been unusable since this request left
+            now = self._clock()
+            left = None if deadline is None else deadline - now
+            decision = policy.after(
+                attempt, retry_after=trouble.retry_after, left=left, rng=self._rng
+            )
+            if decision.give_up is GiveUp.RETRY_AFTER_TOO_LONG:
+                assert trouble.retry_after is not None and left is not None
+                raise ApiError(
+                    Verdict.UNREACHABLE,
+                    retry_after_too_long(trouble.retry_after, left, loop.left_of),
+                    http_status=trouble.http_status,
+                )
+            if decision.give_up is None:
+                log.debug("%s; retrying in %.1fs", trouble.reason, decision.delay)
+                if not self._wait(decision.delay):
+                    raise ApiError(Verdict.INTERRUPTED, loop.interrupted)
+                now = self._clock()
+                if deadline is None or now < deadline:
+                    continue
+            raise ApiError(
+                Verdict.UNREACHABLE,
+                unreachable(attempt, now - first_failure, trouble.reason),
+                http_status=trouble.http_status,
+            )
 
     # ---- trigger --------------------------------------------------------------------------
 
@@ -377,32 +447,19 @@ class SipfrontClient:
             raise ValueError(f"kind must be 'test' or 'project', not {kind!r}")
         url = trigger_url(self.base_url, kind)
         payload = json.dumps(dict(body), allow_nan=False).encode("utf-8")
-        attempts = self.max_trigger_attempts
-        for attempt in range(1, attempts + 1):
-            result = self._trigger_once(url, payload, deadline)
-            if isinstance(result, TriggerResponse):
-                return result
-            if attempt >= attempts:
-                raise ApiError(
-                    Verdict.UNREACHABLE,
-                    UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempts, reason=result.reason),
-                )
-            delay = self._trigger_delay(attempt, result, deadline)
-            log.debug("trigger not sent (%s); retrying in %.1fs", result.reason, delay)
-            if not self._wait(delay):
-                raise ApiError(Verdict.INTERRUPTED, INTERRUPTED_QUEUED)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._retrying(
+            lambda: self._trigger_once(url, payload, deadline), TRIGGER_LOOP, self.retry, deadline
+        )
 
-    def _trigger_once(
-        self, url: str, payload: bytes, deadline: float | None
-    ) -> TriggerResponse | _Retry:
-        """One trigger attempt: the run's answer, or why it may be sent again (no run began)."""
+    def _trigger_once(self, url: str, payload: bytes, deadline: float | None) -> TriggerResponse:
+        """One trigger attempt: the run's answer; :class:`Trouble` only when it provably
+        started nothing (so it may be sent again)."""
         try:
             answer = self._send(
                 "POST",
                 url,
                 body=payload,
-                interrupted=INTERRUPTED_QUEUED,
+                interrupted=TRIGGER_LOOP.interrupted,
                 deadline=deadline,
             )
         except Trouble as trouble:
@@ -411,15 +468,14 @@ class SipfrontClient:
                 raise ApiError(
                     Verdict.UNKNOWN, UNKNOWN_TRIGGER, http_status=trouble.http_status
                 ) from None
-            return _Retry(trouble.reason, None, None)
+            raise
         code = answer.code
         if code in (401, 403):
             self._latch_auth(code)
         if code in (429, 503):
-            retry_after = answer.retry_after_asked
-            if deadline is None and retry_after is not None:
-                retry_after = min(retry_after, RETRY_AFTER_CAP)
-            return _Retry(f"HTTP {code}", retry_after, code)
+            raise Trouble(
+                Failure.HTTP_STATUS, retry_after=answer.retry_after_asked, http_status=code
+            )
         if 200 <= code < 300:
             return self._trigger_response(answer)
         if 400 <= code < 500:
@@ -431,26 +487,6 @@ class SipfrontClient:
             )
         log.debug("trigger answered HTTP %s: the run may have started", code)
         raise ApiError(Verdict.UNKNOWN, UNKNOWN_TRIGGER, http_status=code)
-
-    def _trigger_delay(self, attempt: int, retry: _Retry, deadline: float | None) -> float:
-        """How long to wait before trigger attempt ``attempt + 1``; raises UNREACHABLE when
-        the trigger's budget cannot hold that wait."""
-        delay = backoff_delay(attempt, retry_after=retry.retry_after, rng=self._rng)
-        if deadline is None:
-            return delay
-        left = deadline - self._clock()
-        if retry.retry_after is not None and retry.retry_after > left:
-            raise ApiError(
-                Verdict.UNREACHABLE,
-                retry_after_too_long(retry.retry_after, left, TRIGGER_BUDGET_LEFT),
-                http_status=retry.http_status,
-            )
-        if left <= 0:
-            raise ApiError(
-                Verdict.UNREACHABLE,
-                UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempt, reason=retry.reason),
-            )
-        return min(delay, left)
 
     def _trigger_response(self, answer: Answer) -> TriggerResponse:
         try:
@@ -475,15 +511,16 @@ class SipfrontClient:
         )
         return TriggerResponse(
             session_id=session_id,
-            report_url=_http_url(data.get("report_url")),
+            report_url=clean_http_url(data.get("report_url")),
             status_url=status_url,
             data=clean if isinstance(clean, dict) else {},
         )
 
     # ---- status ---------------------------------------------------------------------------
 
-    def status(self, status_url: str, *, deadline: float) -> dict[str, Any]:
-        """One logical status poll: the sanitised ``run`` object.
+    def status(self, status_url: str, *, deadline: float, kind: str = "test") -> RunReading:
+        """One logical status poll: the verdict read from the raw ``run`` object, and that
+        object sanitised for display (:func:`~pytest_sipfront.api.runstatus.read_run_body`).
 
         Transient trouble is retried with backoff until ``deadline`` (on the client's clock),
         never waiting past it. Raises :class:`RunNotFound` on 404/410, :class:`ApiError` AUTH
@@ -491,53 +528,14 @@ class SipfrontClient:
         cancel event is set.
         """
         url = resolve_status_url(self.base_url, status_url)
-        first_failure: float | None = None
-        failures = 0
-        while True:
-            sent = self._clock()
-            remaining = deadline - sent
-            read_timeout = max(1.0, min(self.read_timeout, remaining))
-            try:
-                return self._status_once(url, read_timeout, deadline)
-            except Trouble as trouble:
-                now = self._clock()
-                if first_failure is None:
-                    first_failure = sent  # the API has been unusable since this request left
-                failures += 1
-                remaining = deadline - now
-                delay = backoff_delay(failures, retry_after=trouble.retry_after, rng=self._rng)
-                must_wait = trouble.retry_after or 0.0
-                if remaining > 0 and must_wait > remaining:
-                    raise ApiError(
-                        Verdict.UNREACHABLE,
-                        retry_after_too_long(must_wait, remaining, RUN_TIMEOUT_LEFT),
-                        http_status=trouble.http_status,
-                    ) from None
-                if remaining <= 0:
-                    raise ApiError(
-                        Verdict.UNREACHABLE,
-                        UNREACHABLE_FOR_MESSAGE.format(
-                            duration=format_duration(max(0.0, now - first_failure)),
-                            reason=trouble.reason,
-                        ),
-                        http_status=trouble.http_status,
-                    ) from None
-                delay = min(delay, remaining)
-                log.debug("status request failed (%s); retrying in %.1fs", trouble.reason, delay)
-                if not self._wait(delay):
-                    raise ApiError(Verdict.INTERRUPTED, INTERRUPTED) from None
-                if self._clock() >= deadline:
-                    end = self._clock()
-                    raise ApiError(
-                        Verdict.UNREACHABLE,
-                        UNREACHABLE_FOR_MESSAGE.format(
-                            duration=format_duration(max(0.0, end - first_failure)),
-                            reason=trouble.reason,
-                        ),
-                        http_status=trouble.http_status,
-                    ) from None
 
-    def _status_once(self, url: str, read_timeout: float, deadline: float) -> dict[str, Any]:
+        def once() -> RunReading:
+            read_timeout = max(1.0, min(self.read_timeout, deadline - self._clock()))
+            return self._status_once(url, read_timeout, deadline, kind)
+
+        return self._retrying(once, STATUS_LOOP, self.retry.with_attempts(None), deadline)
+
+    def _status_once(self, url: str, read_timeout: float, deadline: float, kind: str) -> RunReading:
         answer = self._get(url, read_timeout=read_timeout, deadline=deadline)
         code = answer.code
         if code in (401, 403):
@@ -545,22 +543,23 @@ class SipfrontClient:
         if code in (404, 410):
             raise RunNotFound(code)
         if not 200 <= code < 300:
-            raise Trouble(f"HTTP {code}", retry_after=answer.retry_after_asked, http_status=code)
+            raise Trouble(
+                Failure.HTTP_STATUS, retry_after=answer.retry_after_asked, http_status=code
+            )
         try:
             body = answer.json()
         except ValueError:
-            raise Trouble(NOT_JSON, http_status=code) from None
-        run = body.get("run") if isinstance(body, dict) else None
-        if not isinstance(run, dict):
-            raise Trouble("answer had no run object", http_status=code)
-        clean = clean_json(run)
-        return clean if isinstance(clean, dict) else {}
+            raise Trouble(Failure.NOT_JSON, http_status=code) from None
+        reading = read_run_body(body, kind)
+        if reading is None:
+            raise Trouble(Failure.NO_RUN, http_status=code)
+        return reading
 
     # ---- history --------------------------------------------------------------------------
 
-    def last_run(self, kind: str, entity_id: str) -> dict[str, Any] | None:
+    def last_run(self, kind: str, entity_id: str, *, deadline: float) -> RunReading | None:
         """GET ``/tests/:id/status/last`` (``kind`` ``test``) or ``/projects/:id/status/last``:
-        the sanitised ``run`` object of the latest run, or ``None``.
+        the latest run read like a status body (the same raw-body verdict), or ``None``.
 
         One request through the rate limiter, never retried: a 404, any other status, an
         empty, non-JSON or run-less body, no answer at all, even refused credentials all mean
@@ -569,9 +568,9 @@ class SipfrontClient:
         if kind not in TRIGGER_PATHS:
             raise ValueError(f"kind must be 'test' or 'project', not {kind!r}")
         url = last_url(self.base_url, kind, entity_id)
-        deadline = self._clock() + HISTORY_TIMEOUT
+        read_timeout = max(MIN_REQUEST_TIME, min(self.read_timeout, deadline - self._clock()))
         try:
-            answer = self._get(url, read_timeout=HISTORY_TIMEOUT, deadline=deadline)
+            answer = self._get(url, read_timeout=read_timeout, deadline=deadline)
         except (Trouble, ApiError):
             return None
         if not 200 <= answer.code < 300:
@@ -580,57 +579,64 @@ class SipfrontClient:
             body = answer.json()
         except ValueError:
             return None
-        run = body.get("run", body.get("data")) if isinstance(body, dict) else None
-        if not isinstance(run, dict) or not run:
-            return None
-        clean = clean_json(run)
-        return clean if isinstance(clean, dict) and clean else None
+        return read_run_body(body, kind, keys=("run", "data"))
 
     # ---- lists ----------------------------------------------------------------------------
 
     def list_tests(self, *, attempts: int | None = None) -> list[dict[str, Any]]:
         """GET ``/tests``: the tests the account can run, sanitised. ``attempts`` (default
         ``max_trigger_attempts``) bounds the tries on transient trouble."""
-        return self._list("tests", attempts)
+        return [clean_json(item) for item in self._list("tests", attempts)]
 
     def list_projects(self, *, attempts: int | None = None) -> list[dict[str, Any]]:
         """GET ``/projects``: the account's projects, sanitised."""
-        return self._list("projects", attempts)
+        return [clean_json(item) for item in self._list("projects", attempts)]
 
-    def _list(self, key: str, attempts: int | None = None) -> list[dict[str, Any]]:
+    def listing(self, kind: str, *, deadline: float, attempts: int = 1) -> list[dict[str, Any]]:
+        """GET ``/tests`` (``kind`` ``test``) or ``/projects``, RAW (names as sent, to match a
+        name exactly), ending by ``deadline`` on the client's clock (history: one attempt).
+
+        Raises :class:`ApiError` like the listings above (UNREACHABLE when no answer came in
+        time)."""
+        if kind not in TRIGGER_PATHS:
+            raise ValueError(f"kind must be 'test' or 'project', not {kind!r}")
+        return self._list("tests" if kind == "test" else "projects", attempts, deadline)
+
+    def _list(
+        self, key: str, attempts: int | None = None, deadline: float | None = None
+    ) -> list[dict[str, Any]]:
         url = list_url(self.base_url, key)
-        attempts = max(1, attempts) if attempts is not None else self.max_trigger_attempts
-        for attempt in range(1, attempts + 1):
-            retry_after: float | None = None
-            try:
-                answer = self._get(url)
-                code = answer.code
-                if code in (401, 403):
-                    self._latch_auth(code)
-                if 400 <= code < 500 and code != 429:
-                    text = _error_text(answer) or f"HTTP {code}"
-                    raise ApiError(
-                        Verdict.REFUSED,
-                        f"Sipfront refused to list the {key}: {text} (HTTP {code})",
-                        http_status=code,
-                    )
-                if not 200 <= code < 300:
-                    raise Trouble(f"HTTP {code}", retry_after=answer.retry_after)
-                try:
-                    body = answer.json()
-                except ValueError:
-                    raise Trouble(NOT_JSON) from None
-                items = _extract_list(body, key)
-                if items is None:
-                    raise Trouble(f"answer had no list of {key}")
-                return items
-            except Trouble as trouble:
-                reason, retry_after = trouble.reason, trouble.retry_after
-            if attempt >= attempts:
-                raise ApiError(
-                    Verdict.UNREACHABLE,
-                    UNREACHABLE_ATTEMPTS_MESSAGE.format(attempts=attempts, reason=reason),
-                )
-            if not self._wait(backoff_delay(attempt, retry_after=retry_after, rng=self._rng)):
-                raise ApiError(Verdict.INTERRUPTED, "Interrupted")
-        raise AssertionError("unreachable")  # pragma: no cover
+        policy = self.retry if attempts is None else self.retry.with_attempts(attempts)
+        return self._retrying(
+            lambda: self._list_once(url, key, deadline), LIST_LOOP, policy, deadline
+        )
+
+    def _list_once(self, url: str, key: str, deadline: float | None) -> list[dict[str, Any]]:
+        read_timeout = None
+        if deadline is not None:
+            read_timeout = max(MIN_REQUEST_TIME, min(self.read_timeout, deadline - self._clock()))
+        answer = self._get(
+            url, read_timeout=read_timeout, deadline=deadline, interrupted=LIST_LOOP.interrupted
+        )
+        code = answer.code
+        if code in (401, 403):
+            self._latch_auth(code)
+        if 400 <= code < 500 and code != 429:
+            text = _error_text(answer) or f"HTTP {code}"
+            raise ApiError(
+                Verdict.REFUSED,
+                LIST_REFUSED_MESSAGE.format(what=key, reason=text, code=code),
+                http_status=code,
+            )
+        if not 200 <= code < 300:
+            raise Trouble(
+                Failure.HTTP_STATUS, retry_after=answer.retry_after_asked, http_status=code
+            )
+        try:
+            body = answer.json()
+        except ValueError:
+            raise Trouble(Failure.NOT_JSON, http_status=code) from None
+        items = _extract_list(body, key)
+        if items is None:
+            raise Trouble(Failure.NO_LIST, what=key, http_status=code)
+        return items

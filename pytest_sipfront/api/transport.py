@@ -12,13 +12,13 @@ import contextlib
 import heapq
 import http.client
 import itertools
-import json
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import requests
@@ -30,6 +30,7 @@ import urllib3.exceptions
 
 from pytest_sipfront import __version__
 from pytest_sipfront.api.backoff import parse_retry_after
+from pytest_sipfront.api.rawjson import load_json
 from pytest_sipfront.durations import format_duration
 
 USER_AGENT = f"pytest-sipfront/{__version__}"
@@ -47,22 +48,67 @@ _NameResolutionError: type[BaseException] | None = getattr(
 # Transport failures
 
 
+class Failure(str, Enum):
+    """Why no usable answer came: the transport's words, typed (the value is what people read)."""
+
+    NAME_NOT_RESOLVED = "name not resolved"
+    CONNECTION_REFUSED = "connection refused"
+    CONNECT_TIMED_OUT = "connect timed out"
+    CONNECTION_FAILED = "connection failed"
+    TLS_HANDSHAKE_FAILED = "TLS handshake failed"
+    TLS_CONNECTION_FAILED = "TLS connection failed"
+    READ_TIMED_OUT = "read timed out"
+    CONNECTION_RESET = "connection reset"
+    REQUEST_FAILED = "request failed"
+    TOO_SLOW = "no complete answer"
+    """The whole exchange took longer than allowed (an answer dripping in)."""
+    TOO_LARGE = "answer too large"
+    REDIRECTED_ELSEWHERE = "redirected to another site"
+    TOO_MANY_REDIRECTS = "too many redirects"
+    HTTP_STATUS = "HTTP status"
+    """An answer whose status is transient trouble (5xx, 429, ...)."""
+    NOT_JSON = "answer was not JSON"
+    NO_RUN = "answer had no run object"
+    NO_LIST = "answer had no list"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class Trouble(Exception):
     """No usable answer. ``sent`` is False only when provably nothing reached the server."""
 
     def __init__(
         self,
-        reason: str,
+        failure: Failure,
         *,
         sent: bool = True,
         retry_after: float | None = None,
         http_status: int | None = None,
+        within: float | None = None,
+        what: str = "",
     ) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        """``retry_after`` is the server's Retry-After as asked (no cap: the retry policy
+        decides); ``within`` the time allowed for a ``TOO_SLOW`` exchange; ``what`` the list a
+        ``NO_LIST`` answer lacked."""
+        self.failure = failure
         self.sent = sent
         self.retry_after = retry_after
         self.http_status = http_status
+        self.within = within
+        self.what = what
+        super().__init__(self.reason)
+
+    @property
+    def reason(self) -> str:
+        """The failure as people read it: ``HTTP 503``, ``no complete answer within 35s``."""
+        if self.failure is Failure.HTTP_STATUS:
+            return f"HTTP {self.http_status}"
+        if self.failure is Failure.TOO_SLOW and self.within is not None:
+            return f"{self.failure.value} within {format_duration(self.within)}"
+        if self.failure is Failure.NO_LIST and self.what:
+            return f"{self.failure.value} of {self.what}"
+        return str(self.failure.value)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -119,25 +165,25 @@ def classify(exc: BaseException) -> Trouble:
         return any(isinstance(item, types) for item in chain)
 
     if (_NameResolutionError is not None and has(_NameResolutionError)) or has(socket.gaierror):
-        return Trouble("name not resolved", sent=False)
+        return Trouble(Failure.NAME_NOT_RESOLVED, sent=False)
     if has(ConnectionRefusedError):
-        return Trouble("connection refused", sent=False)
+        return Trouble(Failure.CONNECTION_REFUSED, sent=False)
     if has(requests.exceptions.ConnectTimeout) or any(
         isinstance(item, urllib3.exceptions.ConnectTimeoutError)
         and not isinstance(item, urllib3.exceptions.NewConnectionError)
         for item in chain
     ):
-        return Trouble("connect timed out", sent=False)
+        return Trouble(Failure.CONNECT_TIMED_OUT, sent=False)
     if has(urllib3.exceptions.NewConnectionError):
-        return Trouble("connection failed", sent=False)
+        return Trouble(Failure.CONNECTION_FAILED, sent=False)
     if has(requests.exceptions.SSLError, ssl.SSLError):
         # urllib3 also reports TLS trouble while reading the answer as an SSLError: only the
         # errors that can happen in the handshake alone prove that nothing was sent.
         if any(_is_handshake_error(item) for item in chain):
-            return Trouble("TLS handshake failed", sent=False)
-        return Trouble("TLS connection failed")
+            return Trouble(Failure.TLS_HANDSHAKE_FAILED, sent=False)
+        return Trouble(Failure.TLS_CONNECTION_FAILED)
     if has(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError):
-        return Trouble("read timed out")
+        return Trouble(Failure.READ_TIMED_OUT)
     if has(
         ConnectionResetError,
         ConnectionAbortedError,
@@ -147,8 +193,8 @@ def classify(exc: BaseException) -> Trouble:
         urllib3.exceptions.ProtocolError,
         requests.exceptions.ChunkedEncodingError,
     ):
-        return Trouble("connection reset")
-    return Trouble("request failed")
+        return Trouble(Failure.CONNECTION_RESET)
+    return Trouble(Failure.REQUEST_FAILED)
 
 
 @dataclass
@@ -158,22 +204,16 @@ class Answer:
     body: bytes
 
     @property
-    def retry_after(self) -> float | None:
-        return parse_retry_after(self.headers.get("Retry-After"))
-
-    @property
     def retry_after_asked(self) -> float | None:
-        """Retry-After as the server sent it (no cap): compared with what is left of a run."""
+        """Retry-After as the server sent it (no cap): the retry policy compares it with what
+        is left before a deadline, or caps it when there is none."""
         return parse_retry_after(self.headers.get("Retry-After"), cap=None)
 
     def json(self) -> Any:
         """The decoded body; raises ``ValueError`` when it is not JSON."""
         if not self.body.strip():
             raise ValueError("empty body")
-        try:
-            return json.loads(self.body)
-        except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-            raise ValueError("not JSON") from exc
+        return load_json(self.body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,7 +379,6 @@ def send(
     body) ends after ``allowed`` seconds. Raises :class:`Trouble` when no answer came.
     """
     headers = {"Content-Type": "application/json"} if body is not None else None
-    too_slow = f"no complete answer within {format_duration(allowed)}"
     watch = _Watch()
     # A little later than ``allowed``: a silent server is "read timed out" (the read
     # timeout fires first); the watchdog is for answers that keep dripping in.
@@ -358,35 +397,37 @@ def send(
             )
         except requests.RequestException as exc:
             trouble = classify(exc)
-            if watch.expired and trouble.sent and trouble.reason != "read timed out":
-                raise Trouble(too_slow) from None
+            if watch.expired and trouble.sent and trouble.failure is not Failure.READ_TIMED_OUT:
+                raise Trouble(Failure.TOO_SLOW, within=allowed) from None
             raise trouble from None
         finally:
             _current.watch = None
-        return _read(response, watch, too_slow)
+        return _read(response, watch, allowed)
     finally:
         cancel()
         _current.watch = None
 
 
-def _read(response: requests.Response, watch: _Watch, too_slow: str) -> Answer:
+def _read(response: requests.Response, watch: _Watch, allowed: float) -> Answer:
     """The answer's body, unless it is too large or the watchdog cut it off."""
     try:
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_content(65536):
             if watch.expired:
-                raise Trouble(too_slow, http_status=response.status_code)
+                raise Trouble(Failure.TOO_SLOW, within=allowed, http_status=response.status_code)
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                raise Trouble("answer too large", http_status=response.status_code)
+                raise Trouble(Failure.TOO_LARGE, http_status=response.status_code)
         if watch.expired:
-            raise Trouble(too_slow, http_status=response.status_code)
+            raise Trouble(Failure.TOO_SLOW, within=allowed, http_status=response.status_code)
         return Answer(response.status_code, response.headers, b"".join(chunks))
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         if watch.expired:
-            raise Trouble(too_slow, http_status=response.status_code) from None
+            raise Trouble(
+                Failure.TOO_SLOW, within=allowed, http_status=response.status_code
+            ) from None
         raise classify(exc) from None
     finally:
         response.close()

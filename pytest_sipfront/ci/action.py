@@ -33,6 +33,7 @@ from pytest_sipfront.ci.inputs import (
 from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
 from pytest_sipfront.reports.counts import session_counts, still_going
 from pytest_sipfront.reports.github import append_summary, cannot_start_summary, escape_data
+from pytest_sipfront.reports.outfile import write_text
 from pytest_sipfront.reports.terminal import counts_line
 from pytest_sipfront.runs.messages import (
     GATE_CANNOT_START_TODO,
@@ -41,13 +42,15 @@ from pytest_sipfront.runs.messages import (
     GATE_USAGE_ERROR,
     GATE_USAGE_ERROR_TODO,
     NOTHING_TESTED,
+    SANDBOX_OVERRIDDEN,
 )
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import (
+    REDACTOR,
+    Redactor,
     clean_json,
     clean_line,
     clean_text,
-    install_secrets,
     secret_forms,
 )
 from pytest_sipfront.session.keys import RECORDS_KEY
@@ -92,7 +95,6 @@ VALUE_LIMIT = 2048
 
 EXIT_INPUT_ERROR = 2
 EXIT_NO_RUN = 1
-_PYTEST_NO_TESTS = 5
 _TITLE = "pytest-sipfront"
 _ALREADY_IMPORTED = (
     # This process imported the package before pytest could mark it for assertion rewriting;
@@ -107,12 +109,23 @@ _ALREADY_IMPORTED = (
 class Console:
     """Messages of the entrypoint itself: workflow commands on GitHub, plain lines elsewhere.
 
-    Every message passes through :meth:`redact`, so a credential never reaches the log."""
+    Every message passes through :meth:`redact`, the process's one redactor (the one every API
+    client adds its keys to, ``[redacted]``), so a credential never reaches the log."""
 
-    def __init__(self, github: bool, secrets: Sequence[str], stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        github: bool,
+        secrets: Sequence[str],
+        stream: TextIO | None = None,
+        redactor: Redactor = REDACTOR,
+    ) -> None:
         self.github = github
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        """Masked on GitHub (``::add-mask::``) whatever their length."""
         self.stream = stream
+        self.redactor = redactor
+        for secret in self.secrets:  # each key in every form an API client redacts it in
+            self.redactor.add(secret_forms(secret, ""))
 
     def _out(self, error: bool = False) -> TextIO:
         if self.stream is not None:
@@ -120,9 +133,7 @@ class Console:
         return sys.stdout if self.github or not error else sys.stderr
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.redactor.redact(text)
 
     def mask_secrets(self) -> None:
         """``::add-mask::`` every credential (each line of it too), before anything else."""
@@ -159,6 +170,15 @@ class Console:
 def _secrets(environ: Mapping[str, str]) -> list[str]:
     names = (env_name("public_key"), env_name("secret_key"), PUBLIC_KEY_VAR, SECRET_KEY_VAR)
     return [environ[name].strip() for name in names if environ.get(name, "").strip()]
+
+
+def _redact_pairs(environ: Mapping[str, str], redactor: Redactor) -> None:
+    """Every form of each key pair the environment holds (the inputs' and Sipfront's names)."""
+    for public, secret in (
+        (env_name("public_key"), env_name("secret_key")),
+        (PUBLIC_KEY_VAR, SECRET_KEY_VAR),
+    ):
+        redactor.add_credentials(environ.get(public, "").strip(), environ.get(secret, "").strip())
 
 
 # --- the single-run form -----------------------------------------------------------------------
@@ -239,15 +259,44 @@ def pytest_arguments(inputs: ActionInputs, paths: Sequence[str], rootdir: str) -
     return args
 
 
-class Collector:
-    """A pytest plugin that keeps the gate's records once the session has finished."""
+_SANDBOX_OPTIONS = ("--sipfront-sandbox", "--sipfront-sandbox-catalog")
 
-    def __init__(self) -> None:
+
+class Collector:
+    """A pytest plugin that keeps the gate's records once the session has finished, and makes
+    the action's inputs win over the checkout's pytest configuration on where runs go."""
+
+    def __init__(self, inputs: ActionInputs | None = None, console: Console | None = None) -> None:
+        self.inputs = inputs
+        self.console = console
         self.records: list[ItemRecord] = []
         self.unreported: list[RunOutcome] = []
         self.info: SessionInfo | None = None
         self.sandbox = False
         self.finished = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Before the plugin reads its settings: ``sandbox: false`` (and ``api_url``) win over
+        ``addopts`` in the checkout's ini file and over ``PYTEST_ADDOPTS``. Only the action's
+        own ``sandbox`` and ``pytest_args`` inputs turn the sandbox on."""
+        inputs = self.inputs
+        if inputs is None:
+            return
+        option = config.option
+        wanted = inputs.sandbox or any(
+            arg.split("=", 1)[0] in _SANDBOX_OPTIONS for arg in inputs.pytest_args
+        )
+        if not wanted and (
+            getattr(option, "sipfront_sandbox", False)
+            or getattr(option, "sipfront_sandbox_catalog", None)
+        ):
+            option.sipfront_sandbox = False
+            option.sipfront_sandbox_catalog = None
+            if self.console is not None:
+                self.console.warning(SANDBOX_OVERRIDDEN)
+        if inputs.api_url and not inputs.sandbox:
+            option.sipfront_api_url = inputs.api_url
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -434,13 +483,15 @@ class Tally:
 
 
 def write_outputs(path: str, outputs: Mapping[str, str]) -> None:
-    """Append every output to ``$GITHUB_OUTPUT`` as ``name<<DELIMITER`` blocks (multi-line safe)."""
-    with open(path, "a", encoding="utf-8", newline="") as stream:
-        for name, value in outputs.items():
+    """Append every output to ``$GITHUB_OUTPUT`` as ``name<<DELIMITER`` blocks (multi-line
+    safe), in one write with a deadline: a FIFO nobody reads raises ``OSError``, never hangs."""
+    blocks: list[str] = []
+    for name, value in outputs.items():
+        delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
+        while delimiter in value:
             delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-            while delimiter in value:
-                delimiter = f"ghadelimiter_{uuid.uuid4().hex}"
-            stream.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+        blocks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    write_text(path, "".join(blocks), append=True)
 
 
 # --- the entrypoint ----------------------------------------------------------------------------
@@ -529,9 +580,9 @@ def _cannot_start(error: InputError, environ: Mapping[str, str], console: Consol
     append_summary(environ, sys.stdout, lambda _limit: cannot_start_summary(problem, todo))
 
 
-def _run_session(inputs: ActionInputs) -> tuple[int, Collector]:
+def _run_session(inputs: ActionInputs, console: Console) -> tuple[int, Collector]:
     """pytest's exit status for the manifests (or the one-run manifest), and what it recorded."""
-    collector = Collector()
+    collector = Collector(inputs, console)
     with tempfile.TemporaryDirectory(prefix="sipfront-action-") as directory:
         if inputs.single is not None:
             paths = [_write_single_run(inputs.single, directory)]
@@ -552,7 +603,7 @@ def _report(code: int, tally: Tally, inputs: ActionInputs, console: Console) -> 
         )
     if tally.finished:
         console.info(tally.line())
-    if code in (0, _PYTEST_NO_TESTS) and tally.ran == 0:
+    if code in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) and tally.ran == 0:
         if inputs.allow_empty:
             return 0
         console.error(
@@ -570,7 +621,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     github = environ.get("GITHUB_ACTIONS") == "true"
     console = Console(github, _secrets(environ))
     console.mask_secrets()
-    install_secrets(_secrets(environ))  # an echo of a key in anything Sipfront sends is redacted
+    # An echo of a key in anything Sipfront sends is redacted: the keys go into the one
+    # redactor (the console's) and stay there whatever client is made later.
+    _redact_pairs(environ, console.redactor)
     args = _parser().parse_args(argv)
     if not _enter_workspace(environ, console):
         return EXIT_INPUT_ERROR
@@ -581,11 +634,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if github:
             _cannot_start(error, environ, console)
         return EXIT_INPUT_ERROR
-    install_secrets(secret_forms(inputs.public_key or "", inputs.secret_key or ""))
+    console.redactor.add_credentials(inputs.public_key or "", inputs.secret_key or "")
     for text in inputs.warnings:
         console.warning(text)
     _export_credentials(inputs, environ)
-    code, collector = _run_session(inputs)
+    code, collector = _run_session(inputs, console)
     tally = Tally(collector, inputs.single, inputs.junit_report, inputs.results_json)
     sys.stdout.flush()
     if github and code == pytest.ExitCode.USAGE_ERROR and not collector.finished:

@@ -18,9 +18,11 @@ from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.durations import parse_duration
 from pytest_sipfront.integers import whole_number
 from pytest_sipfront.manifest.safety import credential_problem, is_emergency_destination
-from pytest_sipfront.manifest.schema import PROJECT_REPORT_MODES
+from pytest_sipfront.manifest.schema import MAX_ID
+from pytest_sipfront.runs.messages import id_too_large, input_not_utf8
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import (
+    PROJECT_REPORT_MODES,
     PUBLIC_KEY_VAR,
     REPORT_MODES,
     SECRET_KEY_VAR,
@@ -83,12 +85,22 @@ def env_name(name: str) -> str:
 
 
 def read_raw(environ: Mapping[str, str]) -> dict[str, str]:
-    """The inputs that are set (stripped, empty ones left out), by input name."""
+    """The inputs that are set (stripped, empty ones left out), by input name.
+
+    An input that is not UTF-8 text (Python hands its bytes on as lone surrogates) is an
+    :class:`InputError`: passed on, it would end the action with a traceback."""
     raw: dict[str, str] = {}
     for name in INPUT_DEFAULTS:
         value = environ.get(env_name(name), "").strip()
-        if value:
-            raw[name] = value
+        if not value:
+            continue
+        bad = next((ch for ch in value if "\udc80" <= ch <= "\udcff"), None)
+        if bad is not None:
+            shown = (
+                "" if name in ("public_key", "secret_key") else f" (byte 0x{ord(bad) - 0xDC00:02x})"
+            )
+            raise InputError(f"{name}: {input_not_utf8(shown)}")
+        raw[name] = value
     return raw
 
 
@@ -242,6 +254,8 @@ def _single_run(raw: Mapping[str, str], report_mode: str | None, warnings: list[
     if not project_given:
         raise InputError("project_id: missing: mode project needs project_id or project_name")
     project_id = _whole(raw, "project_id")
+    if project_id is not None and project_id > MAX_ID:
+        raise InputError(f"project_id: {id_too_large(_shown(raw['project_id']), MAX_ID)}")
     project_name = raw.get("project_name")
     if project_id is not None and project_name is not None:
         warnings.append(

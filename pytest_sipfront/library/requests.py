@@ -13,9 +13,9 @@ from pytest_sipfront.durations import parse_bounded
 from pytest_sipfront.integers import whole_number
 from pytest_sipfront.manifest.model import RunSpec, request_body
 from pytest_sipfront.manifest.safety import is_emergency_destination
-from pytest_sipfront.manifest.schema import MAX_ID, NAME_PATTERN, PROJECT_REPORT_MODES
+from pytest_sipfront.manifest.schema import MAX_ID, NAME_PATTERN
 from pytest_sipfront.manifest.sentences import scalar_problem, step_key_problem
-from pytest_sipfront.settings import REPORT_MODES
+from pytest_sipfront.settings import PROJECT_REPORT_MODES, REPORT_MODES
 
 Duration = float | int | str
 """Seconds, or ``90s``, ``15m``, ``1h30m``, as in a manifest."""

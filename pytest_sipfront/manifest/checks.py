@@ -19,7 +19,7 @@ from pytest_sipfront.durations import parse_bounded
 from pytest_sipfront.integers import whole_number
 from pytest_sipfront.manifest.model import Manifest, RunSpec
 from pytest_sipfront.manifest.safety import is_emergency_destination
-from pytest_sipfront.manifest.schema import MAX_ID, NAME_PATTERN, PROJECT_REPORT_MODES
+from pytest_sipfront.manifest.schema import MAX_ID, NAME_PATTERN
 from pytest_sipfront.manifest.sentences import (
     mark_problem,
     problem_at,
@@ -31,7 +31,7 @@ from pytest_sipfront.manifest.sentences import (
 from pytest_sipfront.manifest.structure import first_repeat
 from pytest_sipfront.manifest.variables import VariableProblem, interpolate
 from pytest_sipfront.manifest.yamlnodes import Path, Positions
-from pytest_sipfront.settings import REPORT_MODES
+from pytest_sipfront.settings import PROJECT_REPORT_MODES, REPORT_MODES
 
 MAX_MATRIX_ITEMS = 10_000
 """The most items one entry's matrix may make."""

@@ -50,7 +50,7 @@ from pytest_sipfront.manifest.model import (
 from pytest_sipfront.manifest.schema import manifest_schema
 from pytest_sipfront.manifest.sentences import format_path
 from pytest_sipfront.manifest.structure import check_structure
-from pytest_sipfront.manifest.yamlnodes import YamlProblem, load_document
+from pytest_sipfront.manifest.yamlnodes import YamlProblem, load_document, read_text
 
 __all__ = [
     "DEFAULT_PATTERNS",
@@ -77,31 +77,14 @@ def load_manifest(
     """Read and check a manifest file; ``display_path`` is the path errors show."""
     shown = display_path if display_path is not None else os.fspath(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise ManifestError(shown, 1, 1, f"cannot read the manifest: {reason}") from None
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise ManifestError(
-            shown,
-            1,
-            1,
-            f"the file is larger than the {MAX_MANIFEST_BYTES // (1024 * 1024)} MB a manifest "
-            "may be; split it into several manifests",
+        text = read_text(
+            path,
+            limit=MAX_MANIFEST_BYTES,
+            what="manifest",
+            split_hint="split it into several manifests",
         )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        before = raw[: error.start].decode("utf-8", errors="replace")
-        line = before.count("\n") + 1
-        column = len(before) - (before.rfind("\n") + 1) + 1
-        raise ManifestError(
-            shown,
-            line,
-            column,
-            f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8",
-        ) from None
+    except YamlProblem as problem:
+        raise ManifestError(shown, problem.line, problem.column, problem.message) from None
     return load_manifest_text(text, shown, environ=environ)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pytest_sipfront.manifest.schema import PROJECT_REPORT_MODES
+from pytest_sipfront.settings import PROJECT_REPORT_MODES
 
 
 class ManifestError(Exception):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pytest_sipfront.settings import REPORT_MODES
+from pytest_sipfront.settings import PROJECT_REPORT_MODES, REPORT_MODES
 
 SCHEMA_ID = "urn:pytest-sipfront:manifest:1"
 
@@ -24,8 +24,6 @@ DIGITS_PATTERN = r"^[0-9]+$"
 VARIABLE_PATTERN = r"\$\{"
 IDENTIFIER_PATTERN = r"^[^\W\d]\w*$"
 
-PROJECT_REPORT_MODES = ("full", "kiosk")
-"""The report modes a project run takes: ``print`` is for test runs only."""
 MAX_ID = 2**63 - 1
 """The largest test or project id sent (a signed 64-bit integer, as Sipfront's ids are)."""
 

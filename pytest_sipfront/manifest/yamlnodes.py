@@ -19,6 +19,8 @@ Timestamps stay the strings they were written as.
 from __future__ import annotations
 
 import math
+import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -358,3 +360,47 @@ def load_document(text: str) -> Document:
             1, 1, f"the YAML is nested too deeply; a manifest needs at most {MAX_DEPTH} levels"
         ) from None
     return Document(data, builder.positions)
+
+
+def read_text(path: str | os.PathLike[str], *, limit: int, what: str, split_hint: str) -> str:
+    """The UTF-8 text of a YAML file of at most ``limit`` bytes, or a :class:`YamlProblem`
+    (at 1:1, or where the first byte that is not UTF-8 stands) saying what is wrong.
+
+    Only a regular file is read: a FIFO, a device (``/dev/zero``) or a directory is refused at
+    once, without waiting for a writer or reading without end. ``what`` names the file
+    (``manifest``), ``split_hint`` says what to do with one that is too large."""
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise YamlProblem(1, 1, f"cannot read the {what}: {reason}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise YamlProblem(
+                1, 1, f"cannot read the {what}: it is not a regular file; name a YAML file"
+            )
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            raw = stream.read(limit + 1)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise YamlProblem(1, 1, f"cannot read the {what}: {reason}") from None
+    finally:
+        os.close(handle)
+    if len(raw) > limit:
+        raise YamlProblem(
+            1,
+            1,
+            f"the file is larger than the {limit // (1024 * 1024)} MB a {what} may be; "
+            + split_hint,
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        raise YamlProblem(
+            line,
+            column,
+            f"the file is not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8",
+        ) from None

@@ -27,6 +27,7 @@ from pytest_sipfront.reports.classify import (
     unreported,
 )
 from pytest_sipfront.reports.counts import Counts, session_counts
+from pytest_sipfront.reports.outfile import write_text
 from pytest_sipfront.runs.messages import (
     GATE_BROKEN_MANIFEST,
     GATE_BROKEN_MANIFEST_TODO,
@@ -514,11 +515,14 @@ def write_github(
     *,
     environ: Mapping[str, str],
     stream: TextIO,
+    stop: Callable[[], bool] | None = None,
 ) -> None:
     """On GitHub Actions (``GITHUB_ACTIONS=true``): print the annotations to ``stream`` and
     append the summary to ``$GITHUB_STEP_SUMMARY`` when it is set. Elsewhere: nothing.
 
-    A summary file that cannot be written gives a ``::warning::`` line, not an exception."""
+    A summary file that cannot be written, or that blocks (a FIFO nobody reads: it gets a
+    deadline and ``stop()``, :func:`.outfile.write_text`), gives a ``::warning::`` line, not an
+    exception and not a hang."""
     if environ.get("GITHUB_ACTIONS") != "true":
         return
     workspace = environ.get("GITHUB_WORKSPACE") or None
@@ -529,30 +533,36 @@ def write_github(
     stream.flush()
     links = SourceLinks.from_environ(environ)
     append_summary(
-        environ, stream, lambda limit: step_summary(records, info, limit_bytes=limit, links=links)
+        environ,
+        stream,
+        lambda limit: step_summary(records, info, limit_bytes=limit, links=links),
+        stop=stop,
     )
 
 
 def append_summary(
-    environ: Mapping[str, str], stream: TextIO, render: Callable[[int], str]
+    environ: Mapping[str, str],
+    stream: TextIO,
+    render: Callable[[int], str],
+    *,
+    stop: Callable[[], bool] | None = None,
 ) -> None:
     """Append ``render(limit)`` to ``$GITHUB_STEP_SUMMARY`` when it is set, within what is left
-    of GitHub's 1 MiB. A summary file that cannot be written gives a ``::warning::`` line."""
+    of GitHub's 1 MiB. A summary file that cannot be written, or that blocks (a FIFO nobody
+    reads: it gets a deadline and ``stop()``, :func:`.outfile.write_text`), gives a
+    ``::warning::`` line, not an exception and not a hang."""
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
     try:
-        used = os.path.getsize(path) if os.path.exists(path) else 0
+        used = os.path.getsize(path) if os.path.isfile(path) else 0
         # GitHub's 1 MiB is per step: leave room for what others already wrote there.
         limit = min(SUMMARY_LIMIT, GITHUB_SUMMARY_MAX - used - 1024)
         if limit < 2048:
             _warn(stream, "The job summary is nearly full; the Sipfront summary was left out")
             return
         text = render(limit)
-        with open(path, "a", encoding="utf-8", newline="") as summary:
-            if used:
-                summary.write("\n")
-            summary.write(text)
+        write_text(path, ("\n" if used else "") + text, append=True, stop=stop)
     except OSError as error:
         reason = clean_line(error.strerror or error, 300)
         _warn(stream, f"Could not write the job summary ({reason})")

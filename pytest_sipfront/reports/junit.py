@@ -27,13 +27,12 @@ ElementTree escapes ``<``, ``&`` and ``>``, so ``]]>`` in a description is harml
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import stat
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pytest_sipfront.durations import format_duration
@@ -45,6 +44,7 @@ from pytest_sipfront.reports.classify import (
     unreported,
 )
 from pytest_sipfront.reports.counts import Counts, session_counts
+from pytest_sipfront.reports.outfile import replace_text
 from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
@@ -401,29 +401,14 @@ def junit_path_problem(path: str, other_reports: Sequence[str] = ()) -> str | No
 
 
 def write_junit(
-    path: str | os.PathLike[str], records: Sequence[ItemRecord], info: SessionInfo
+    path: str | os.PathLike[str],
+    records: Sequence[ItemRecord],
+    info: SessionInfo,
+    *,
+    stop: Callable[[], bool] | None = None,
 ) -> None:
     """Write the JUnit file: parent directories created, written whole or not at all. A path
-    that is (or links to) a device or a FIFO is written in place, never replaced; a symlink
+    that is (or links to) a device or a FIFO is written in place, never replaced, and only
+    while it takes the text (:func:`.outfile.write_text`: a deadline, ``stop()``); a symlink
     to a file is followed (the link stays, the file it names is replaced)."""
-    text = junit_xml(records, info)
-    target = os.path.realpath(os.path.abspath(os.fspath(path)))
-    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
-        with open(target, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        return
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".sipfront-junit-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        # mkstemp creates the file private (0600); CI users and other containers must read it.
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    replace_text(path, junit_xml(records, info), prefix=".sipfront-junit-", stop=stop)

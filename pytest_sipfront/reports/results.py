@@ -16,14 +16,12 @@ session is interrupted.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import tempfile
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -38,6 +36,7 @@ from pytest_sipfront.reports.classify import (
 from pytest_sipfront.reports.counts import Counts, session_counts, still_going
 from pytest_sipfront.reports.github import SourceLinks
 from pytest_sipfront.reports.junit import public_api_url
+from pytest_sipfront.reports.outfile import replace_text
 from pytest_sipfront.runs.outcome import (
     Attempt,
     ItemRecord,
@@ -374,27 +373,12 @@ def write_results(
     info: SessionInfo,
     *,
     environ: Mapping[str, str],
+    stop: Callable[[], bool] | None = None,
 ) -> None:
-    """Write the document at ``path``: parent folders made, a temporary file beside it synced to
-    disk and renamed over it, so a reader never sees half a document."""
+    """Write the document at ``path``, whole or not at all (:func:`.outfile.replace_text`: a
+    temporary file synced and renamed over it; a FIFO or device gets a deadline)."""
     text = results_json(results_document(records, info, environ=environ))
-    target = os.path.abspath(os.fspath(path))
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".sipfront-json-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        mask = os.umask(0)  # mkstemp makes the file private (0600); CI steps must read it
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    replace_text(path, text, prefix=".sipfront-json-", stop=stop)
 
 
 # --- the schema --------------------------------------------------------------------------------

@@ -62,6 +62,26 @@ def retry_after_too_long(retry_after: float, left: float, what: str) -> str:
 
 RUN_TIMEOUT_LEFT = "this run's timeout"
 TRIGGER_BUDGET_LEFT = "this run's timeout for its trigger"
+LISTING_TIME_LEFT = "the time this listing may take"
+INTERRUPTED_LISTING = "Interrupted while asking Sipfront for a list; nothing was started"
+
+AUTH_MESSAGE = (
+    "Sipfront rejected the API credentials (HTTP {code}): "
+    "check SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
+)
+REFUSED_MESSAGE = "Sipfront refused to start the run: {reason} (HTTP {code})"
+LIST_REFUSED_MESSAGE = "Sipfront refused to list the {what}: {reason} (HTTP {code})"
+VANISHED_MESSAGE = "Sipfront no longer knows this run (HTTP {code} on its status)"
+
+
+def unreachable(attempts: int, duration: float, reason: str) -> str:
+    """The API gave no usable answer until the retry policy gave up: the same sentence for a
+    trigger, a status poll and a listing."""
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    return (
+        f"Sipfront API unreachable after {tries} over {format_duration(max(0.0, duration))}: "
+        f"{reason}"
+    )
 
 
 def run_contradictory(attempt: Attempt, contradiction: str) -> str:
@@ -84,6 +104,40 @@ def run_timed_out(timeout: float, last_status: str | None, contradiction: str | 
 
 def too_many_runs(count: int, limit: int) -> str:
     return f"This session would start {count} Sipfront runs; --sipfront-max-runs allows {limit}"
+
+
+def not_a_regular_file(path: str) -> str:
+    """A file found by a manifest's name that is a FIFO, a device or a socket: not read."""
+    return f"{path} skipped: not a regular file (a FIFO or a device), so it is not read"
+
+
+def input_not_utf8(byte: str) -> str:
+    """An action input whose bytes are not UTF-8 text; ``byte`` shows the first bad one."""
+    return f"is not UTF-8 text{byte}; pass the value as UTF-8"
+
+
+def id_too_large(shown: str, largest: int) -> str:
+    """A Sipfront id beyond what Sipfront's signed 64-bit ids hold."""
+    return f"{shown} is not a Sipfront id (ids are at most {largest})"
+
+
+SANDBOX_OVERRIDDEN = (
+    "sandbox: false wins over --sipfront-sandbox in the checkout's pytest configuration "
+    "(addopts) or PYTEST_ADDOPTS: the runs go to Sipfront; set sandbox: true for the sandbox"
+)
+"""The action's input turned off a sandbox that the pytest configuration turned on."""
+
+REPORT_FILE_NO_READER = (
+    "nobody opened it for reading within the deadline (a FIFO without a reader); "
+    "the report was skipped"
+)
+"""Why a report file that is a FIFO nobody opened was not written."""
+REPORT_FILE_STOPPED = "the session was stopped while it waited for a reader; the report was skipped"
+
+
+def report_file_too_slow(seconds: float) -> str:
+    """Why a report file (a FIFO, a device) that took its text too slowly was left alone."""
+    return f"it did not take the report within {seconds:g} s (nobody reads it); it was skipped"
 
 
 def report_not_written(setting: str, path: str, error: OSError) -> str:
@@ -173,10 +227,53 @@ def with_history(outcome: RunOutcome, message: str) -> str:
     return f"{message} ({case})"
 
 
+# Doubts in a status body (read raw, see pytest_sipfront.api.runstatus): each is the
+# "<what>" of "contradictory result: <what>". ``shown`` values are already made visible.
+
+
+def doubt_key_twice(shown_key: str) -> str:
+    return f"the key {shown_key} was sent twice"
+
+
+def doubt_key_lookalike(shown_key: str, field: str) -> str:
+    return f"the key {shown_key} looks like {field}"
+
+
+def doubt_not_a_word(field: str, what: str, shown_value: str) -> str:
+    return f"{field} is {what}, not a status word: {shown_value}"
+
+
+def doubt_word_beside_passed(shown_word: str) -> str:
+    return f"status {shown_word} beside status passed"
+
+
+def doubt_failed_flag(shown_value: str) -> str:
+    return f"is_failed={shown_value} with a passed run"
+
+
+HISTORY_NO_VERDICT = "Sipfront's last run has finished but gives no verdict"
+HISTORY_TOO_SLOW = "Sipfront did not answer the history lookup in time"
+
+
+def history_contradictory(contradiction: str) -> str:
+    """The last run's body contradicts itself: unknown history, never ALREADY FAILING."""
+    return f"Sipfront's last run is contradictory: {contradiction}"
+
+
+def history_name_ambiguous(name: str, count: int) -> str:
+    """A name that does not pick exactly one Sipfront test (or project) as sent."""
+    return (
+        f"{count} Sipfront entries are named {clean_line(name, 200)!r} or look like it "
+        "(a space, case or invisible character apart): use the id to get its history"
+    )
+
+
 def before_line(previous: PreviousRun) -> str:
     """The ``before`` row: the run at Sipfront before this session."""
     if previous.state == "none":
         return "no earlier run"
+    if previous.state == "unknown":
+        return f"unknown: {clean_line(previous.reason, 300) or 'no reason given'}"
     link = f" {previous.report_url}" if previous.report_url else ""
     if previous.state == "running":
         return f"still running{link}"

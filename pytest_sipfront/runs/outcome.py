@@ -98,9 +98,10 @@ class PreviousRun:
     trigger (``status/last``); ``state`` ``none`` when there was none or the answer was unusable."""
 
     state: str = "none"
-    """``passed`` | ``failed`` | ``running`` | ``none``."""
+    """``passed`` | ``failed`` | ``running`` | ``none`` | ``unknown`` (the lookup could not be
+    trusted: no verdict, a contradiction, an ambiguous name, too slow; never failing)."""
     reason: str = ""
-    """Its ``result_description`` (sanitised) when it failed."""
+    """Its ``result_description`` (sanitised) when it failed; why, when ``unknown``."""
     started_at: str | None = None
     stopped_at: str | None = None
     report_url: str | None = None

@@ -63,7 +63,8 @@ class PollPlan:
         return (max(0.0, self.expected - step), self.expected + END_WINDOW_STEPS * step)
 
     def first_delay(self) -> float:
-        """Seconds from the trigger's answer to the first look."""
+        """Seconds from the trigger's answer to the first look: the one rule the scheduler
+        follows, with or without an expectation."""
         return min(FIRST_LOOK, self.interval)
 
     def next_delay(self, elapsed: float) -> float:

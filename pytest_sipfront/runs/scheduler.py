@@ -17,7 +17,6 @@ from collections import deque
 from collections.abc import Callable
 
 from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
-from pytest_sipfront.api.runstatus import interpret
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import FailureLimit, Progress, RunJob
 from pytest_sipfront.runs.messages import (
@@ -29,7 +28,6 @@ from pytest_sipfront.runs.messages import (
 from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict
 from pytest_sipfront.runs.polling import PollPlan
 
-FIRST_POLL_DELAY = 1.0
 MAX_WORKERS = 32
 
 
@@ -40,7 +38,6 @@ class Scheduler:
         *,
         concurrency: int,
         workers: int | None = None,
-        first_poll_delay: float = FIRST_POLL_DELAY,
         clock: Callable[[], float] = time.monotonic,
         cancel: threading.Event | None = None,
         max_failures: int = 0,
@@ -50,7 +47,6 @@ class Scheduler:
         self._history = history
         self._concurrency = max(1, concurrency)
         self._workers = workers or min(MAX_WORKERS, max(2, self._concurrency))
-        self._first_poll = first_poll_delay
         self._clock = clock
         self.cancel = cancel or threading.Event()
         self._cond = threading.Condition()
@@ -293,7 +289,7 @@ class Scheduler:
             )
             job.deadline = now + job.timeout
             job.not_found = 0
-            first = min(self._first_poll, job.poll_interval)
+            first = PollPlan(job.poll_interval, job.expected).first_delay()
             self._schedule_locked(now + first, _bound(self._poll, job))
 
     def _look_back(self, job: RunJob) -> None:
@@ -311,7 +307,7 @@ class Scheduler:
         attempt = job.outcome.attempts[-1]
         assert attempt.status_url is not None
         try:
-            run = self._client.status(attempt.status_url, deadline=job.deadline)
+            reading = self._client.status(attempt.status_url, deadline=job.deadline, kind=job.kind)
         except RunNotFound as gone:
             with self._cond:
                 job.not_found += 1
@@ -324,10 +320,11 @@ class Scheduler:
         except ApiError as error:
             self._api_error(job, error)
             return
-        state = interpret(run, job.kind)
+        # The verdict was read from the raw body (api.runstatus); ``run`` is for display only.
+        state = reading.state
         with self._cond:
             job.not_found = 0
-            attempt.run = run
+            attempt.run = reading.run
             attempt.status = state.word or attempt.status
             attempt.finished = state.finished
             attempt.passed = state.passed if state.finished else None

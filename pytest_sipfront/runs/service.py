@@ -29,7 +29,7 @@ from pytest_sipfront.runs.messages import (
 )
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 from pytest_sipfront.runs.scheduler import Scheduler
-from pytest_sipfront.sandbox import Catalog, SandboxServer
+from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR, Settings, credentials
 
 
@@ -55,6 +55,21 @@ class RunService:
         self.client: SipfrontClient | None = None
         self.scheduler: Scheduler | None = None
         self.sandbox: SandboxServer | None = None
+        self._catalog: Catalog | None = None
+
+    def sandbox_catalog(self) -> Catalog:
+        """The session's sandbox catalog, read once (the gate checks it before the first
+        trigger); raises :class:`CatalogError` with a sentence naming the file and line."""
+        if self._catalog is None:
+            path = self.settings.sandbox_catalog
+            self._catalog = Catalog.load(path) if path else Catalog.default()
+        return self._catalog
+
+    @property
+    def talks_to_sandbox(self) -> bool:
+        """True when this session's runs go to a sandbox: its own, or a server that said it
+        is one (``sipfront sim`` behind a plain API URL)."""
+        return self.settings.sandbox or (self.client is not None and self.client.sandbox_seen)
 
     @property
     def planned(self) -> bool:
@@ -120,7 +135,12 @@ class RunService:
                 for job in jobs:
                     self._preset_one(job, Verdict.REFUSED, bad_api_url(str(error)))
                 return
-        keys = self._credentials()
+        try:
+            keys = self._credentials()
+        except CatalogError as error:  # under xdist, where the gate could not check it first
+            for job in jobs:
+                self._preset_one(job, Verdict.REFUSED, str(error))
+            return
         if keys is None:
             for job in jobs:
                 self._preset_one(job, Verdict.AUTH, NO_CREDENTIALS)
@@ -156,12 +176,7 @@ class RunService:
 
     def _credentials(self) -> tuple[str, str] | None:
         if self.settings.sandbox:
-            catalog = (
-                Catalog.load(self.settings.sandbox_catalog)
-                if self.settings.sandbox_catalog
-                else Catalog.default()
-            )
-            self.sandbox = SandboxServer(catalog)
+            self.sandbox = SandboxServer(self.sandbox_catalog())
             self.api_url = self.sandbox.start()
             return SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY
         return credentials(self._environ)
@@ -196,6 +211,8 @@ class RunService:
         if outcome is None and scheduler.closed:
             # The session is stopping (an xdist worker may still be waiting): answer at once.
             return self.interrupted(key)
+        if outcome is not None and self.talks_to_sandbox:
+            outcome.sandbox = True  # a verdict from a sandbox says so wherever it goes
         return outcome
 
     def current(self, key: str) -> RunOutcome | None:

@@ -23,12 +23,13 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from typing import Any, cast
 
+from pytest_sipfront.integers import whole_number
 from pytest_sipfront.sandbox.catalog import (
     Behaviour,
     Catalog,
@@ -38,10 +39,9 @@ from pytest_sipfront.sandbox.catalog import (
     Previous,
     scalar_text,
 )
+from pytest_sipfront.sandbox.endpoints import API_PREFIX, Call, Endpoint, is_api_path
+from pytest_sipfront.settings import PROJECT_REPORT_MODES, REPORT_MODES
 
-API_PREFIX = "/api/v2"
-TEST_REPORT_MODES = ("full", "kiosk", "print")
-PROJECT_REPORT_MODES = ("full", "kiosk")
 METHOD_NOT_ALLOWED = "Method not allowed"
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -187,65 +187,58 @@ class ApiState:
 
     # ---- what a request concerns (for faults with ``test:``)
 
-    def names_for_trigger(self, endpoint: str, body: Mapping[str, Any]) -> frozenset[str]:
-        names: set[str] = set()
-        if endpoint == "tests.run":
-            raw_name, raw_id = body.get("test.name"), body.get("test.id")
-            test = self.catalog.find_test(test_id=_as_int(raw_id)) if raw_id is not None else None
-            if test is not None:
-                names.update((test.name, str(test.id)))
-        else:
-            raw_name, raw_id = body.get("project.name"), body.get("id")
-            project = (
-                self.catalog.find_project(project_id=_as_int(raw_id))
-                if raw_id is not None
-                else None
-            )
-            if project is not None:
-                names.update((project.name, str(project.id)))
-        for raw in (raw_name, raw_id):
-            if isinstance(raw, (str, int)) and not isinstance(raw, bool):
-                names.add(str(raw).strip())
-        return frozenset(names)
+    def concerned(self, endpoint: Endpoint, call: Call) -> frozenset[str]:
+        """The test or project names and ids a request concerns (none for most endpoints)."""
+        if not endpoint.concerns:
+            return frozenset()
+        names = cast(Callable[[Call], frozenset[str]], getattr(self, endpoint.concerns))
+        return names(call)
 
-    def names_for_run(self, key: str) -> frozenset[str]:
-        run = self.runs.get(key)
+    def test_trigger_names(self, call: Call) -> frozenset[str]:
+        raw_name, raw_id = call.fields.get("test.name"), call.fields.get("test.id")
+        test = self.catalog.find_test(test_id=_as_int(raw_id)) if raw_id is not None else None
+        found = {test.name, str(test.id)} if test is not None else set()
+        return frozenset(found | _sent_names(raw_name, raw_id))
+
+    def project_trigger_names(self, call: Call) -> frozenset[str]:
+        raw_name, raw_id = call.fields.get("project.name"), call.fields.get("id")
+        project = (
+            self.catalog.find_project(project_id=_as_int(raw_id)) if raw_id is not None else None
+        )
+        found = {project.name, str(project.id)} if project is not None else set()
+        return frozenset(found | _sent_names(raw_name, raw_id))
+
+    def run_names(self, call: Call) -> frozenset[str]:
+        run = self.runs.get(call.params["key"])
         return frozenset() if run is None else frozenset((run.name, str(run.entity_id)))
 
-    def names_for(
-        self, endpoint: str, params: list[str], fields: Mapping[str, Any]
-    ) -> frozenset[str]:
-        """The test or project names and ids a request concerns (none for most endpoints)."""
-        if endpoint in ("tests.run", "projects.run"):
-            return self.names_for_trigger(endpoint, fields)
-        if endpoint in ("runs.status", "report"):
-            return self.names_for_run(params[0])
-        if endpoint in ("tests.last", "projects.last"):
-            entity = self.entity_by_id(endpoint.split(".")[0], params[0])
-            return frozenset({params[0]} | ({entity.name} if entity is not None else set()))
-        return frozenset()
+    def test_names(self, call: Call) -> frozenset[str]:
+        return self._entity_names("tests", call.params["id"])
+
+    def project_names(self, call: Call) -> frozenset[str]:
+        return self._entity_names("projects", call.params["id"])
+
+    def _entity_names(self, kind: str, raw_id: str) -> frozenset[str]:
+        entity = self.entity_by_id(kind, raw_id)
+        return frozenset({raw_id} | ({entity.name} if entity is not None else set()))
 
     # ---- answering
 
     def answer(
         self,
-        method: str,
-        endpoint: str,
-        params: list[str],
+        endpoint: Endpoint | None,
+        call: Call,
         *,
-        path: str,
-        fields: Mapping[str, Any],
         authorized: bool,
         bad_body: str | None,
     ) -> Answer:
         """The answer to a request no fault took over, checked in Sipfront's order: report
         pages need no credentials; then unknown paths, credentials, method, body."""
-        if endpoint == "report":
-            if method not in ("GET", "HEAD"):
+        if endpoint is not None and endpoint.public:
+            if call.method not in ("GET", "HEAD"):
                 return error_answer(405, METHOD_NOT_ALLOWED)
-            token = params[1] if len(params) > 1 else None
-            return self.report_page(params[0], token)
-        if endpoint == "other" and not _is_api_path(path):
+            return self._answer_of(endpoint, call)
+        if endpoint is None and not is_api_path(call.path):
             return error_answer(404, "Not found")
         if not authorized:
             return error_answer(
@@ -253,34 +246,21 @@ class ApiState:
                 "Invalid API credentials",
                 {"WWW-Authenticate": 'Basic realm="Sipfront sandbox"'},
             )
-        if endpoint == "other":
+        if endpoint is None:
             return error_answer(404, "Not found")
-        allowed = METHODS[endpoint]
-        if method != allowed and not (method == "HEAD" and allowed == "GET"):
+        allowed = endpoint.method
+        if call.method != allowed and not (call.method == "HEAD" and allowed == "GET"):
             return error_answer(405, METHOD_NOT_ALLOWED, {"Allow": allowed})
         if bad_body is not None:
             return error_answer(400, bad_body)
+        return self._answer_of(endpoint, call)
+
+    def _answer_of(self, endpoint: Endpoint, call: Call) -> Answer:
+        handler = cast(Callable[[Call], Answer], getattr(self, endpoint.answer))
         try:
-            return self._endpoint_answer(endpoint, params, fields)
+            return handler(call)
         except _Refused as exc:
             return error_answer(exc.status, exc.message)
-
-    def _endpoint_answer(
-        self, endpoint: str, params: list[str], fields: Mapping[str, Any]
-    ) -> Answer:
-        if endpoint == "tests.run":
-            return self.trigger_test(fields)
-        if endpoint == "projects.run":
-            return self.trigger_project(fields)
-        if endpoint == "runs.status":
-            return self.run_status(params[0])
-        if endpoint in ("tests.last", "projects.last"):
-            return self.last_run(endpoint.split(".")[0], params[0])
-        if endpoint == "tests":
-            return self.test_listing()
-        if endpoint == "projects":
-            return self.project_listing()
-        return self.index()
 
     # ---- triggers
 
@@ -360,8 +340,9 @@ class ApiState:
             return f"{self.origin}/kiosk/{token}/{key}"
         return f"{self.origin}/run/details/{key}"
 
-    def trigger_test(self, body: Mapping[str, Any]) -> Answer:
-        mode = _report_mode(body, TEST_REPORT_MODES)
+    def trigger_test(self, call: Call) -> Answer:
+        body = call.fields
+        mode = _report_mode(body, REPORT_MODES)
         test = self.resolve_test(body)
         outcome, description, duration = test.outcome, test.result_description, test.duration
         for rule in test.when:
@@ -399,7 +380,8 @@ class ApiState:
             data["status_url"] = self.status_url(session, behaviour)
         return json_answer({"data": data, "status": 200})
 
-    def trigger_project(self, body: Mapping[str, Any]) -> Answer:
+    def trigger_project(self, call: Call) -> Answer:
+        body = call.fields
         mode = _report_mode(body, PROJECT_REPORT_MODES)
         test_ids = _test_ids(body.get("test_ids"))
         project = self.resolve_project(body)
@@ -440,7 +422,8 @@ class ApiState:
 
     # ---- status
 
-    def run_status(self, key: str) -> Answer:
+    def run_status(self, call: Call) -> Answer:
+        key = call.params["key"]
         with self.lock:
             run = self.runs.get(key)
             if run is None:
@@ -475,6 +458,12 @@ class ApiState:
             with self.lock:
                 found = next((e for e in pool if e.id == number), None)
         return found
+
+    def last_test_run(self, call: Call) -> Answer:
+        return self.last_run("tests", call.params["id"])
+
+    def last_project_run(self, call: Call) -> Answer:
+        return self.last_run("projects", call.params["id"])
 
     def last_run(self, kind: str, raw_id: str) -> Answer:
         """``status/last``: the latest run this sandbox started, else the catalog's
@@ -530,7 +519,8 @@ class ApiState:
         body["report_url"] = self.report_url(run.key, None, "")
         return json_answer({"run": body, "status": 200})
 
-    def report_page(self, key: str, token: str | None) -> Answer:
+    def report_page(self, call: Call) -> Answer:
+        key, token = call.params["key"], call.params.get("token")
         run = self.runs.get(key)
         if run is None or (token is not None and token != run.kiosk_token):
             body = "<!doctype html><title>SANDBOX report</title><p>SANDBOX report: no such run</p>"
@@ -545,7 +535,7 @@ class ApiState:
         )
         return Answer(200, text.encode(), "text/html; charset=utf-8")
 
-    def index(self) -> Answer:
+    def index(self, call: Call) -> Answer:
         paths = (
             ("", ["GET"]),
             ("/appimages", ["GET"]),
@@ -565,7 +555,7 @@ class ApiState:
         endpoints = [{"methods": m, "url": f"{self.origin}{API_PREFIX}{p}"} for p, m in paths]
         return json_answer({"endpoints": endpoints, "status": 200})
 
-    def test_listing(self) -> Answer:
+    def test_listing(self, call: Call) -> Answer:
         data = [
             {
                 "id": t.id,
@@ -577,7 +567,7 @@ class ApiState:
         ]
         return json_answer({"data": data, "status": 200})
 
-    def project_listing(self) -> Answer:
+    def project_listing(self, call: Call) -> Answer:
         data = [
             {"id": p.id, "name": p.name, "description": p.description}
             for p in self.catalog.projects
@@ -586,15 +576,18 @@ class ApiState:
 
 
 def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    """A sent id as a number, by the package's one rule (ASCII digits only); spaces around
+    a form field's digits are forgiven."""
+    return whole_number(value.strip() if isinstance(value, str) else value)
+
+
+def _sent_names(*values: Any) -> set[str]:
+    """Names and ids as a request sent them (for a fault's ``test:``)."""
+    return {
+        str(raw).strip()
+        for raw in values
+        if isinstance(raw, (str, int)) and not isinstance(raw, bool)
+    }
 
 
 def _as_name(value: Any) -> str:
@@ -712,50 +705,6 @@ def _project_body(run: _Run, finished: bool) -> dict[str, Any]:
             }
         )
     return body
-
-
-def route(path: str) -> tuple[str, list[str]]:
-    """The endpoint name for a path, and the parts it carries (session id, kiosk token)."""
-    parts = [p for p in path.split("/") if p]
-    if parts[:2] == ["api", "v2"]:
-        rest = parts[2:]
-        if not rest:
-            return "index", []
-        if rest == ["tests"]:
-            return "tests", []
-        if rest == ["projects"]:
-            return "projects", []
-        if rest == ["tests", "run"]:
-            return "tests.run", []
-        if rest == ["projects", "run"]:
-            return "projects.run", []
-        if len(rest) == 3 and rest[0] == "runs" and rest[2] == "status":
-            return "runs.status", [rest[1]]
-        if len(rest) == 4 and rest[0] in ("tests", "projects") and rest[2:] == ["status", "last"]:
-            return f"{rest[0]}.last", [rest[1]]
-        return "other", []
-    if len(parts) == 3 and parts[:2] == ["run", "details"]:
-        return "report", [parts[2]]
-    if len(parts) == 3 and parts[0] == "kiosk":
-        return "report", [parts[2], parts[1]]
-    return "other", []
-
-
-METHODS = {
-    "index": "GET",
-    "tests": "GET",
-    "projects": "GET",
-    "tests.run": "POST",
-    "projects.run": "POST",
-    "runs.status": "GET",
-    "report": "GET",
-    "tests.last": "GET",
-    "projects.last": "GET",
-}
-
-
-def _is_api_path(path: str) -> bool:
-    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
 def fault_answer(fault: Fault) -> Answer:

@@ -92,26 +92,25 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, cast
 
-import yaml
-
 from pytest_sipfront.durations import DURATION_BOUNDS, check_bounds, parse_duration
-
-ENDPOINTS = (
-    "index",
-    "tests",
-    "projects",
-    "tests.run",
-    "projects.run",
-    "runs.status",
-    "report",
-    "tests.last",
-    "projects.last",
+from pytest_sipfront.integers import whole_number
+from pytest_sipfront.manifest.yamlnodes import (
+    Path,
+    Positions,
+    YamlProblem,
+    load_document,
+    read_text,
 )
-"""Endpoint names of request records (plus ``"other"``) and of faults."""
+from pytest_sipfront.sandbox.catalogschema import TOP_KEYS, first_problem, kind
+from pytest_sipfront.sandbox.endpoints import ENDPOINT_NAMES as ENDPOINTS
+
+MAX_CATALOG_BYTES = 5 * 1024 * 1024
+"""A catalog file larger than this (5 MB) is refused before it is parsed."""
 
 _STATUS_FIELDS = {
     "both": ("status", "session_status"),
@@ -259,28 +258,33 @@ class Catalog:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Catalog:
-        """Read a catalog file; every problem is a :class:`CatalogError` naming the file."""
+        """Read a catalog file; every problem is a :class:`CatalogError` naming the file and,
+        where it can, the line and column (``cat.yml:3:7: tests[0].id: ...``).
+
+        Read like a manifest (:mod:`pytest_sipfront.manifest.yamlnodes`): at most
+        :data:`MAX_CATALOG_BYTES` of a regular file, duplicate keys refused, then checked
+        against the catalog's JSON Schema. No part of a file that is not a catalog is shown.
+        """
         source = os.fspath(path)
         try:
-            with open(source, encoding="utf-8") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            raise CatalogError(f"{source}: no such catalog file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise CatalogError(f"{source}: cannot read the catalog: {reason}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
-            problem = getattr(exc, "problem", None) or "it cannot be parsed"
-            raise CatalogError(f"{where}: not valid YAML: {problem}") from None
-        if data is None:
-            data = {}
+            text = read_text(
+                path,
+                limit=MAX_CATALOG_BYTES,
+                what="catalog",
+                split_hint="list only the tests, projects and faults the sandbox needs",
+            )
+            document = load_document(text)
+        except YamlProblem as problem:
+            raise CatalogError(
+                f"{source}:{problem.line}:{problem.column}: {_yaml_sentence(problem)}"
+            ) from None
+        data = {} if document.data is None else document.data
         if not isinstance(data, Mapping):
-            raise CatalogError(f"{source}: the catalog must be a mapping (tests:, projects:, ...)")
-        return cls.from_dict(data, source=source)
+            raise CatalogError(
+                f"{source}:1:1: the catalog must be a mapping ({', '.join(TOP_KEYS)}), "
+                f"not {kind(data)}; see the catalog format in the sandbox documentation"
+            )
+        return _CatalogReader(source, document.positions).catalog(data)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "<catalog>") -> Catalog:
@@ -320,15 +324,41 @@ def scalar_text(value: Any) -> str:
     return str(value)
 
 
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _path_of(where: str) -> Path:
+    """``tests[0].when[1].outcome`` as a path from the root: ('tests', 0, 'when', 1, ...)."""
+    return tuple(int(index) if index else name for name, index in _STEP.findall(where))
+
+
+def _where(path: Path) -> str:
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+def _yaml_sentence(problem: YamlProblem) -> str:
+    where = _where(problem.path) if problem.path else ""
+    message = problem.message.replace("a manifest", "a catalog")
+    return f"{where}: {message}" if where else message
+
+
 class _CatalogReader:
-    """Checks a parsed catalog and turns it into dataclasses, with errors naming the file."""
+    """Checks a parsed catalog and turns it into dataclasses, with errors naming the file
+    (and the line and column, when it was read from one)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, positions: Positions | None = None) -> None:
         self.source = source
+        self.positions = positions
 
-    def fail(self, where: str, message: str) -> NoReturn:
-        prefix = f"{self.source}: {where}: " if where else f"{self.source}: "
-        raise CatalogError(prefix + message)
+    def fail(self, where: str, message: str, at: Path | None = None) -> NoReturn:
+        place = self.source
+        if self.positions is not None:
+            line, column = self.positions.key(_path_of(where) if at is None else at)
+            place = f"{place}:{line}:{column}"
+        raise CatalogError(f"{place}: {where}: {message}" if where else f"{place}: {message}")
 
     def mapping(self, value: Any, where: str, known: tuple[str, ...]) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
@@ -359,14 +389,13 @@ class _CatalogReader:
         return text
 
     def integer(self, value: Any, where: str, minimum: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().isdigit():
-                value = int(value)
-            else:
-                self.fail(where, f"{value!r} is not a whole number")
-        if value < minimum:
+        """A whole number by the package's one rule (:mod:`pytest_sipfront.integers`)."""
+        number = whole_number(value)
+        if number is None:
+            self.fail(where, f"{value!r} is not a whole number (write it in the digits 0-9)")
+        if number < minimum:
             self.fail(where, f"{value!r} must be {minimum} or more")
-        return int(value)
+        return number
 
     def boolean(self, value: Any, where: str) -> bool:
         if not isinstance(value, bool):
@@ -386,6 +415,13 @@ class _CatalogReader:
         return self.duration(value, where, "delay")
 
     def catalog(self, data: Mapping[str, Any]) -> Catalog:
+        if not isinstance(data, Mapping):
+            self.fail(
+                "", f"the catalog must be a mapping ({', '.join(TOP_KEYS)}), not {kind(data)}"
+            )
+        problem = first_problem(data, self.positions)
+        if problem is not None:
+            self.fail(_where(problem.path), problem.message, problem.at)
         top = self.mapping(
             data,
             "",

@@ -39,16 +39,22 @@ from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from pytest_sipfront.sandbox.behaviour import (
-    API_PREFIX,
     Answer,
     ApiState,
     RequestRecord,
     error_answer,
     fault_answer,
     phrase,
-    route,
 )
 from pytest_sipfront.sandbox.catalog import Catalog, Fault
+from pytest_sipfront.sandbox.endpoints import (
+    API_PREFIX,
+    SANDBOX_HEADER,
+    TRIGGERS,
+    Call,
+    Endpoint,
+    route,
+)
 
 _MAX_BODY = 1 << 20
 BODY_TOO_LARGE = "The request body is too large"
@@ -180,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "://" in path:  # absolute-form request target
             path = "/" + path.split("://", 1)[1].partition("/")[2]
         endpoint, params = route(path)
-        self._record_base = (arrived, self.command, path, endpoint)
+        self._record_base = (arrived, self.command, path, endpoint.name if endpoint else "other")
         self._body: dict[str, Any] | None = None
         self._authorized = False
         self._trickle: float | None = None
@@ -200,24 +206,16 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self._answer(error_answer(500, "Sandbox internal error"))
 
-    def _dispatch(self, endpoint: str, params: list[str], raw: bytes) -> None:
+    def _dispatch(self, endpoint: Endpoint | None, params: dict[str, str], raw: bytes) -> None:
         state = self.state
         fields, bad_body = self._fields(raw)
         self._authorized = state.authorized(self.headers.get("Authorization"))
-        names = state.names_for(endpoint, params, fields)
-        fault = state.pick_fault(endpoint, names) if endpoint != "other" else None
-        if fault is not None and self._play(fault):
-            return
-        answer = state.answer(
-            self.command,
-            endpoint,
-            params,
-            path=self._record_base[2],
-            fields=fields,
-            authorized=self._authorized,
-            bad_body=bad_body,
-        )
-        self._answer(answer)
+        call = Call(self.command, self._record_base[2], params, fields)
+        if endpoint is not None:
+            fault = state.pick_fault(endpoint.name, state.concerned(endpoint, call))
+            if fault is not None and self._play(fault):
+                return
+        self._answer(state.answer(endpoint, call, authorized=self._authorized, bad_body=bad_body))
 
     def _fields(self, raw: bytes) -> tuple[dict[str, Any], str | None]:
         """A POST's body read and flattened, or why it cannot be read; nothing for other methods."""
@@ -304,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
         else:
             self.send_header("Content-Length", str(len(answer.body)))
-        self.send_header("X-Sipfront-Sandbox", "1")
+        self.send_header(SANDBOX_HEADER, "1")  # every answer says it is no real Sipfront
         for name, value in answer.headers.items():
             self.send_header(name, value)
         if self.close_connection:
@@ -509,7 +507,7 @@ class SandboxServer:
         return [
             dict(r.body or {})
             for r in self.requests
-            if r.method == "POST" and r.endpoint in ("tests.run", "projects.run")
+            if r.method == "POST" and r.endpoint in TRIGGERS
         ]
 
     def add_fault(self, fault: Fault) -> None:

@@ -9,7 +9,6 @@ imported otherwise.
 from __future__ import annotations
 
 import contextlib
-import html
 import os
 import time
 from collections.abc import Generator
@@ -19,11 +18,12 @@ import pytest
 from pytest_sipfront.durations import format_duration
 from pytest_sipfront.runs.messages import NOTHING_TESTED, full_text, timing_line
 from pytest_sipfront.runs.outcome import RunOutcome
+from pytest_sipfront.sanitize import clean_http_url, escape_html
 from pytest_sipfront.session.items import SipfrontItem
 from pytest_sipfront.session.timing import run_seconds
 
 
-def register(config: pytest.Config, *, api_url: str, sandbox: bool) -> None:
+def register(config: pytest.Config, *, api_url: str | None, sandbox: bool) -> None:
     manager = config.pluginmanager
     environment = session_environment(api_url, sandbox)
     if manager.hasplugin("metadata"):  # pytest-html's Environment table
@@ -35,14 +35,29 @@ def register(config: pytest.Config, *, api_url: str, sandbox: bool) -> None:
         manager.register(AllureExtras(config, str(alluredir), environment), "sipfront-allure")
 
 
-def session_environment(api_url: str, sandbox: bool) -> dict[str, str]:
-    """What the reports' environment says of Sipfront: the API (never credentials) and, in a
-    sandbox session, that nothing was tested."""
-    if sandbox:
-        return {"Sipfront API": "sandbox (loopback)", "Sipfront": NOTHING_TESTED}
-    from pytest_sipfront.reports.junit import public_api_url
+def update_environment(config: pytest.Config, *, api_url: str | None, sandbox: bool) -> None:
+    """At the session's end, when the gate knows whether it talked to a sandbox (a
+    ``sipfront sim`` server says so in its answers): the environment the reports show."""
+    environment = session_environment(api_url, sandbox)
+    manager = config.pluginmanager
+    if manager.hasplugin("metadata"):
+        add_metadata(config, environment)
+    allure = manager.get_plugin("sipfront-allure")
+    if isinstance(allure, AllureExtras):
+        allure.environment = environment
 
-    return {"Sipfront API": public_api_url(api_url)}
+
+def session_environment(api_url: str | None, sandbox: bool) -> dict[str, str]:
+    """What the reports' environment says of Sipfront: the API (never credentials; ``None``:
+    the sandbox inside this process) and, in a sandbox session, that nothing was tested."""
+    environment = {"Sipfront API": "sandbox (loopback)"}
+    if api_url is not None:
+        from pytest_sipfront.reports.junit import public_api_url
+
+        environment["Sipfront API"] = public_api_url(api_url)
+    if sandbox:
+        environment["Sipfront"] = NOTHING_TESTED
+    return environment
 
 
 def add_metadata(config: pytest.Config, environment: dict[str, str]) -> None:
@@ -133,9 +148,21 @@ class _ReportExtras:
 
 class HtmlExtras(_ReportExtras):
     def show(self, item: SipfrontItem, outcome: RunOutcome, report: pytest.TestReport) -> None:
+        # pytest-html puts an extra's name and content into its HTML as they are: both go
+        # through the one HTML escaper (a session id or link from Sipfront may carry markup).
         extras = list(getattr(report, "extras", []))
         for name, url in links(item, outcome):
-            extras.append({"name": name, "format_type": "url", "content": url, "extension": ""})
+            link = clean_http_url(url)
+            if link is None:
+                continue
+            extras.append(
+                {
+                    "name": escape_html(name),
+                    "format_type": "url",
+                    "content": escape_html(link),
+                    "extension": "",
+                }
+            )
         if outcome.attempts:
             # The row's duration is the run's own; the wait is said apart.
             text = timing_line(run_seconds(outcome), outcome.wait_s)
@@ -143,7 +170,7 @@ class HtmlExtras(_ReportExtras):
                 {
                     "name": "Sipfront timing",
                     "format_type": "html",
-                    "content": f"<div>{html.escape(text)}</div>",
+                    "content": f"<div>{escape_html(text)}</div>",
                     "extension": "",
                 }
             )

@@ -104,7 +104,7 @@ def _record_runs(item: pytest.Item, report: pytest.TestReport, outcomes: list[Ru
     for holder in (item.user_properties, report.user_properties):
         holder[:] = [p for p in holder if p[0] not in names] + properties
     path, line = item.location[0], (item.location[1] or 0) + 1
-    sandbox = item.config.stash[GATE_KEY].settings.sandbox
+    sandbox = item.config.stash[GATE_KEY].sandbox
     record = merged(item.name, path, line, outcomes, report.passed, sandbox)
     attach_run(report, name=item.name, source=path, line=line, run=record, sandbox=sandbox)
     if report.when == "call" and report.passed:

@@ -95,6 +95,17 @@ class Gate:
                 )
             return self._local
 
+    @property
+    def sandbox(self) -> bool:
+        """True when this session talks to a sandbox: the one place reports learn it. Its own
+        (--sipfront-sandbox), or a server at the API URL whose answers said they came from a
+        sandbox (``sipfront sim``); on the xdist controller the service there knows."""
+        if self.settings.sandbox:
+            return True
+        with self._local_lock:
+            local = self._local
+        return local is not None and local.talks_to_sandbox
+
     @functools.cached_property
     def service(self) -> Service:
         """Under pytest-xdist the controller runs the service and workers ask it for verdicts."""
@@ -168,6 +179,15 @@ class Gate:
                 )
         if self.url_error is not None:
             raise pytest.UsageError(f"pytest-sipfront: {bad_api_url(self.url_error)}")
+        if self.settings.sandbox_catalog:
+            from pytest_sipfront.sandbox import CatalogError
+
+            try:
+                self.local.sandbox_catalog()
+            except CatalogError as error:
+                raise pytest.UsageError(
+                    f"pytest-sipfront: --sipfront-sandbox-catalog: {error}"
+                ) from None
 
     def _new_outcome(self, item: SipfrontItem, verdict: Verdict, message: str = "") -> RunOutcome:
         return RunOutcome(
@@ -178,7 +198,7 @@ class Gate:
             kind=item.spec.kind,
             manifest=item.manifest,
             line=item.spec.line,
-            sandbox=self.settings.sandbox,
+            sandbox=self.sandbox,
         )
 
     def _body(self, item: SipfrontItem) -> dict[str, Any]:
@@ -299,4 +319,10 @@ class Gate:
         if self.broker is not None:
             self.broker.stop()
         if not self.is_worker:
+            records.sandbox = self.sandbox
+            from pytest_sipfront.session import extras
+
+            # pytest-html and allure write their environment after this: SANDBOX if it was one.
+            api_url = None if self.settings.sandbox else records.api_url
+            extras.update_environment(self.config, api_url=api_url, sandbox=records.sandbox)
             records.write()

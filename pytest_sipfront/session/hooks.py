@@ -30,7 +30,10 @@ def open_session(config: pytest.Config) -> Gate:
     config.stash[RECORDS_KEY] = gate.records
     config.pluginmanager.register(GateHooks(gate), HOOKS_NAME)
     # Report links, true durations and the environment for pytest-html and allure, when loaded.
-    extras.register(config, api_url=gate.records.api_url, sandbox=gate.settings.sandbox)
+    own_sandbox = gate.settings.sandbox  # (its URL is known once it runs: none is shown)
+    extras.register(
+        config, api_url=None if own_sandbox else gate.records.api_url, sandbox=own_sandbox
+    )
     return gate
 
 
@@ -80,7 +83,7 @@ class GateHooks:
         if isinstance(item, SipfrontItem):
             self._adjust(item, call, report)
             true_duration(report, item.run_outcome)  # the run's, not the wait's
-            attach(item, report, sandbox=self.gate.settings.sandbox)
+            attach(item, report, sandbox=self.gate.sandbox)
         return report
 
     def _adjust(
@@ -115,7 +118,7 @@ class GateHooks:
 
     @pytest.hookimpl(tryfirst=True)  # before xdist tears down workers still waiting on us
     def pytest_sessionfinish(self) -> None:
-        with self.signals.ignored():
+        with self.signals.held():
             self.gate.finish()
         self.signals.restore()
 

@@ -105,6 +105,11 @@ class Records:
         self.report_errors: list[str] = []
         self.manifest_errors: list[tuple[str, int, int, str]] = []
         self.interrupted = False
+        self.stop_requested = False
+        """True once Ctrl-C, SIGTERM or SIGHUP came while the reports were being written: a
+        report file still waiting for a reader is then skipped at once."""
+        self.sandbox = settings.sandbox
+        """Whether the session talked to a sandbox; the gate sets it from what it learnt."""
         self.finished = False
         """True once the session's end began: the reports are being (or were) written."""
         self.started_at = time.time()
@@ -151,7 +156,9 @@ class Records:
             from pytest_sipfront.reports.results import write_results
 
             try:
-                write_results(self.settings.json, records, info, environ=os.environ)
+                write_results(
+                    self.settings.json, records, info, environ=os.environ, stop=self._stopping
+                )
             except OSError as error:
                 self.report_errors.append(
                     report_not_written("--sipfront-json", self.settings.json, error)
@@ -160,7 +167,7 @@ class Records:
             from pytest_sipfront.reports.junit import write_junit
 
             try:
-                write_junit(self.settings.junit, records, info)
+                write_junit(self.settings.junit, records, info, stop=self._stopping)
             except OSError as error:
                 # One clear line; the terminal summary and the GitHub reports still follow.
                 self.report_errors.append(
@@ -172,12 +179,15 @@ class Records:
         if os.environ.get("GITHUB_ACTIONS") == "true":  # write_github writes nothing elsewhere
             from pytest_sipfront.reports.github import write_github
 
-            write_github(records, info, environ=os.environ, stream=sys.stdout)
+            write_github(records, info, environ=os.environ, stream=sys.stdout, stop=self._stopping)
+
+    def _stopping(self) -> bool:
+        return self.stop_requested
 
     def info(self) -> SessionInfo:
         return SessionInfo(
             api_url=self.api_url,
-            sandbox=self.settings.sandbox,
+            sandbox=self.sandbox,
             rootdir=str(self.config.rootpath),
             interrupted=self.interrupted,
             still_running=self.still_running,

@@ -47,9 +47,10 @@ class SignalGuard:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     @contextlib.contextmanager
-    def ignored(self) -> Generator[None, None, None]:
-        """While the reports are written, Ctrl-C and the stop signals wait: a half-written
-        report (and a long traceback) helps nobody; writing takes a moment."""
+    def held(self) -> Generator[None, None, None]:
+        """While the reports are written, Ctrl-C and the stop signals do not break them off
+        half-written (nor print a long traceback): they are noted, and a report file still
+        waiting for a reader (a FIFO) is then skipped at once, so writing ends promptly."""
         saved: dict[int, Any] = {}
         if self.previous:
             for name in ("SIGINT", *STOP_SIGNALS):
@@ -57,13 +58,16 @@ class SignalGuard:
                 if signum is None:
                     continue
                 with contextlib.suppress(ValueError):
-                    saved[signum] = signal.signal(signum, signal.SIG_IGN)
+                    saved[signum] = signal.signal(signum, self._note)
         try:
             yield
         finally:
             for signum, handler in saved.items():
                 with contextlib.suppress(ValueError):
                     signal.signal(signum, handler)
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        self.records.stop_requested = True
 
     def restore(self) -> None:
         previous, self.previous = self.previous, {}
