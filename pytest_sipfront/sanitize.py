@@ -57,8 +57,7 @@ def secret_forms(public_key: str, secret_key: str) -> list[str]:
 
 
 def _percent_forms(text: str) -> list[str]:
-    # surrogateescape: a key read from a non-UTF-8 environment still has its echo forms.
-    raw = text.encode("utf-8", "surrogateescape")
+    raw = _bytes(text, "utf-8")
     upper = [urllib.parse.quote(raw, safe=""), urllib.parse.quote_plus(raw, safe="")]
     lower = [re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in upper]
     return sorted(form for form in {*upper, *lower} if form != text)
@@ -67,11 +66,20 @@ def _percent_forms(text: str) -> list[str]:
 def _base64_forms(text: str) -> list[str]:
     forms: set[str] = set()
     for encoding in ("utf-8", "latin-1"):
-        raw = text.encode(encoding, "replace")
+        raw = _bytes(text, encoding)
         standard = base64.b64encode(raw).decode("ascii")
         urlsafe = base64.urlsafe_b64encode(raw).decode("ascii")
         forms |= {standard, standard.rstrip("="), urlsafe, urlsafe.rstrip("=")}
     return sorted(forms)
+
+
+def _bytes(text: str, encoding: str) -> bytes:
+    """``text`` as it would go over the wire: undecodable input bytes (lone surrogates from a
+    non-UTF-8 environment) back as they were, anything else unencodable replaced."""
+    try:
+        return text.encode(encoding, "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode(encoding, "replace")
 
 
 class Redactor:

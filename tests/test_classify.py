@@ -4,7 +4,9 @@ action's outputs."""
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -179,3 +181,37 @@ def test_the_terminal_section_says_what_the_other_reports_say_for_every_item() -
     assert lines[5] == "report problem"
     counts = action_counts([vanished, hidden_timeout])
     assert counts == ("2", "0", "1", "1")  # the action counts them the same way
+
+
+def test_two_unreported_runs_of_one_sipfront_test_are_both_in_every_report(
+    tmp_path: Path,
+) -> None:
+    """Two runs of one Sipfront test (one test started it twice) are two runs: none vanishes
+    from the terminal, JUnit or the GitHub summary because they share a name."""
+    runs = [
+        RunOutcome(
+            name="test-21",
+            verdict=Verdict.FAILED,
+            message="Sipfront run failed: no RTP [status: failed]",
+            attempts=[Attempt(session_id=f"s{n}", report_url=REPORT + f"s{n}", status="failed")],
+            manifest="test_twice.py",
+            line=3,
+        )
+        for n in (1, 2)
+    ]
+    info = SessionInfo(api_url="https://x/api/v2", sandbox=False, rootdir="/r", not_reached=runs)
+    _, lines = terminal.summary([], info)
+    assert [line for line in lines if REPORT in line] == [
+        line for line in lines if REPORT + "s1" in line or REPORT + "s2" in line
+    ]
+    assert sum(REPORT + "s1" in line for line in lines) == 1
+    assert sum(REPORT + "s2" in line for line in lines) == 1
+    xml = junit_xml([], info)
+    assert REPORT + "s1" in xml and REPORT + "s2" in xml
+    summary, stream = tmp_path / "summary.md", io.StringIO()
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    github.write_github([], info, environ=environ, stream=stream)
+    annotations = [line for line in stream.getvalue().splitlines() if line.startswith("::")]
+    assert len(annotations) == 2
+    text = summary.read_text(encoding="utf-8")
+    assert REPORT + "s1" in text and REPORT + "s2" in text

@@ -736,3 +736,13 @@ def test_the_action_console_uses_the_one_redactor_and_its_forms() -> None:
     text = stream.getvalue()
     assert "SK-console-secret" not in text and encoded not in text
     assert "***" not in text and text.count("[redacted]") == 3
+
+
+def test_a_key_with_an_undecodable_byte_is_redacted_without_a_traceback() -> None:
+    from pytest_sipfront.sanitize import Redactor
+
+    redactor = Redactor()
+    secret = "sk-\udcffbyte-key"  # a non-UTF-8 byte, as os.environ gives it (surrogateescape)
+    redactor.add_credentials("pk-byte-key", secret)
+    encoded = base64.b64encode(secret.encode("utf-8", "surrogateescape")).decode()
+    assert redactor.redact(f"{secret} {encoded} sk-%FFbyte-key") == "[redacted] " * 2 + "[redacted]"

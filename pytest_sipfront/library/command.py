@@ -117,18 +117,24 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"sipfront: {error}\n")
         return 2
     try:
-        with sipfront:
-            result = _start(sipfront, args)
+        result = _start(sipfront, args)
     except RequestProblem as problem:
+        sipfront.close()
         text = str(problem).replace(
             "pass allow_emergency_destination=True", "pass --allow-emergency-destination"
         )
         err.write(f"sipfront: {text}\n")
         return 2
     except KeyboardInterrupt:
+        # Not ``with sipfront:``: its exit would close the client first and the runs still
+        # going (session id, report link) would be lost to this message.
         for still in sipfront.close():
             err.write(still.text + "\n")
         return 2
+    except BaseException:
+        sipfront.close()
+        raise
+    sipfront.close()
     if args.json:
         out.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
     else:

@@ -11,19 +11,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pytest_sipfront.runs.messages import INTERRUPTED, unexplained
 from pytest_sipfront.runs.outcome import ItemRecord, PytestOutcome, RunOutcome, SessionInfo, Verdict
+
+ReportKind = Literal["passed", "failure", "error", "skipped"]
+"""How a report files an item (the JUnit child element; passes have none)."""
+ReportLabel = Literal[
+    "passed", "flaky", "failed", "timeout", "error", "skipped", "xfailed", "xpassed"
+]
+"""What people read beside an item."""
 
 
 @dataclass(frozen=True)
 class Result:
     """How the reports file one item: the one classification they all share."""
 
-    kind: str
+    kind: ReportKind
     """``passed``, ``failure``, ``error`` or ``skipped`` (the JUnit child element)."""
-    label: str
+    label: ReportLabel
     """What people read: ``passed``, ``flaky``, ``failed``, ``timeout``, ``error``, ``skipped``,
     ``xfailed``, ``xpassed``."""
     junit_type: str
@@ -46,7 +54,7 @@ def classify(record: ItemRecord) -> Result:
     # A timeout is a gate problem, never an expected failure.
     xfail_hid_a_timeout = outcome is PytestOutcome.XFAILED and verdict is Verdict.TIMEOUT
     if outcome is PytestOutcome.FAILED or xfail_hid_a_timeout:
-        label = "timeout" if verdict is Verdict.TIMEOUT else "failed"
+        label: ReportLabel = "timeout" if verdict is Verdict.TIMEOUT else "failed"
         failure = verdict is not None and verdict.is_failure
         junit_type = verdict.junit_type if failure and verdict is not None else "sipfront.failed"
         return Result("failure", label, junit_type, message or unexplained(verdict, "failure"))
@@ -86,14 +94,28 @@ def classify_still_running(run: RunOutcome) -> Result:
 
 def unreported(records: Sequence[ItemRecord], info: SessionInfo) -> list[RunOutcome]:
     """The runs triggered without a record: finished but never reached, then still going at
-    Sipfront; each once (a run with a record is not repeated)."""
-    seen = {(record.manifest, record.name) for record in records}
+    Sipfront. A run is known by what Sipfront started (its attempts' session ids or links),
+    never by its name: two runs of one Sipfront test are two runs; a run a record already
+    shows is not repeated."""
+    seen = {mark for record in records if record.run for mark in run_marks(record.run)}
     listed: list[RunOutcome] = []
     for run in (*info.not_reached, *info.still_running):
-        if (run.manifest, run.name) not in seen:
-            seen.add((run.manifest, run.name))
-            listed.append(run)
+        marks = run_marks(run)
+        if marks and marks <= seen:
+            continue
+        seen |= marks
+        listed.append(run)
     return listed
+
+
+def run_marks(run: RunOutcome) -> set[str]:
+    """What identifies a run's attempts at Sipfront: their session ids and report links."""
+    return {
+        mark
+        for attempt in run.attempts
+        for mark in (attempt.session_id, attempt.report_url)
+        if mark
+    }
 
 
 def strip_userinfo(url: str) -> str:

@@ -6,14 +6,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.reports.classify import Result, classify, classify_still_running
+from pytest_sipfront.reports.classify import (
+    ReportLabel,
+    Result,
+    classify,
+    classify_still_running,
+    unreported,
+)
 from pytest_sipfront.reports.counts import Counts, session_counts
-from pytest_sipfront.runs.messages import NOT_REACHED, NOTHING_TESTED, history_case
+from pytest_sipfront.runs.messages import (
+    NOT_REACHED,
+    NOTHING_TESTED,
+    history_case,
+    not_waited_for,
+)
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 
 TITLE = "sipfront runs"
 
-_WORDS = {
+_WORDS: dict[ReportLabel, str] = {
     "passed": "PASSED",
     "flaky": "PASSED (flaky)",
     "failed": "FAILED",
@@ -27,7 +38,7 @@ _WORDS = {
 
 def word(result: Result) -> str:
     """pytest's word for how the item was filed: ``PASSED``, ``FAILED``, ``ERROR``, ..."""
-    return _WORDS.get(result.label, result.label.upper())
+    return _WORDS[result.label]
 
 
 def _links(run: RunOutcome | None) -> str:
@@ -40,8 +51,11 @@ def _record_line(record: ItemRecord) -> str:
     ran = record.run is not None and bool(record.run.attempts)
     duration = format_duration(record.duration_s) if ran else "-"
     line = f"{word(classify(record)):<10} {record.name} {duration} {_links(record.run)}".rstrip()
-    case = history_case(record.run) if record.run is not None else ""
-    return f"{line} ({case})" if case else line
+    notes = [history_case(record.run)] if record.run is not None else []
+    if record.run is not None and record.run.not_waited_for:
+        notes.append(not_waited_for(record.run.not_waited_for))
+    shown = "; ".join(note for note in notes if note)
+    return f"{line} ({shown})" if shown else line
 
 
 def _still_running_line(run: RunOutcome) -> str:
@@ -60,10 +74,10 @@ def summary(
     reports that could not be written."""
     title = TITLE + (f" ({NOTHING_TESTED})" if info.sandbox else "")
     lines = [_record_line(record) for record in records]
-    reported = {(record.manifest, record.name) for record in records}
-    for run in info.not_reached:
-        if (run.manifest, run.name) in reported:
-            continue
+    still = [id(run) for run in info.still_running]
+    for run in unreported(records, info):
+        if id(run) in still:
+            continue  # listed below, every one: a run still going at Sipfront
         duration = format_duration(run.duration_s)
         text = (
             f"{word(classify_still_running(run)):<10} {run.name} {duration} {run.report_url or ''}"

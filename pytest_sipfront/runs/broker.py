@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs, quote, urlsplit
 
-from pytest_sipfront.runs.job import Progress, RunJob
+from pytest_sipfront.runs.job import Progress, RunJob, job_from_dict, job_to_dict
 from pytest_sipfront.runs.messages import heartbeat
 from pytest_sipfront.runs.outcome import RunOutcome, run_from_dict, run_to_dict
 
@@ -28,32 +28,6 @@ if TYPE_CHECKING:  # a worker's BrokerClient needs neither the service nor its s
 
 TOKEN_HEADER = "X-Sipfront-Broker"
 LONG_POLL = 30.0
-
-
-def job_to_dict(job: RunJob) -> dict[str, Any]:
-    return {
-        "key": job.key,
-        "kind": job.kind,
-        "body": job.body,
-        "timeout": job.timeout,
-        "poll_interval": job.poll_interval,
-        "retries": job.retries,
-        "expect_failure": job.expect_failure,
-        "outcome": run_to_dict(job.outcome),
-    }
-
-
-def job_from_dict(data: dict[str, Any]) -> RunJob:
-    return RunJob(
-        key=str(data["key"]),
-        kind=str(data["kind"]),
-        body=dict(data["body"]),
-        timeout=float(data["timeout"]),
-        poll_interval=float(data["poll_interval"]),
-        retries=int(data["retries"]),
-        expect_failure=bool(data.get("expect_failure", False)),
-        outcome=run_from_dict(data["outcome"]),
-    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -119,9 +93,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, {"ok": True})
         elif self.path == "/run-now":
             service.run_now(job_from_dict(body["job"]))
-            self._answer(200, {"ok": True})
-        elif self.path == "/stop-triggering":
-            service.stop_triggering()
             self._answer(200, {"ok": True})
         else:
             self._answer(404, {"error": "not found"})
@@ -268,9 +239,6 @@ class BrokerClient:
 
     def running_for(self, key: str) -> float:
         return self._last.get(key, 0.0)
-
-    def stop_triggering(self) -> None:
-        self._request("POST", "/stop-triggering", {})
 
     def interrupted(self, key: str) -> RunOutcome | None:
         return None  # the controller holds the runs; its JUnit file lists them

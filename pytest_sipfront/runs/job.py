@@ -1,5 +1,5 @@
 """What the session side and the run side share: one run request (:class:`RunJob`), the
-progress figures, the ``--maxfail`` rule and the :class:`Service` interface.
+progress figures and the :class:`Service` interface.
 
 Light on purpose: the plugin and pytest-xdist workers import it without the HTTP client. Both
 the local :class:`~pytest_sipfront.runs.service.RunService` and a worker's
@@ -8,34 +8,87 @@ the local :class:`~pytest_sipfront.runs.service.RunService` and a worker's
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pytest_sipfront.runs.outcome import RunOutcome, Verdict
+from pytest_sipfront.runs.outcome import (
+    RUN_KINDS,
+    RunKind,
+    RunOutcome,
+    run_from_dict,
+    run_to_dict,
+)
+
+FIXTURE_KEY_MARK = "::sipfront-"
+"""A run started from a test function is keyed ``<nodeid>::sipfront-<n>``."""
 
 
-@dataclass(eq=False)
+def fixture_key(nodeid: str, number: int, execution: int = 1) -> str:
+    """The key of the ``number``-th run a test started in its ``execution``-th run (a rerun
+    of pytest-rerunfailures starts fresh runs): the same on every pytest-xdist worker, so
+    ``--dist each`` triggers it once."""
+    run = str(number) if execution <= 1 else f"{execution}.{number}"
+    return f"{nodeid}{FIXTURE_KEY_MARK}{run}"
+
+
+def item_of(key: str) -> str:
+    """The pytest item a run's key belongs to: a manifest item's key is its node id, a run
+    started from a test function carries the test's node id before :data:`FIXTURE_KEY_MARK`."""
+    return key.split(FIXTURE_KEY_MARK, 1)[0]
+
+
+@dataclass(frozen=True, eq=True)
 class RunJob:
-    """One item's run request and its progress. ``outcome`` is filled as the run goes."""
+    """One run request: what to send and how to wait for it, fixed once asked. It crosses to
+    the pytest-xdist controller as :func:`job_to_dict` (every field, from this class).
+
+    ``outcome`` is the record the run service fills as the run goes (its attempts, verdict and
+    message); the scheduler keeps its own progress (state, deadlines, retries left) apart."""
 
     key: str
-    kind: str
+    kind: RunKind
     body: dict[str, Any]
     timeout: float
     poll_interval: float
     retries: int
     outcome: RunOutcome
-    state: str = "queued"  # queued | running | done
-    started: float = 0.0
-    deadline: float = 0.0
-    retries_left: int = 0
-    not_found: int = 0
-    seen_words: set[str] = field(default_factory=set)
-    expect_failure: bool = False  # an xfail entry: its failure does not count for --maxfail
-    contradiction: str | None = None  # the last status body's contradiction, if any
-    expected: float | None = None  # seconds the run is expected to take (polling plans on it)
-    fail_on_new_only: bool = False  # --sipfront-fail-on new: an ALREADY FAILING run is not red
+    expect_failure: bool = False
+    """An xfail entry (its failed run is what was expected)."""
+    expected: float | None = None
+    """Seconds the run is expected to take (the polling plan uses it; history may replace it)."""
+    fail_on_new_only: bool = False
+    """``--sipfront-fail-on new``: an ALREADY FAILING run is not red."""
+
+    __hash__ = object.__hash__  # one job is one request, whatever its values
+
+
+_ENCODE: dict[str, Any] = {"outcome": run_to_dict}
+_DECODE: dict[str, Any] = {"outcome": run_from_dict}
+
+
+def job_to_dict(job: RunJob) -> dict[str, Any]:
+    """A JSON-able copy of every field of ``job`` (for the xdist controller)."""
+    return {
+        item.name: _ENCODE.get(item.name, _plain)(getattr(job, item.name))
+        for item in dataclasses.fields(RunJob)
+    }
+
+
+def job_from_dict(data: dict[str, Any]) -> RunJob:
+    """The job :func:`job_to_dict` made; a field missing from ``data`` is a ``KeyError``."""
+    values = {
+        item.name: _DECODE.get(item.name, _plain)(data[item.name])
+        for item in dataclasses.fields(RunJob)
+    }
+    if values["kind"] not in RUN_KINDS:
+        raise ValueError(f"not a run kind: {values['kind']!r}")
+    return RunJob(**values)
+
+
+def _plain(value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
@@ -43,29 +96,6 @@ class Progress:
     running: int
     done: int
     queued: int
-
-
-class FailureLimit:
-    """``-x`` / ``--maxfail``, the one rule: pytest stops after that many failed items, so
-    nothing new is triggered once that many runs have a verdict that fails or errors their
-    item (an xfail entry's failed run is expected and not counted). Runs finish out of order
-    but are triggered in item order, so every run still queued then lies behind the item
-    pytest stops at. No limit under pytest-rerunfailures, which retries a failed item."""
-
-    def __init__(self, maxfail: int, *, reruns: int = 0) -> None:
-        self.limit = 0 if reruns else max(0, maxfail)
-        self.failures = 0
-
-    def reached_by(self, verdict: Verdict, *, expect_failure: bool) -> bool:
-        """Count one verdict; True once the limit is reached (never without a limit).
-        ``expect_failure``: the item passes when its run fails (an xfail entry, or an ALREADY
-        FAILING run under ``--sipfront-fail-on new``)."""
-        if not self.limit or not (verdict.is_error or verdict.is_failure):
-            return False
-        if verdict is Verdict.FAILED and expect_failure:
-            return False  # the xfail entry passes as xfailed; its timeout is an error all the same
-        self.failures += 1
-        return self.failures >= self.limit
 
 
 class Service(Protocol):
@@ -83,16 +113,14 @@ class Service(Protocol):
         """True when the run of ``key`` was planned (or decided without Sipfront)."""
 
     def wait(self, key: str, timeout: float | None) -> RunOutcome | None:
-        """The verdict for ``key``, or ``None`` when it is not there within ``timeout``."""
+        """The verdict for ``key``, or ``None`` when it is not there within ``timeout``.
+        Every waiter of a run gets its verdict (pytest-xdist's ``--dist each``)."""
 
     def progress(self) -> Progress:
         """Runs in flight, done and queued, for the heartbeat."""
 
     def running_for(self, key: str) -> float:
         """Seconds the run of ``key`` has been going (0 when it is not running)."""
-
-    def stop_triggering(self) -> None:
-        """Nothing new is triggered from now on; runs in flight go on being polled."""
 
     def interrupted(self, key: str) -> RunOutcome | None:
         """The run of ``key`` as far as it got, marked interrupted (``None``: none known)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pytest_sipfront.durations import format_duration
 from pytest_sipfront.runs.outcome import (
     Attempt,
@@ -15,8 +17,13 @@ from pytest_sipfront.sanitize import clean_line
 NO_CREDENTIALS = "No Sipfront credentials: set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY"
 STILL_GOING = "the run is still going at Sipfront"
 INTERRUPTED = f"Interrupted; {STILL_GOING}"
-NOT_REACHED = "not reached: the session stopped before its item; this is Sipfront's verdict"
+NOT_REACHED = (
+    "not reached: pytest reported nothing for its item (the session stopped first, or its "
+    "pytest-xdist worker crashed); this is Sipfront's verdict"
+)
 INTERRUPTED_QUEUED = "Interrupted before its run was triggered"
+NOT_TRIGGERED = "not triggered: the session is stopping"
+"""A run pytest will not reach (-x, --maxfail): it ends its item at once, nothing is sent."""
 INTERRUPTED_SENDING = (
     "Interrupted while its trigger was being sent; a run may have started: "
     "check Sipfront before re-running"
@@ -31,7 +38,13 @@ NOTHING_TESTED = "SANDBOX: nothing was tested at Sipfront"
 SANDBOX_NOTE = "SANDBOX: simulated by the pytest-sipfront sandbox, not a real Sipfront run"
 
 
-def unexplained(verdict: Verdict | None, kind: str) -> str:
+def not_waited_for(count: int) -> str:
+    """Beside a test whose runs it started and never waited for (their verdicts did not
+    decide the test)."""
+    return f"{count} run{'s' if count != 1 else ''} started and not waited for"
+
+
+def unexplained(verdict: Verdict | None, kind: Literal["failure", "error"]) -> str:
     """The first line for an item a report must file as a ``failure`` or ``error`` (``kind``)
     but whose record carries no message."""
     if verdict is Verdict.FAILED:

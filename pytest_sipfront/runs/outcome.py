@@ -5,7 +5,11 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
+
+RunKind = Literal["test", "project"]
+"""What a run starts at Sipfront: one test, or a project (several tests)."""
+RUN_KINDS: tuple[RunKind, ...] = get_args(RunKind)
 
 
 class Verdict(str, enum.Enum):
@@ -133,8 +137,7 @@ class RunOutcome:
     attempts: list[Attempt] = field(default_factory=list)
     target: str = ""
     """What was asked of Sipfront: ``basic-call-a-b`` or ``id 123``, for the detail block."""
-    kind: str = "test"
-    """``test`` or ``project``."""
+    kind: RunKind = "test"
     manifest: str = ""
     """Manifest path relative to the rootdir."""
     line: int = 0
@@ -150,6 +153,8 @@ class RunOutcome:
     """The run before this session (``None``: history was not looked up)."""
     not_red: bool = False
     """An ALREADY FAILING failure that ``--sipfront-fail-on new`` did not count red (xfailed)."""
+    not_waited_for: int = 0
+    """Runs a test started and never waited for: listed with it, never deciding it."""
     wait_s: float | None = None
     """How long pytest waited on its item for this verdict (the run mostly went on before
     pytest reached the item, so this is not the run's duration); ``None``: never waited."""

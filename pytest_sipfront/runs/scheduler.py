@@ -15,11 +15,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
 
 from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
 from pytest_sipfront.runs.history import HistoryBook
-from pytest_sipfront.runs.job import FailureLimit, Progress, RunJob
+from pytest_sipfront.runs.job import Progress, RunJob, item_of
 from pytest_sipfront.runs.messages import (
+    NOT_TRIGGERED,
     run_contradictory,
     run_failed,
     run_timed_out,
@@ -29,6 +32,33 @@ from pytest_sipfront.runs.outcome import Attempt, RunOutcome, Verdict
 from pytest_sipfront.runs.polling import PollPlan
 
 MAX_WORKERS = 32
+
+JobState = Literal["queued", "running", "done"]
+
+
+@dataclass(eq=False)
+class _Run:
+    """The scheduler's progress on one job (the job itself is the fixed request)."""
+
+    job: RunJob
+    state: JobState = "queued"
+    started: float = 0.0
+    deadline: float = 0.0
+    retries_left: int = 0
+    not_found: int = 0
+    seen_words: set[str] = field(default_factory=set)
+    contradiction: str | None = None
+    """The last status body's contradiction, if any."""
+    expected: float | None = None
+    """Seconds the run is expected to take: the job's figure, or history's."""
+
+    @property
+    def key(self) -> str:
+        return self.job.key
+
+    @property
+    def outcome(self) -> RunOutcome:
+        return self.job.outcome
 
 
 class Scheduler:
@@ -50,9 +80,11 @@ class Scheduler:
         self._clock = clock
         self.cancel = cancel or threading.Event()
         self._cond = threading.Condition()
-        self._queue: deque[RunJob] = deque()
-        self._jobs: dict[str, RunJob] = {}
+        self._queue: deque[_Run] = deque()
+        self._jobs: dict[str, _Run] = {}
         self._results: dict[str, RunOutcome] = {}
+        self._waiting: dict[str, int] = {}
+        """Keys someone is waiting for right now: pytest has reached their items."""
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._work: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
@@ -62,25 +94,34 @@ class Scheduler:
         self._closed = False
         self._auth_error: str | None = None
         self._threads: list[threading.Thread] = []
-        self._failure_limit = FailureLimit(max_failures)
-        self._sending: set[RunJob] = set()
+        self._max_failures = max(0, max_failures)
+        self._failed_items = 0
+        """pytest's own count of failed items so far (``judged``)."""
+        self._unjudged: set[str] = set()
+        """Keys whose run failed or errored while pytest has not yet said what their item
+        made of it (an xfail mark, a rerun or the test itself may turn it green)."""
+        self._sending: set[_Run] = set()
 
     # -- main-thread API -------------------------------------------------------------------
 
     def add(self, job: RunJob, *, front: bool = False) -> None:
-        """Queue a run. ``front`` puts it before every queued run (an item waiting right now)."""
+        """Queue a run. ``front`` puts it before every queued run (an item waiting right now).
+        Once nothing more is triggered, the run ends at once, not triggered."""
+        run = _Run(job, retries_left=job.retries, expected=job.expected)
         with self._cond:
-            job.state = "queued"
-            job.retries_left = job.retries
-            self._jobs[job.key] = job
+            self._jobs[job.key] = run
             self._results.pop(job.key, None)
+            self._unjudged.discard(job.key)
             if self._auth_error is not None:
-                self._finish_locked(job, Verdict.AUTH, self._auth_error)
+                self._finish_locked(run, Verdict.AUTH, self._auth_error)
+                return
+            if not self._triggering:
+                self._finish_locked(run, Verdict.INTERRUPTED, NOT_TRIGGERED)
                 return
             if front:
-                self._queue.appendleft(job)
+                self._queue.appendleft(run)
             else:
-                self._queue.append(job)
+                self._queue.append(run)
             self._cond.notify_all()
 
     def start(self) -> None:
@@ -101,26 +142,43 @@ class Scheduler:
             return key in self._jobs
 
     def wait(self, key: str, timeout: float | None = None) -> RunOutcome | None:
-        """The verdict for ``key``, or ``None`` if it is not there within ``timeout`` seconds."""
+        """The verdict for ``key``, or ``None`` if it is not there within ``timeout`` seconds.
+        Every waiter gets the verdict (pytest-xdist's ``--dist each`` waits on every worker).
+        A waiter marks its run as wanted: pytest has reached its item."""
         end = None if timeout is None else self._clock() + timeout
         with self._cond:
-            while key not in self._results:
-                remaining = None if end is None else end - self._clock()
-                if self._closed or (remaining is not None and remaining <= 0):
-                    return None
-                self._cond.wait(remaining)
-            return self._results.pop(key)
+            self._waiting[key] = self._waiting.get(key, 0) + 1
+            self._cond.notify_all()  # a held queue lets a wanted run go
+            try:
+                while key not in self._results:
+                    remaining = None if end is None else end - self._clock()
+                    if self._closed or (remaining is not None and remaining <= 0):
+                        return None
+                    self._cond.wait(remaining)
+                return self._results[key]  # kept: every waiter gets it, not only the first
+            finally:
+                self._waiting[key] -= 1
+                if not self._waiting[key]:
+                    del self._waiting[key]
+
+    def judged(self, nodeid: str, failed_items: int) -> None:
+        """pytest reported item ``nodeid`` (its last phase, or a failure) and has counted
+        ``failed_items`` failed items so far: its runs' verdicts no longer hold the queue."""
+        with self._cond:
+            self._failed_items = max(self._failed_items, failed_items)
+            self._unjudged = {key for key in self._unjudged if item_of(key) != nodeid}
+            self._cond.notify_all()
 
     def outcome_of(self, key: str) -> RunOutcome | None:
         """The outcome so far of a run that has no verdict yet (or ``None``)."""
         with self._cond:
-            job = self._jobs.get(key)
-            return job.outcome if job is not None and job.state != "done" else None
+            run = self._jobs.get(key)
+            return run.outcome if run is not None and run.state != "done" else None
 
     def sending(self, key: str) -> bool:
         """True while the run's trigger is on the wire without an answer."""
         with self._cond:
-            return any(job.key == key for job in self._sending)
+            return any(run.key == key for run in self._sending)
 
     @property
     def closed(self) -> bool:
@@ -128,24 +186,27 @@ class Scheduler:
 
     def name_of(self, key: str) -> str:
         with self._cond:
-            job = self._jobs.get(key)
-            return job.outcome.name if job else key
+            run = self._jobs.get(key)
+            return run.outcome.name if run else key
 
     def running_for(self, key: str) -> float:
         with self._cond:
-            job = self._jobs.get(key)
-            if job is None or job.state != "running":
+            run = self._jobs.get(key)
+            if run is None or run.state != "running":
                 return 0.0
-            return self._clock() - job.started
+            return self._clock() - run.started
 
     def progress(self) -> Progress:
         with self._cond:
             return Progress(running=self._inflight, done=self._done, queued=len(self._queue))
 
     def stop_triggering(self) -> None:
-        """Nothing new is triggered from now on; runs in flight go on being polled."""
+        """Nothing new is triggered from now on (pytest is stopping: -x, --maxfail); runs in
+        flight go on being polled, and every queued run ends at once, not triggered."""
         with self._cond:
             self._triggering = False
+            for run in list(self._queue):
+                self._finish_locked(run, Verdict.INTERRUPTED, NOT_TRIGGERED)
             self._cond.notify_all()
 
     def shutdown(self, grace: float) -> list[RunOutcome]:
@@ -162,24 +223,42 @@ class Scheduler:
             while self._sending and (left := end - self._clock()) > 0:
                 self._cond.wait(left)
             still = [
-                job.outcome
-                for job in self._jobs.values()
-                if job.state == "running" and (job.outcome.attempts or job in self._sending)
+                run.outcome
+                for run in self._jobs.values()
+                if run.state == "running" and (run.outcome.attempts or run in self._sending)
             ]
             self._cond.notify_all()
         for _ in range(self._workers):
             self._work.put(None)
         return still
 
-    def unclaimed(self) -> list[RunOutcome]:
-        """Runs that were triggered and got their verdict, but nobody took it: the session
-        stopped (-x, --maxfail, an interrupt) before pytest reached their items."""
+    def finished(self) -> dict[str, RunOutcome]:
+        """Every run triggered that has its verdict, by key (waited for or not)."""
         with self._cond:
-            return [
-                outcome
+            return {
+                key: outcome
                 for key, outcome in self._results.items()
-                if outcome.attempts and self._jobs.get(key) is not None
-            ]
+                if outcome.attempts and key in self._jobs
+            }
+
+    # -- background threads ----------------------------------------------------------------
+
+    def _held_locked(self) -> bool:
+        """-x / --maxfail: runs whose verdicts would, if pytest counts their items failed,
+        reach the limit hold the queue until pytest has said; only a run whose item pytest
+        has reached (someone waits for it) goes meanwhile. pytest decides what stops the
+        session, never a run's verdict."""
+        limit = self._max_failures
+        return bool(limit) and self._failed_items + len(self._unjudged) >= limit
+
+    def _next_locked(self) -> _Run | None:
+        if not self._held_locked():
+            return self._queue.popleft()
+        for run in self._queue:
+            if run.key in self._waiting:
+                self._queue.remove(run)
+                return run
+        return None
 
     # -- background threads ----------------------------------------------------------------
 
@@ -188,7 +267,9 @@ class Scheduler:
             while not self._closed:
                 now = self._clock()
                 while self._triggering and self._queue and self._inflight < self._concurrency:
-                    job = self._queue.popleft()
+                    job = self._next_locked()
+                    if job is None:
+                        break
                     job.state = "running"
                     job.started = now
                     self._inflight += 1
@@ -211,7 +292,7 @@ class Scheduler:
 
     def _crash(self, action: Callable[[], None], error: Exception) -> None:
         job = getattr(action, "job", None)
-        if isinstance(job, RunJob):
+        if isinstance(job, _Run):
             with self._cond:
                 self._finish_locked(
                     job, Verdict.UNKNOWN, f"pytest-sipfront internal error: {error!r}"
@@ -221,7 +302,7 @@ class Scheduler:
         heapq.heappush(self._heap, (due, next(self._seq), action))
         self._cond.notify_all()
 
-    def _finish_locked(self, job: RunJob, verdict: Verdict, message: str = "") -> None:
+    def _finish_locked(self, job: _Run, verdict: Verdict, message: str = "") -> None:
         if job.state == "done":
             return
         if job.state == "running":
@@ -230,11 +311,8 @@ class Scheduler:
         elif job in self._queue:
             self._queue.remove(job)
         job.state = "done"
-        previous = job.outcome.previous
-        not_red = job.fail_on_new_only and previous is not None and previous.failing
-        if self._failure_limit.reached_by(verdict, expect_failure=job.expect_failure or not_red):
-            # -x / --maxfail: pytest will stop on this one; its free slot must not start a run.
-            self._triggering = False
+        if verdict.is_error or verdict.is_failure:
+            self._unjudged.add(job.key)  # held until pytest says what its item made of it
         job.outcome.verdict = verdict
         job.outcome.message = with_history(job.outcome, message)
         self._done += 1
@@ -248,14 +326,14 @@ class Scheduler:
             if job.state != "done":
                 self._finish_locked(job, Verdict.AUTH, message)
 
-    def _api_error(self, job: RunJob, error: ApiError) -> None:
+    def _api_error(self, job: _Run, error: ApiError) -> None:
         with self._cond:
             if error.verdict is Verdict.AUTH:
                 self._auth_failed_locked(error.message)
             else:
                 self._finish_locked(job, error.verdict, error.message)
 
-    def _trigger(self, job: RunJob) -> None:
+    def _trigger(self, job: _Run) -> None:
         with self._cond:
             if self._closed or job.state != "running":
                 return
@@ -267,7 +345,9 @@ class Scheduler:
             self._sending.add(job)
         try:
             # The trigger's budget: its retries and Retry-After waits fit in the run's timeout.
-            response = self._client.trigger(job.kind, job.body, deadline=job.started + job.timeout)
+            response = self._client.trigger(
+                job.job.kind, job.job.body, deadline=job.started + job.job.timeout
+            )
         except BaseException as error:
             with self._cond:
                 self._sending.discard(job)
@@ -287,27 +367,29 @@ class Scheduler:
                     trigger=dict(response.data),
                 )
             )
-            job.deadline = now + job.timeout
+            job.deadline = now + job.job.timeout
             job.not_found = 0
-            first = PollPlan(job.poll_interval, job.expected).first_delay()
+            first = PollPlan(job.job.poll_interval, job.expected).first_delay()
             self._schedule_locked(now + first, _bound(self._poll, job))
 
-    def _look_back(self, job: RunJob) -> None:
+    def _look_back(self, job: _Run) -> None:
         """History, once per test or project per session, just before its first trigger."""
         assert self._history is not None
-        previous = self._history.previous(job.kind, job.body)
+        previous = self._history.previous(job.job.kind, job.job.body)
         with self._cond:
             job.outcome.previous = previous
             if previous.duration_s is not None:
                 job.expected = previous.duration_s
 
-    def _poll(self, job: RunJob) -> None:
+    def _poll(self, job: _Run) -> None:
         if self._closed or job.state != "running":
             return
         attempt = job.outcome.attempts[-1]
         assert attempt.status_url is not None
         try:
-            reading = self._client.status(attempt.status_url, deadline=job.deadline, kind=job.kind)
+            reading = self._client.status(
+                attempt.status_url, deadline=job.deadline, kind=job.job.kind
+            )
         except RunNotFound as gone:
             with self._cond:
                 job.not_found += 1
@@ -349,23 +431,23 @@ class Scheduler:
             else:
                 self._finish_locked(job, Verdict.FAILED, run_failed(attempt))
 
-    def _next_poll_locked(self, job: RunJob) -> None:
+    def _next_poll_locked(self, job: _Run) -> None:
         now = self._clock()
         if now >= job.deadline:
             last = job.outcome.attempts[-1].status
-            message = run_timed_out(job.timeout, last, job.contradiction)
+            message = run_timed_out(job.job.timeout, last, job.contradiction)
             self._finish_locked(job, Verdict.TIMEOUT, message)
             return
         # The trigger's answer came at deadline - timeout; the plan counts from there.
-        plan = PollPlan(job.poll_interval, job.expected)
-        delay = plan.next_delay(now - (job.deadline - job.timeout))
+        plan = PollPlan(job.job.poll_interval, job.expected)
+        delay = plan.next_delay(now - (job.deadline - job.job.timeout))
         self._schedule_locked(min(now + delay, job.deadline), _bound(self._poll, job))
 
 
 class _BoundAction:
     """A zero-argument action that remembers its job, so a crash can be pinned on the right run."""
 
-    def __init__(self, method: Callable[[RunJob], None], job: RunJob) -> None:
+    def __init__(self, method: Callable[[_Run], None], job: _Run) -> None:
         self.method = method
         self.job = job
 
@@ -373,5 +455,5 @@ class _BoundAction:
         self.method(self.job)
 
 
-def _bound(method: Callable[[RunJob], None], job: RunJob) -> _BoundAction:
+def _bound(method: Callable[[_Run], None], job: _Run) -> _BoundAction:
     return _BoundAction(method, job)

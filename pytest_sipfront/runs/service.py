@@ -240,13 +240,29 @@ class RunService:
         return scheduler.running_for(key) if scheduler else 0.0
 
     def stop_triggering(self) -> None:
+        """Nothing new is triggered from now on; runs in flight go on being polled, and every
+        queued run ends at once, not triggered."""
         if self.scheduler is not None:
             self.scheduler.stop_triggering()
 
-    def unclaimed(self) -> list[RunOutcome]:
-        """Triggered runs with a verdict no item took (see :meth:`Scheduler.unclaimed`)."""
+    def judged(self, nodeid: str, failed_items: int, *, stopping: bool) -> None:
+        """pytest reported item ``nodeid`` and has counted ``failed_items`` failed items;
+        ``stopping``: pytest stops after this item (-x, --maxfail), so nothing new is
+        triggered. The one place -x and --maxfail reach the runs: pytest's count, never a
+        run's verdict."""
         scheduler = self.scheduler
-        return [copy.deepcopy(run) for run in scheduler.unclaimed()] if scheduler else []
+        if scheduler is None:
+            return
+        scheduler.judged(nodeid, failed_items)
+        if stopping:
+            scheduler.stop_triggering()
+
+    def finished(self) -> dict[str, RunOutcome]:
+        """Every triggered run with a verdict, by key (copies)."""
+        scheduler = self.scheduler
+        if scheduler is None:
+            return {}
+        return {key: copy.deepcopy(run) for key, run in scheduler.finished().items()}
 
     def shutdown(self) -> list[RunOutcome]:
         """Stop at once; the runs still going at Sipfront (they cannot be cancelled there),

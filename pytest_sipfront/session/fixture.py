@@ -54,16 +54,26 @@ def run_properties(outcomes: list[RunOutcome]) -> list[tuple[str, object]]:
 
 
 def merged(
-    name: str, path: str, line: int, outcomes: list[RunOutcome], passed: bool, sandbox: bool
+    name: str,
+    path: str,
+    line: int,
+    outcomes: list[RunOutcome],
+    passed: bool,
+    sandbox: bool,
+    waited: list[bool] | None = None,
 ) -> RunOutcome:
-    """One record for a test's runs: every attempt of every run, the test's verdict (a run
-    nobody checked does not turn a passing test red)."""
+    """One record for a test's runs: every attempt of every run, the test's verdict. Only a
+    run the test waited for can explain a failure; a run it never waited for is listed (its
+    link) and counted as not waited for, never as the test's failure or error. A test that
+    failed with its own exception is a failure, its message pytest's."""
     from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 
+    waited = waited if waited is not None else [True] * len(outcomes)
+    decided = [outcome for outcome, done in zip(outcomes, waited, strict=True) if done]
     verdict, message = Verdict.PASSED, ""
     if not passed:
-        bad = [o for o in outcomes if o.verdict.is_error] or [
-            o for o in outcomes if o.verdict.is_failure
+        bad = [o for o in decided if o.verdict.is_error] or [
+            o for o in decided if o.verdict.is_failure
         ]
         verdict, message = (bad[0].verdict, bad[0].message) if bad else (Verdict.FAILED, "")
     kinds = {outcome.kind for outcome in outcomes}
@@ -79,6 +89,7 @@ def merged(
         sandbox=sandbox,
         local_duration_s=max(outcome.local_duration_s for outcome in outcomes),
         runs=sum(1 for outcome in outcomes if outcome.attempts) or 1,
+        not_waited_for=len(outcomes) - len(decided),
     )
 
 
@@ -89,12 +100,14 @@ def pytest_runtest_makereport(
     report = yield
     runs = item.stash.get(RUNS_KEY, None)
     outcomes = runs.outcomes() if runs is not None else []
-    if outcomes:
-        _record_runs(item, report, outcomes)
+    if runs is not None and outcomes:
+        _record_runs(item, report, outcomes, runs.waited())
     return report
 
 
-def _record_runs(item: pytest.Item, report: pytest.TestReport, outcomes: list[RunOutcome]) -> None:
+def _record_runs(
+    item: pytest.Item, report: pytest.TestReport, outcomes: list[RunOutcome], waited: list[bool]
+) -> None:
     """The test's runs on its report: numbered properties, one record, ``-rA`` detail blocks."""
     from pytest_sipfront.runs.messages import full_text
     from pytest_sipfront.session.records import attach_run
@@ -105,7 +118,7 @@ def _record_runs(item: pytest.Item, report: pytest.TestReport, outcomes: list[Ru
         holder[:] = [p for p in holder if p[0] not in names] + properties
     path, line = item.location[0], (item.location[1] or 0) + 1
     sandbox = item.config.stash[GATE_KEY].sandbox
-    record = merged(item.name, path, line, outcomes, report.passed, sandbox)
+    record = merged(item.name, path, line, outcomes, report.passed, sandbox, waited)
     attach_run(report, name=item.name, source=path, line=line, run=record, sandbox=sandbox)
     if report.when == "call" and report.passed:
         # As for a manifest item: ``-rA`` shows every run's detail block for a passed test.

@@ -16,7 +16,8 @@ import pytest
 from _pytest.skipping import evaluate_skip_marks
 
 from pytest_sipfront.api.urls import TRIGGER_PATHS, check_base_url
-from pytest_sipfront.runs.job import FailureLimit, RunJob
+from pytest_sipfront.reports.classify import run_marks
+from pytest_sipfront.runs.job import RunJob, item_of
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
     bad_api_url,
@@ -73,11 +74,8 @@ class Gate:
         self.planned = False
         self.warned: set[str] = set()
         """Items already warned that the session's report mode was not sent for them."""
-        limit = FailureLimit(
-            int(config.getoption("maxfail", 0) or 0),
-            reruns=int(config.getoption("reruns", 0, skip=True) or 0),
-        )
-        self._max_failures = limit.limit
+        # -x / --maxfail: the runs follow pytest's own count of failed items (judged()).
+        self._max_failures = max(0, int(config.getoption("maxfail", 0) or 0))
         self.broker: Broker | None = None
         self._local: RunService | None = None
         self._local_lock = threading.Lock()
@@ -280,14 +278,22 @@ class Gate:
         line = heartbeat(
             item.spec.name, running_s, progress.running, progress.done, progress.queued
         )
-        line += "\n"
+        self.write_heartbeat(line)
+
+    def write_heartbeat(self, line: str) -> None:
+        """One heartbeat line to stderr, past pytest's capture (manifest items and fixture
+        runs alike). Under pytest-xdist the controller writes them (a worker's stderr is
+        hidden), so a worker writes nothing."""
+        if self._broker_address:
+            return
         capman = self.config.pluginmanager.getplugin("capturemanager")
         if capman is not None:
             with capman.global_and_fixture_disabled():
-                sys.stderr.write(line)
+                sys.stderr.write(line + "\n")
                 sys.stderr.flush()
         else:
-            sys.stderr.write(line)
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
     def stopped_by_another_plugin(self, item: SipfrontItem, crash: str) -> str:
         """pytest-timeout (or another plugin's ``pytest.fail``) stopped an item while it waited:
@@ -299,6 +305,20 @@ class Gate:
         item.run_outcome = outcome
         record_properties(item, outcome)
         return full_text(outcome)
+
+    def judged(self, report: pytest.TestReport, session: pytest.Session) -> None:
+        """pytest reported on an item: once its last phase (or a failure) is in, its runs'
+        verdicts stop holding the queue, and when pytest is stopping (-x, --maxfail, or any
+        other reason) nothing new is triggered. Only where the runs are (this process, or
+        the xdist controller, which sees every worker's reports)."""
+        if report.when != "teardown" and not report.failed:
+            return
+        with self._local_lock:
+            local = self._local
+        if local is None or self._broker_address:
+            return
+        stopping = bool(session.shouldfail or session.shouldstop)
+        local.judged(report.nodeid, session.testsfailed, stopping=stopping)
 
     # -- the session's end ---------------------------------------------------------------------
 
@@ -314,8 +334,18 @@ class Gate:
             local = self._local
         if local is not None:  # a run service was made
             records.still_running.extend(local.shutdown())
-            # Runs that finished at Sipfront before pytest reached their items: their verdict.
-            records.not_reached.extend(local.unclaimed())
+            # Runs with a verdict whose items pytest never reported (the session stopped
+            # before them, or a pytest-xdist worker crashed): Sipfront's verdict. A test's
+            # runs, waited for or not, belong to its record.
+            for key, run in local.finished().items():
+                record = records.by_nodeid.get(item_of(key))
+                if record is None:
+                    records.not_reached.append(run)
+                elif record.run is not None and not run_marks(run) <= run_marks(record.run):
+                    # A run its test never waited for, on a pytest-xdist worker (whose copy
+                    # never saw the trigger's answer): its link belongs to the test's record.
+                    record.run.attempts.extend(run.attempts)
+                    record.run.runs += 1  # another run, not a retry
         if self.broker is not None:
             self.broker.stop()
         if not self.is_worker:

@@ -5,6 +5,7 @@ worker): a session without Sipfront work never loads this module."""
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,6 +43,31 @@ def session_hooks(config: pytest.Config) -> GateHooks | None:
     return plugin if isinstance(plugin, GateHooks) else None
 
 
+def one_item_per_entry(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The session's one dedup of manifest entries: one item per manifest file (by its
+    device and inode, so a second path, a symlink or a hard link, is the same file) and
+    entry, whatever ``--keep-duplicates`` says: one entry is one run, paid once. The later
+    items are deselected."""
+    seen: set[tuple[int, int, str]] = set()
+    files: dict[Path, tuple[int, int]] = {}
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        if isinstance(item, SipfrontItem):
+            if item.path not in files:
+                stat = item.path.stat()
+                files[item.path] = (stat.st_dev, stat.st_ino)
+            identity = (*files[item.path], item.name)
+            if identity in seen:
+                dropped.append(item)
+                continue
+            seen.add(identity)
+        kept.append(item)
+    if dropped:
+        items[:] = kept
+        config.hook.pytest_deselected(items=dropped)
+
+
 class GateHooks:
     """The session's hooks, bound to its gate (one per config, so pytester runs stay apart)."""
 
@@ -54,12 +80,15 @@ class GateHooks:
         self.signals.restore()
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session) -> Generator[None, None, None]:
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, items: list[pytest.Item]
+    ) -> Generator[None, None, None]:
         """An xdist worker plans as soon as its items are final (every plugin has selected and
         ordered them, and before the worker reports its collection): the first worker to get
         there starts every run (all workers collect the same items) while the others still
         collect and the controller waits for them. A collection that raised plans nothing."""
         yield
+        one_item_per_entry(session.config, items)
         if self.gate.is_worker and self._may_trigger(session):
             self.gate.start(session)
 
@@ -109,8 +138,12 @@ class GateHooks:
             path, line = item.reportinfo()[:2]
             report.longrepr = (str(path), line + 1, report.longrepr[2])
 
+    @pytest.hookimpl(trylast=True)  # after pytest's session has counted the item
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.records.logreport(report)
+        session = self.gate.config.pluginmanager.get_plugin("session")
+        if isinstance(session, pytest.Session):
+            self.gate.judged(report, session)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self) -> None:

@@ -3,8 +3,8 @@ on the session's run service, speaking pytest (skip in a dry run, fail without a
 
 from __future__ import annotations
 
+import itertools
 import json
-import sys
 import warnings
 
 import pytest
@@ -13,8 +13,7 @@ from pytest_sipfront.api.urls import TRIGGER_PATHS
 from pytest_sipfront.library.requests import RunRequest
 from pytest_sipfront.library.results import RunResult
 from pytest_sipfront.library.sipfront import Sipfront
-from pytest_sipfront.runs.broker import BrokerClient
-from pytest_sipfront.runs.job import RunJob
+from pytest_sipfront.runs.job import RunJob, fixture_key
 from pytest_sipfront.runs.messages import dry_run_request
 from pytest_sipfront.session.gate import Gate, SipfrontWarning
 from pytest_sipfront.session.items import SipfrontError, SipfrontFailure
@@ -35,9 +34,14 @@ class SessionSipfront(Sipfront):
         )
         self._gate = gate
         self._item = item
+        self._numbers = itertools.count(1)
 
     def _key(self, number: int) -> str:
-        return f"{self._item.nodeid}::sipfront-{number}"
+        # Counted per test (and per rerun of it), not per process: every pytest-xdist worker
+        # of ``--dist each`` names the run alike, so it is triggered once and all of them get
+        # its verdict.
+        execution = int(getattr(self._item, "execution_count", 1) or 1)
+        return fixture_key(self._item.nodeid, next(self._numbers), execution)
 
     def _refuse(self, text: str) -> BaseException:
         return SipfrontError(text)
@@ -60,19 +64,15 @@ class SessionSipfront(Sipfront):
                 signals.install()
 
     def _write_heartbeat(self, line: str) -> None:
-        if isinstance(self._service, BrokerClient):
-            return  # xdist hides a worker's stderr: the controller writes the heartbeat
-        capman = self._item.config.pluginmanager.getplugin("capturemanager")
-        if capman is not None:
-            with capman.global_and_fixture_disabled():
-                sys.stderr.write(line + "\n")
-                sys.stderr.flush()
-        else:
-            super()._write_heartbeat(line)
+        self._gate.write_heartbeat(line)
 
     def _done(self, result: RunResult) -> None:
         for text in result.outcome.warnings:
             warnings.warn(SipfrontWarning(text), stacklevel=1)
+
+    def waited(self) -> list[bool]:
+        """For each run started here (as :meth:`outcomes` lists them): was it waited for?"""
+        return [handle.result is not None for handle in list(self.handles)]
 
     def close(self) -> list[RunResult]:
         """The fixture's end: this test starts nothing more. The session's service keeps

@@ -128,8 +128,8 @@ class Records:
         if pytest_outcome is None:
             return
         run = run_from_dict(data["run"]) if data.get("run") else None
-        text = report.longreprtext if report.failed else ""
-        message = text.splitlines()[0] if text else ""
+        text = _failure_text(report)
+        message = _first_line(report, text)
         if report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2]).removeprefix("Skipped: ")
         elif report.skipped and hasattr(report, "wasxfail"):
@@ -173,16 +173,24 @@ class Records:
                 self.report_errors.append(
                     report_not_written("--sipfront-junit", self.settings.junit, error)
                 )
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.ensure_newline()  # a workflow command must start its own line
         if os.environ.get("GITHUB_ACTIONS") == "true":  # write_github writes nothing elsewhere
+            self._end_terminal_line()  # a workflow command must start its own line
             from pytest_sipfront.reports.github import write_github
 
             write_github(records, info, environ=os.environ, stream=sys.stdout, stop=self._stopping)
 
     def _stopping(self) -> bool:
         return self.stop_requested
+
+    def _end_terminal_line(self) -> None:
+        """End pytest's progress line (``-q`` and pytest-xdist leave ``[100%]`` open) before
+        anything else writes to the terminal's stream."""
+        if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+            return
+        writer = self.config.get_terminal_writer()
+        if writer.width_of_current_line:
+            writer.line()
+        writer.flush()
 
     def info(self) -> SessionInfo:
         return SessionInfo(
@@ -202,6 +210,29 @@ class Records:
         from pytest_sipfront.reports.terminal import summary
 
         return summary(list(self.by_nodeid.values()), self.info(), self.report_errors)
+
+
+def _failure_text(report: pytest.TestReport) -> str:
+    """What pytest shows for a failed report, without the ``[gw0] linux -- Python ...`` line
+    pytest-xdist puts before it (``longreprtext`` has it)."""
+    if not report.failed or report.longrepr is None:
+        return ""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def _first_line(report: pytest.TestReport, text: str) -> str:
+    """The failure's first line: the exception's own line when pytest has it (a test that
+    failed with its own exception starts its text with its arguments, e.g. the fixture's
+    repr), else the first line of the text (the gate's failures carry no traceback)."""
+    first = text.splitlines()[0] if text else ""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    crash_message = getattr(crash, "message", None)
+    if isinstance(crash_message, str) and crash_message.strip() and first not in crash_message:
+        return crash_message.splitlines()[0]
+    return first
 
 
 def _pytest_outcome(report: pytest.TestReport) -> PytestOutcome | None:

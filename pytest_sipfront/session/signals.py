@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from types import FrameType
 from typing import Any
 
@@ -23,10 +23,18 @@ class SignalGuard:
     def __init__(self, records: Records) -> None:
         self.records = records
         self.previous: dict[int, Any] = {}
+        self._active: Callable[[], bool] | None = None
 
-    def install(self) -> None:
+    def install(self, active: Callable[[], bool] | None = None) -> None:
+        """Take SIGTERM and SIGHUP. ``active``: the pytest-xdist controller installs before
+        its first worker can trigger anything (Sipfront runs are planned from worker threads
+        of its broker, where no handler can be installed): until ``active()`` is true a
+        signal does what it did before, at once."""
         if self.previous:
+            if active is None:
+                self._active = None  # runs are planned here: from now on, always
             return
+        self._active = active
         for name in STOP_SIGNALS:
             signum = getattr(signal, name, None)
             if signum is None or signal.getsignal(signum) != signal.SIG_DFL:
@@ -37,6 +45,15 @@ class SignalGuard:
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         """Stop like Ctrl-C, once: while the session is already stopping (a first signal, the
         reports being written) another signal must not break that."""
+        if self._active is not None and not self._active():
+            # No Sipfront run planned yet: the signal does what it would without the plugin.
+            previous = self.previous.get(signum, signal.SIG_DFL)
+            self.restore()
+            if callable(previous):
+                previous(signum, frame)
+            else:
+                signal.raise_signal(signum)
+            return
         if (
             self.records.interrupted
             or self.records.finished

@@ -14,22 +14,19 @@ from pytest_sipfront.session.keys import BROKER_INPUT
 
 class XdistControllerHooks:
     """The controller's hooks: hand every worker the broker's address, and stop on SIGTERM
-    like Ctrl-C once a worker has planned Sipfront runs."""
+    and SIGHUP like Ctrl-C once a worker has planned Sipfront runs."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
 
     def pytest_configure_node(self, node: Any) -> None:
-        from pytest_sipfront.session.hooks import open_session
+        from pytest_sipfront.session.hooks import open_session, session_hooks
 
-        node.workerinput[BROKER_INPUT] = open_session(self.config).serve_workers()
-
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        # The controller has no items of its own. A worker plans its Sipfront items on the
-        # controller's broker before it reports its collection, so by now the controller
-        # knows whether any of the collected items are Sipfront runs.
-        from pytest_sipfront.session.hooks import session_hooks
-
+        gate = open_session(self.config)
+        node.workerinput[BROKER_INPUT] = gate.serve_workers()
+        # Runs are planned on the broker's threads (a manifest's at a worker's collection, a
+        # fixture's at any time), where no signal handler can be installed: the handler is
+        # in place before any worker starts and stops the session once runs are planned.
         hooks = session_hooks(self.config)
-        if hooks is not None and hooks.gate.runs_planned():
-            hooks.signals.install()
+        if hooks is not None:
+            hooks.signals.install(active=gate.runs_planned)
