@@ -268,7 +268,7 @@ def _run(
 ) -> RunFacts:
     last = run.last if run is not None else None
     started = run is not None and bool(run.attempts)
-    outcome = result.label
+    outcome: str = result.label
     if not reached and run is not None and still_going(run):
         outcome = "running"
     return RunFacts(
