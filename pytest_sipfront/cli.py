@@ -1,8 +1,10 @@
-"""The ``sipfront`` command: ``sim``, ``tests``, ``validate``, ``schema``, ``run``."""
+"""The ``sipfront`` command: ``sim``, ``tests``, ``projects``, ``validate``, ``schema``,
+``run`` and ``stats``."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import ipaddress
 import json
 import os
@@ -10,6 +12,7 @@ import secrets
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,6 +21,7 @@ from pytest_sipfront.api.client import ApiError, SipfrontClient
 from pytest_sipfront.api.urls import check_base_url
 from pytest_sipfront.manifest.loader import (
     DEFAULT_PATTERNS,
+    Manifest,
     ManifestError,
     load_manifest,
     manifest_schema,
@@ -27,34 +31,104 @@ from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import API_URL_VAR, DEFAULT_API_URL, credentials
 
+_LISTING_EXITS = (
+    "exit status: 0 listed; 1 Sipfront refused or could not be reached; "
+    "2 no credentials, a key that cannot be sent, or a bad API URL"
+)
+
+
+def _command(
+    commands: Any, name: str, summary: str, description: str, exits: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` says what it does and what its exit statuses mean."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=exits,
+    )
+    return parser
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sipfront", description="Sipfront gate tools (the pytest plugin runs the gate)."
+        prog="sipfront",
+        description=(
+            "Sipfront gate tools: check manifests, list what your account can run, run one "
+            "test, serve the sandbox. The gate itself runs in pytest (pytest sipfront.yml)."
+        ),
+        epilog="Each command's --help says what it does and what its exit statuses mean.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    sim = commands.add_parser("sim", help="serve the Sipfront sandbox on loopback")
-    sim.add_argument("--host", default="127.0.0.1", help="a loopback address, unless --public")
-    sim.add_argument("--port", default="8000", help="0 to 65535 (0: any free port)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sim = _command(
+        commands,
+        "sim",
+        "serve the Sipfront sandbox on loopback",
+        "Serve the sandbox, a Sipfront API server that ships with the package, until Ctrl-C. "
+        "It prints its base URL and the variables to export; then run pytest against it.",
+        "exit status: 0 stopped with Ctrl-C; 2 a bad --host, --port or catalog, or the port "
+        "is in use",
+    )
+    sim.add_argument(
+        "--host", default="127.0.0.1", metavar="HOST", help="a loopback address, unless --public"
+    )
+    sim.add_argument("--port", default="8000", metavar="PORT", help="0 to 65535 (0: any free port)")
     sim.add_argument(
         "--public",
         action="store_true",
         help="allow a --host that is not loopback; random keys are generated and printed",
     )
-    sim.add_argument("--catalog", default=None, help="sandbox catalog YAML")
-    tests = commands.add_parser("tests", help="list the tests the account can run")
-    tests.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    tests.add_argument(
-        "--api-url", default=None, help=f"default: ${API_URL_VAR} or {DEFAULT_API_URL}"
+    sim.add_argument("--catalog", default=None, metavar="FILE", help="sandbox catalog YAML")
+    api_url_help = f"default: ${API_URL_VAR} or {DEFAULT_API_URL}"
+    for listing, what in (("tests", "tests"), ("projects", "projects")):
+        lister = _command(
+            commands,
+            listing,
+            f"list the {what} the account can run",
+            f"List the {what} of your Sipfront account (GET /{listing}) as a table of id, name "
+            "and description, or as JSON. The keys come from SIPFRONT_PUBLIC_KEY and "
+            "SIPFRONT_SECRET_KEY.",
+            _LISTING_EXITS,
+        )
+        lister.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        lister.add_argument("--api-url", default=None, metavar="URL", help=api_url_help)
+    validate = _command(
+        commands,
+        "validate",
+        "check manifests without running pytest",
+        "Check manifests as pytest's collection would, without pytest and without sending "
+        "anything. A folder is searched for sipfront.yml, sipfront.yaml, *.sipfront.yml and "
+        "*.sipfront.yaml; with no PATH, the current folder. With --online, also ask Sipfront "
+        "whether every named test and project exists.",
+        "exit status: 0 every manifest is valid; 1 a manifest is broken or unreadable, none "
+        "was found, or (--online) Sipfront does not know a name or could not be asked",
     )
-    validate = commands.add_parser("validate", help="check manifests without running pytest")
-    validate.add_argument("manifests", nargs="*", help="default: manifests below this folder")
+    validate.add_argument(
+        "manifests",
+        nargs="*",
+        metavar="PATH",
+        help="a manifest, or a folder to search (default: the current folder)",
+    )
     validate.add_argument(
         "--online", action="store_true", help="also check that every named test and project exists"
     )
-    validate.add_argument("--api-url", default=None)
-    schema = commands.add_parser("schema", help="print the manifest's JSON Schema")
+    validate.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as one JSON document on stdout (same exit status)",
+    )
+    validate.add_argument("--api-url", default=None, metavar="URL", help=api_url_help)
+    schema = _command(
+        commands,
+        "schema",
+        "print the manifest's JSON Schema (or the catalog's, or the results file's)",
+        "Print the JSON Schema that manifests follow (the loader checks their structure with "
+        "it), e.g. for your editor; with --catalog, the sandbox catalog's instead; with "
+        "--results, the one every results file of --sipfront-json follows, for scripts that "
+        "read it.",
+        "exit status: 0; 2 --catalog and --results given together",
+    )
     schema.add_argument(
         "--catalog", action="store_true", help="the sandbox catalog's JSON Schema instead"
     )
@@ -64,8 +138,10 @@ def _parser() -> argparse.ArgumentParser:
         help="the JSON Schema of the results file (--sipfront-json) instead",
     )
     from pytest_sipfront.library.command import add_run_parser
+    from pytest_sipfront.library.stats_command import add_stats_parser
 
     add_run_parser(commands)
+    add_stats_parser(commands)
     return parser
 
 
@@ -160,33 +236,34 @@ def _sim(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             server.stop()
 
 
-def _tests(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _listing(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``sipfront tests`` / ``sipfront projects``: what the account can run."""
     client = _api_client(args.api_url, err)
     if client is None:
         return 2
     try:
-        tests = client.list_tests()
+        rows = client.list_tests() if args.command == "tests" else client.list_projects()
     except ApiError as error:
         err.write(f"sipfront: {error.message}\n")
         return 1
     finally:
         client.close()
     if args.json:
-        out.write(json.dumps(tests, indent=2, ensure_ascii=False) + "\n")
+        out.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
         return 0
-    rows = [
+    table = [
         (
-            clean_line(t.get("id", ""), 12),
-            clean_line(t.get("name", ""), 60),
-            clean_line(t.get("description", "") or "", 80),
+            clean_line(row.get("id", ""), 12),
+            clean_line(row.get("name", ""), 60),
+            clean_line(row.get("description", "") or "", 80),
         )
-        for t in tests
+        for row in rows
     ]
     widths = [
-        max([len(h)] + [len(r[i]) for r in rows])
+        max([len(h)] + [len(r[i]) for r in table])
         for i, h in enumerate(("id", "name", "description"))
     ]
-    for row in [("id", "name", "description"), *rows]:
+    for row in [("id", "name", "description"), *table]:
         out.write(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
             + "\n"
@@ -207,65 +284,144 @@ def _known(client: SipfrontClient) -> tuple[set[str], set[str], set[str], set[st
     return names(tests), ids(tests), names(projects), ids(projects)
 
 
-def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    paths = [Path(p) for p in args.manifests]
-    if not paths:  # found by name: a FIFO or device so named is left alone (it could block)
-        for path in _find_manifests(Path.cwd()):
-            if path.is_file():
-                paths.append(path)
+@dataclass(frozen=True)
+class Problem:
+    """One thing ``sipfront validate`` found wrong; ``line`` is None when no line is to blame."""
+
+    path: str
+    line: int | None
+    column: int | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.message}" if self.path else f"sipfront: {self.message}"
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class CheckedManifest:
+    path: str
+    runs: int
+
+
+@dataclass(frozen=True)
+class ValidateReport:
+    """What ``sipfront validate --json`` prints (``valid`` is what the exit status says)."""
+
+    valid: bool
+    manifests: list[CheckedManifest]
+    problems: list[Problem]
+    skipped: list[str]
+    """Files found by a manifest's name that were not read (FIFOs, devices): one sentence each."""
+
+
+def _manifest_paths(arguments: Sequence[str]) -> tuple[list[Path], list[Problem], list[str]]:
+    """The manifests named, and those found in the folders named (no argument: the current
+    folder). A file found by name that is not a regular file is skipped, never read: a FIFO
+    would block the read."""
+    paths: list[Path] = []
+    problems: list[Problem] = []
+    skipped: list[str] = []
+    for argument in arguments or [str(Path.cwd())]:
+        path = Path(argument)
+        if not path.is_dir():
+            paths.append(path)
+            continue
+        found = _find_manifests(path)
+        for candidate in found:
+            if candidate.is_file():
+                paths.append(candidate)
             else:
-                err.write(f"sipfront: {not_a_regular_file(clean_line(str(path), 300))}\n")
-    if not paths:
-        err.write("sipfront: no manifest found (sipfront.yml, *.sipfront.yml, ...)\n")
-        return 1
-    failed = False
-    loaded = []
+                skipped.append(not_a_regular_file(clean_line(str(candidate), 300)))
+        if not found:
+            where = argument if arguments else "this folder"
+            problems.append(
+                Problem(
+                    "",
+                    None,
+                    None,
+                    f"no manifest found below {where} ({', '.join(DEFAULT_PATTERNS)})",
+                )
+            )
+    if not paths and not problems:  # only FIFOs and the like were found
+        problems.append(Problem("", None, None, "no manifest found to read"))
+    return paths, problems, skipped
+
+
+def _unknown_to_sipfront(loaded: list[Manifest], client: SipfrontClient) -> list[Problem]:
+    """One problem per entry naming a test or project Sipfront does not know."""
+    test_names, test_ids, project_names, project_ids = _known(client)
+    problems: list[Problem] = []
+    reported: set[tuple[str, str]] = set()
+    for manifest in loaded:
+        for spec in manifest.specs:
+            if (manifest.path, spec.entry) in reported:
+                continue  # one line per entry, not one per matrix item
+            request = spec.request
+            missing = (
+                ("test.name" in request and str(request["test.name"]) not in test_names)
+                or ("test.id" in request and str(request["test.id"]) not in test_ids)
+                or ("project.name" in request and str(request["project.name"]) not in project_names)
+                or ("id" in request and str(request["id"]) not in project_ids)
+            )
+            if missing:
+                problems.append(
+                    Problem(
+                        manifest.path,
+                        spec.line,
+                        spec.column,
+                        f"{spec.entry}: Sipfront does not know {spec.target}: "
+                        "check the name or id in Sipfront",
+                    )
+                )
+                reported.add((manifest.path, spec.entry))
+    return problems
+
+
+def _check(args: argparse.Namespace) -> ValidateReport:
+    paths, problems, skipped = _manifest_paths(args.manifests)
+    loaded: list[Manifest] = []
     for path in paths:
         try:
             loaded.append(load_manifest(path, display_path=str(path)))
         except ManifestError as error:
-            err.write(f"{error}\n")
-            failed = True
+            problems.append(Problem(error.path, error.line, error.column, error.message))
         except OSError as error:
-            err.write(f"{path}: cannot read the file: {error.strerror}\n")
-            failed = True
-    if args.online and not failed:
-        client = _api_client(args.api_url, err)
+            problems.append(
+                Problem(str(path), None, None, f"cannot read the file: {error.strerror}")
+            )
+    if args.online and not problems:
+        said = io.StringIO()
+        client = _api_client(args.api_url, said)
         if client is None:
-            return 1
-        try:
-            test_names, test_ids, project_names, project_ids = _known(client)
-        except ApiError as error:
-            err.write(f"sipfront: {error.message}\n")
-            return 1
-        finally:
-            client.close()
-        reported: set[tuple[str, str]] = set()
-        for manifest in loaded:
-            for spec in manifest.specs:
-                if (manifest.path, spec.entry) in reported:
-                    continue  # one line per entry, not one per matrix item
-                request = spec.request
-                missing = (
-                    ("test.name" in request and str(request["test.name"]) not in test_names)
-                    or ("test.id" in request and str(request["test.id"]) not in test_ids)
-                    or (
-                        "project.name" in request
-                        and str(request["project.name"]) not in project_names
-                    )
-                    or ("id" in request and str(request["id"]) not in project_ids)
-                )
-                if missing:
-                    err.write(
-                        f"{manifest.path}:{spec.line}:{spec.column}: {spec.entry}: "
-                        f"Sipfront does not know {spec.target}: check the name or id in Sipfront\n"
-                    )
-                    reported.add((manifest.path, spec.entry))
-                    failed = True
-    if not failed:
-        count = sum(len(m.specs) for m in loaded)
-        out.write(f"{len(loaded)} manifest(s) valid, {count} run(s)\n")
-    return 1 if failed else 0
+            problems.append(
+                Problem("", None, None, said.getvalue().strip().removeprefix("sipfront: "))
+            )
+        else:
+            try:
+                problems.extend(_unknown_to_sipfront(loaded, client))
+            except ApiError as error:
+                problems.append(Problem("", None, None, error.message))
+            finally:
+                client.close()
+    checked = [CheckedManifest(m.path, len(m.specs)) for m in loaded]
+    return ValidateReport(valid=not problems, manifests=checked, problems=problems, skipped=skipped)
+
+
+def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    report = _check(args)
+    if args.json:
+        out.write(json.dumps(asdict(report), indent=2, ensure_ascii=False) + "\n")
+    else:
+        for sentence in report.skipped:
+            err.write(f"sipfront: {sentence}\n")
+        for problem in report.problems:
+            err.write(f"{problem}\n")
+        if report.valid:
+            count = sum(m.runs for m in report.manifests)
+            out.write(f"{len(report.manifests)} manifest(s) valid, {count} run(s)\n")
+    return 0 if report.valid else 1
 
 
 def main(
@@ -276,10 +432,14 @@ def main(
     args = _parser().parse_args(argv)
     if args.command == "sim":
         return _sim(args, out, err)
-    if args.command == "tests":
-        return _tests(args, out, err)
+    if args.command in ("tests", "projects"):
+        return _listing(args, out, err)
     if args.command == "validate":
         return _validate(args, out, err)
+    if args.command == "stats":
+        from pytest_sipfront.library.stats_command import stats_command
+
+        return stats_command(args, _api_client(args.api_url, err), out, err)
     if args.command == "run":
         from pytest_sipfront.library.command import run_command
 

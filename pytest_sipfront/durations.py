@@ -59,6 +59,7 @@ DURATION_BOUNDS: dict[str, tuple[float, float]] = {
     "poll_interval": (0.1, 3600.0),
     "heartbeat": (0.1, 24 * 3600.0),
     "shutdown_grace": (0.1, 60.0),
+    "reuse_max_age": (1.0, 366 * 24 * 3600.0),
     "delay": (0.0, 24 * 3600.0),
     "duration": (0.0, 24 * 3600.0),
 }

@@ -12,13 +12,47 @@ from typing import Any
 
 from pytest_sipfront.durations import parse_bounded
 from pytest_sipfront.integers import whole_number
+from pytest_sipfront.options import (
+    API_URL_VAR,
+    BY_NAME,
+    DEFAULT_API_URL,
+    LEDGER_VAR,
+    MEDIA_MODES,
+    MEDIA_VAR,
+    PROJECT_REPORT_MODES,
+    PUBLIC_KEY_VAR,
+    REPORT_MODES,
+    REUSE_MODES,
+    REUSE_VAR,
+    SECRET_KEY_VAR,
+    SETTINGS,
+    Setting,
+)
 
-DEFAULT_API_URL = "https://app.sipfront.com/api/v2"
-REPORT_MODES = ("full", "kiosk", "print")
-"""The report modes Sipfront takes (sent as ``report.mode``): the one definition, for the
-options, manifests, the action's inputs, the library and the sandbox."""
-PROJECT_REPORT_MODES = REPORT_MODES[:2]
-"""The report modes a project run takes: ``print`` is for test runs only."""
+__all__ = [
+    "API_URL_VAR",
+    "DEFAULT_API_URL",
+    "LEDGER_VAR",
+    "MAX_RPS",
+    "MEDIA_MODES",
+    "MEDIA_VAR",
+    "MIN_RPS",
+    "PARSERS",
+    "PROJECT_REPORT_MODES",
+    "PUBLIC_KEY_VAR",
+    "REPORT_MODES",
+    "REUSE_MODES",
+    "REUSE_VAR",
+    "SECRET_KEY_VAR",
+    "Settings",
+    "SettingsError",
+    "count_problem",
+    "credentials",
+    "ini_name",
+    "not_a_report_mode",
+    "option_name",
+    "resolve",
+]
 
 
 def not_a_report_mode(shown: str) -> str:
@@ -37,12 +71,6 @@ def count_problem(shown: str, number: int | None) -> str | None:
     return None
 
 
-PUBLIC_KEY_VAR = "SIPFRONT_PUBLIC_KEY"
-SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
-API_URL_VAR = "SIPFRONT_API_URL"
-JSON_VAR = "SIPFRONT_JSON"
-
-
 MIN_RPS = 0.01
 MAX_RPS = 1000.0
 
@@ -53,25 +81,33 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    api_url: str = DEFAULT_API_URL
-    concurrency: int = 5
-    timeout: float = 30 * 60.0
-    poll_interval: float = 3.0
-    max_rps: float = 5.0
-    report_mode: str | None = None
-    junit: str | None = None
-    json: str | None = None
-    heartbeat: float = 60.0
-    max_runs: int = 100
-    shutdown_grace: float = 1.0
-    sandbox: bool = False
-    sandbox_catalog: str | None = None
-    dry_run: bool = False
-    history: bool = True
-    fail_on: str = "any"
+    """A session's settings, resolved: one field per setting of :data:`options.SETTINGS` but
+    ``files`` (the collector reads that from pytest's ini)."""
+
+    api_url: str
+    concurrency: int
+    timeout: float
+    poll_interval: float
+    max_rps: float
+    report_mode: str | None
+    junit: str | None
+    json: str | None
+    heartbeat: float
+    max_runs: int
+    shutdown_grace: float
+    history: bool
+    fail_on: str
+    media: str
+    ledger: str | None
+    reuse: str
+    reuse_max_age: float
+    sandbox: bool
+    sandbox_catalog: str | None
+    dry_run: bool
+    detach: bool
 
 
-def _positive_int(value: str, name: str) -> int:
+def _positive_int(value: str, name: str, setting: str) -> int:
     number = whole_number(str(value).strip())
     problem = count_problem(repr(value), number)
     if problem or number is None:
@@ -79,7 +115,7 @@ def _positive_int(value: str, name: str) -> int:
     return number
 
 
-def _rate(value: str, name: str) -> float:
+def _rate(value: str, name: str, setting: str) -> float:
     try:
         number = float(str(value).strip())
     except ValueError:
@@ -97,70 +133,94 @@ def _rate(value: str, name: str) -> float:
     return number
 
 
-def _duration_of(setting: str) -> Callable[[str, str], float]:
-    def parse(value: str, name: str) -> float:
-        try:
-            return parse_bounded(value, setting)
-        except ValueError as error:
-            raise SettingsError(f"{name}: {error}") from None
-
-    return parse
+def _duration(value: str, name: str, setting: str) -> float:
+    try:
+        return parse_bounded(value, setting)
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error}") from None
 
 
-def _report_mode(value: str, name: str) -> str:
+def _report_mode(value: str, name: str, setting: str) -> str:
     mode = str(value).strip().lower()
     if mode not in REPORT_MODES:
         raise SettingsError(f"{name}: {not_a_report_mode(repr(value))}")
     return mode
 
 
-def _text(value: str, name: str) -> str:
+def _text(value: str, name: str, setting: str) -> str:
     return str(value).strip()
 
 
-def _on_off(value: str, name: str) -> bool:
+def _on_off(value: str, name: str, setting: str) -> bool:
     word = str(value).strip().lower()
     if word not in ("on", "off"):
         raise SettingsError(f"{name}: {value!r} is not on or off")
     return word == "on"
 
 
-def _fail_on(value: str, name: str) -> str:
+def _reuse(value: str, name: str, setting: str) -> str:
+    word = str(value).strip().lower()
+    if word not in REUSE_MODES:
+        raise SettingsError(f"{name}: {value!r} is not none or passed")
+    return word
+
+
+def _fail_on(value: str, name: str, setting: str) -> str:
     word = str(value).strip().lower()
     if word not in ("new", "any"):
         raise SettingsError(f"{name}: {value!r} is not new or any")
     return word
 
 
-_FIELDS: dict[str, tuple[str | None, Callable[[str, str], Any]]] = {
-    # setting: (environment variable, parser)
-    "api_url": (API_URL_VAR, _text),
-    "concurrency": (None, _positive_int),
-    "timeout": (None, _duration_of("timeout")),
-    "poll_interval": (None, _duration_of("poll_interval")),
-    "max_rps": (None, _rate),
-    "report_mode": (None, _report_mode),
-    "junit": (None, _text),
-    "json": (JSON_VAR, _text),
-    "heartbeat": (None, _duration_of("heartbeat")),
-    "max_runs": (None, _positive_int),
-    "shutdown_grace": (None, _duration_of("shutdown_grace")),
-    "history": (None, _on_off),
-    "fail_on": (None, _fail_on),
+def _media(value: str, name: str, setting: str) -> str:
+    word = str(value).strip().lower()
+    if word not in MEDIA_MODES:
+        raise SettingsError(f"{name}: {value!r} is not off, failed or all")
+    return word
+
+
+PARSERS: dict[str, Callable[[str, str, str], Any]] = {
+    # a setting's ``parse``: (value as written, where it was written, setting) -> value
+    "text": _text,
+    "count": _positive_int,
+    "duration": _duration,
+    "rate": _rate,
+    "report_mode": _report_mode,
+    "on_off": _on_off,
+    "fail_on": _fail_on,
+    "media": _media,
+    "reuse": _reuse,
 }
+"""Every parser a setting names; ``flag`` and ``patterns`` settings are read by pytest."""
 
 
-_SHORT = {"api_url": "url"}
+def option_name(name: str) -> str:
+    """The command-line option of setting ``name``: ``api_url`` -> ``--sipfront-url``."""
+    return BY_NAME[name].option or name
 
 
-def option_name(setting: str) -> str:
-    """``poll_interval`` -> ``--sipfront-poll-interval``; ``api_url`` -> ``--sipfront-url``."""
-    return "--sipfront-" + _SHORT.get(setting, setting).replace("_", "-")
+def ini_name(name: str) -> str:
+    """The ini key of setting ``name``: ``api_url`` -> ``sipfront_url``."""
+    return BY_NAME[name].ini or name
 
 
-def ini_name(setting: str) -> str:
-    """``poll_interval`` -> ``sipfront_poll_interval``; ``api_url`` -> ``sipfront_url``."""
-    return "sipfront_" + _SHORT.get(setting, setting)
+def _sources(
+    setting: Setting,
+    cli: Mapping[str, object],
+    ini: Mapping[str, object],
+    environ: Mapping[str, str],
+) -> list[tuple[object, str]]:
+    """The values given for ``setting``, highest precedence first, each with where it was
+    written (as the user wrote it: ``--sipfront-timeout``, ``SIPFRONT_API_URL``, ``ini
+    sipfront_timeout``)."""
+    found: list[tuple[object, str]] = []
+    if setting.option:
+        found.append((cli.get(setting.name), setting.option))
+    if setting.env:
+        found.append((environ.get(setting.env), setting.env))
+    if setting.ini:
+        found.append((ini.get(setting.name), f"ini {setting.ini}"))
+    return found
 
 
 def resolve(
@@ -171,28 +231,45 @@ def resolve(
     sandbox: bool = False,
     sandbox_catalog: str | None = None,
     dry_run: bool = False,
+    detach: bool = False,
 ) -> Settings:
     """Merge the sources, first non-empty value wins: command line, environment, ini, default.
 
     Raises :class:`SettingsError` naming the option (as the user wrote it) for a bad value.
     """
+    given = dict(cli)
+    given["sandbox"] = sandbox or bool(cli.get("sandbox"))
+    given["dry_run"] = dry_run or bool(cli.get("dry_run"))
+    given["detach"] = detach or bool(cli.get("detach"))
+    if sandbox_catalog is not None:
+        given["sandbox_catalog"] = sandbox_catalog
+    catalog = given.get("sandbox_catalog")
     values: dict[str, Any] = {}
-    for field, (env_var, parse) in _FIELDS.items():
-        candidates: list[tuple[object, str]] = [(cli.get(field), option_name(field))]
-        if env_var:
-            candidates.append((environ.get(env_var), env_var))
-        candidates.append((ini.get(field), f"ini {ini_name(field)}"))
-        for raw, source in candidates:
-            if raw is None or str(raw).strip() == "":
-                continue
-            values[field] = parse(str(raw), source)
-            break
-    return Settings(
-        **values,
-        sandbox=sandbox or sandbox_catalog is not None,
-        sandbox_catalog=sandbox_catalog,
-        dry_run=dry_run,
-    )
+    for setting in SETTINGS:
+        if setting.parse == "patterns":
+            continue
+        if setting.parse == "flag":
+            values[setting.name] = bool(given.get(setting.name))
+            continue
+        values[setting.name] = _first_given(setting, _sources(setting, given, ini, environ))
+    values["sandbox_catalog"] = catalog  # as given, even empty: it still names the sandbox
+    values["sandbox"] = values["sandbox"] or catalog is not None
+    if values["detach"] and not values["ledger"]:
+        raise SettingsError(
+            f"--sipfront-detach needs a ledger to collect from later: add "
+            f"{option_name('ledger')} PATH (or set {LEDGER_VAR})"
+        )
+    return Settings(**values)
+
+
+def _first_given(setting: Setting, sources: list[tuple[object, str]]) -> Any:
+    parse = PARSERS[setting.parse]
+    for raw, source in sources:
+        if raw is not None and str(raw).strip() != "":
+            return parse(str(raw), source, setting.name)
+    if setting.default is None:
+        return None
+    return parse(str(setting.default), f"the default of {setting.name}", setting.name)
 
 
 def credentials(environ: Mapping[str, str]) -> tuple[str, str] | None:
@@ -202,31 +279,3 @@ def credentials(environ: Mapping[str, str]) -> tuple[str, str] | None:
     if not public or not secret:
         return None
     return public, secret
-
-
-SETTING_HELP: dict[str, str] = {
-    "api_url": f"Sipfront API base URL (env {API_URL_VAR}; default {DEFAULT_API_URL})",
-    "concurrency": "how many Sipfront runs may be in flight at once (default 5)",
-    "timeout": "how long a run may take from its trigger, e.g. 30m (default 30m)",
-    "poll_interval": "interval between status requests for one run, e.g. 3s (default 3s)",
-    "max_rps": "API requests per second, all runs together (default 5)",
-    "report_mode": "report.mode sent with every run: full, kiosk or print (default: unset)",
-    "junit": "write a JUnit XML report of the Sipfront runs to this path (default off)",
-    "json": (
-        f"write the results JSON (the session and every run; schema: sipfront schema --results) "
-        f"to this path (env {JSON_VAR}; default off)"
-    ),
-    "heartbeat": "interval of the 'still waiting' line on stderr (default 60s)",
-    "max_runs": "refuse a session that would trigger more runs than this (default 100)",
-    "shutdown_grace": (
-        "when the session stops, how long a trigger already sent may take to answer (default 1s)"
-    ),
-    "history": (
-        "on: before a test's first run, ask Sipfront for its last run (NEW failure or ALREADY "
-        "FAILING, polling that expects the end); off: send none of these (default on)"
-    ),
-    "fail_on": (
-        "new: only NEW failures are red, a test that was already failing is not; "
-        "any: every failure is red (default any)"
-    ),
-}

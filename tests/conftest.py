@@ -152,7 +152,7 @@ def run_gate(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Gate
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """No test of this suite may hang CI: 120 s each (pytest-timeout comes with the test extra).
-    Set here, not in pyproject.toml's ini, so that the README's quick start (the package
+    Set here, not in pyproject.toml's ini, so that the quick start (the package
     without the test extra) runs without an 'unknown config option' warning."""
     if not config.pluginmanager.hasplugin("timeout"):
         return

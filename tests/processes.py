@@ -9,6 +9,7 @@ log, a line on stderr), never that a fixed sleep was long enough.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -50,6 +51,13 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
         if time.monotonic() > end:
             raise AssertionError(f"gave up after {seconds}s waiting for {what}")
         time.sleep(0.02)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (the OS picked it free; nothing binds it after)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def polled_sessions(server: SandboxServer) -> set[str]:

@@ -51,11 +51,13 @@ def record(
     local: float = 0.0,
     target: str = "",
     sandbox: bool = False,
+    with_run: bool = True,
 ) -> ItemRecord:
     """An item's record; with ``verdict``, its run: ``attempts`` as given, or one bare attempt
-    per session id in ``sessions`` (status: the verdict's word)."""
+    per session id in ``sessions`` (status: the verdict's word). ``with_run=False``: the gate
+    decided ``verdict`` without a run (the item's own verdict, nothing asked of Sipfront)."""
     run = None
-    if verdict is not None:
+    if verdict is not None and with_run:
         if attempts is None:
             attempts = [
                 Attempt(session_id=s, report_url=REPORT + s, status=verdict.value) for s in sessions
@@ -81,4 +83,5 @@ def record(
         message=message,
         longrepr=longrepr,
         flaky=flaky,
+        verdict=None if with_run else verdict,
     )

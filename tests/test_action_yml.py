@@ -50,12 +50,14 @@ def step(action: Mapping[str, Any], step_id: str) -> dict[str, Any]:
     return next(s for s in steps(action) if s.get("id") == step_id)
 
 
-def test_it_is_a_composite_action_whose_last_step_runs_the_entrypoint(
+def test_it_is_a_composite_action_whose_gate_step_runs_the_entrypoint(
     action: dict[str, Any],
 ) -> None:
     assert action["runs"]["using"] == "composite"
-    assert [s["id"] for s in steps(action)] == ["install", "gate"]
-    assert all(s["shell"] == "bash" for s in steps(action)), "bash exists on all three runners"
+    ids = [s["id"] for s in steps(action)]
+    assert ids == ["install", "ledger-restore", "gate", "ledger-save"]
+    runs = [s for s in steps(action) if "run" in s]
+    assert all(s["shell"] == "bash" for s in runs), "bash exists on all three runners"
     gate = step(action, "gate")["run"].strip()
     assert gate == 'exec "$SIPFRONT_PYTHON" -m pytest_sipfront.action', "exec: a cancel reaches it"
 
@@ -69,7 +71,9 @@ def test_every_input_used_in_action_yml_is_declared(action: dict[str, Any]) -> N
 
 def test_no_run_script_contains_an_expression(action: dict[str, Any]) -> None:
     for each in steps(action):
-        assert "${{" not in each["run"], f"step {each['id']}: use env:, not ${{{{ }}}} in run"
+        assert "${{" not in each.get("run", ""), (
+            f"step {each['id']}: use env:, not ${{{{ }}}} in run"
+        )
 
 
 def test_every_input_reaches_the_entrypoint_as_the_variable_github_would_set(
@@ -251,6 +255,7 @@ def test_the_gate_step_turns_with_inputs_into_a_run_of_the_entrypoint(
         f"inputs.{n}": given.get(n, str(s.get("default", ""))) for n, s in action["inputs"].items()
     }
     context["steps.install.outputs.python"] = sys.executable
+    context["runner.temp"] = str(tmp_path / "runner-temp")
     gate = step(action, "gate")
     env = {
         k: v
@@ -268,3 +273,27 @@ def test_the_gate_step_turns_with_inputs_into_a_run_of_the_entrypoint(
     written = output.read_text(encoding="utf-8")
     assert "total<<" in written and "junit_report<<" in written
     assert "\n1\n" in written.split("total<<", 1)[1]
+
+
+def test_the_ledger_is_restored_and_saved_with_the_cache_actions_pinned_by_full_commit(
+    action: dict[str, Any],
+) -> None:
+    restore, save = step(action, "ledger-restore"), step(action, "ledger-save")
+    for each in (restore, save):
+        name, _, ref = each["uses"].partition("@")
+        assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{name} is pinned by a full commit SHA"
+        assert each["with"]["path"] == "${{ runner.temp }}/sipfront-ledger/ledger.json"
+    assert restore["uses"].startswith("actions/cache/restore@")
+    assert save["uses"].startswith("actions/cache/save@")
+    assert restore["if"] == "inputs.ledger == 'auto'"
+    assert save["if"] == "always() && inputs.ledger == 'auto'", "a failed or cancelled gate too"
+    prefix = "sipfront-ledger-${{ github.run_id }}-${{ inputs.ledger_key }}-"
+    assert restore["with"]["restore-keys"] == prefix
+    assert save["with"]["key"] == restore["with"]["key"] == prefix + "${{ github.run_attempt }}"
+    assert step(action, "gate")["env"]["SIPFRONT_ACTION_LEDGER"] == restore["with"]["path"]
+
+
+def test_the_legs_of_a_matrix_job_never_share_a_ledger_key(action: dict[str, Any]) -> None:
+    default = action["inputs"]["ledger_key"]["default"]
+    assert "github.job" in default and "strategy.job-index" in default
+    assert action["inputs"]["ledger"]["default"] == "auto"

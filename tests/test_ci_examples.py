@@ -41,7 +41,7 @@ def check_jsonschema() -> str:
     [
         ("vendor.github-actions", ["action.yml"]),
         ("vendor.github-workflows", [f"examples/{name}" for name in WORKFLOWS]),
-        ("vendor.gitlab-ci", ["examples/.gitlab-ci.yml"]),
+        ("vendor.gitlab-ci", ["examples/gitlab-ci.yml"]),
     ],
 )
 def test_the_files_validate_against_their_ci_systems_schema(schema: str, files: list[str]) -> None:
@@ -102,7 +102,7 @@ def test_the_single_run_workflow_needs_nothing_sipfronts_own_action_lacks() -> N
 
 
 def test_the_gitlab_job_runs_the_gate_in_the_image_and_files_its_junit_report() -> None:
-    job = load(".gitlab-ci.yml")["sipfront"]
+    job = load("gitlab-ci.yml")["sipfront"]
     assert job["image"]["entrypoint"] == [""]
     assert job["script"] == [ENTRYPOINT]
     inputs = {k: v for k, v in job["variables"].items() if k.startswith("INPUT_")}

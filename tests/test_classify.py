@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from report_records import REPORT
+from report_records import record as record_of
 
 from pytest_sipfront.ci.action import Collector, Tally
 from pytest_sipfront.reports import github, terminal
@@ -22,8 +24,6 @@ from pytest_sipfront.runs.outcome import (
     SessionInfo,
     Verdict,
 )
-
-REPORT = "https://app.sipfront.com/run/details/"
 
 # Each message reads like a different gate problem than the verdict it is paired with: a
 # classification that looked at the words would file these items wrongly.
@@ -47,23 +47,15 @@ def pytest_outcome(verdict: Verdict) -> PytestOutcome:
 
 
 def record(verdict: Verdict, message: str, *, with_run: bool = True) -> ItemRecord:
-    run = RunOutcome(
-        name="call",
+    """Item ``call`` at sipfront.yml:3 with this verdict and message, as pytest files it."""
+    return record_of(
+        "call",
+        pytest_outcome(verdict),
+        line=3,
         verdict=verdict,
-        message=message,
         attempts=[Attempt(session_id="s1", report_url=REPORT + "s1", status="failed")],
-        manifest="sipfront.yml",
-        line=3,
-    )
-    return ItemRecord(
-        nodeid="sipfront.yml::call",
-        name="call",
-        manifest="sipfront.yml",
-        line=3,
-        outcome=pytest_outcome(verdict),
-        run=run if with_run else None,
         message=message,
-        verdict=None if with_run else verdict,
+        with_run=with_run,
     )
 
 

@@ -1,10 +1,13 @@
-"""The ``sipfront`` command: schema, validate (offline and --online), tests, sim."""
+"""The ``sipfront`` command: schema, validate (files, folders, --online, --json), tests and
+projects, sim, and what every --help says."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +19,7 @@ import jsonschema
 import pytest
 import requests
 import yaml
+from processes import free_port
 from sandbox_keys import keys_of
 
 from pytest_sipfront.cli import main
@@ -243,6 +247,107 @@ def test_validate_online_does_not_ask_sipfront_about_a_broken_manifest(
     assert online.requests == []
 
 
+def test_validate_given_a_folder_finds_the_manifests_below_it(tmp_path: Path) -> None:
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "prod.sipfront.yml").write_text(VALID)
+    (tmp_path / "sipfront.yml").write_text("tests:\n  - {name: a, test: b}\n")
+    (tmp_path / "other.yml").write_text("not: a manifest\n")
+    code, out, err = run_cli("validate", str(tmp_path))
+    assert (code, err) == (0, "")
+    assert out == "2 manifest(s) valid, 5 run(s)\n"
+
+
+def test_validate_examples_folder_checks_the_example_manifests() -> None:
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    code, out, err = run_cli("validate", str(examples))
+    assert (code, err) == (0, "")
+    assert out.startswith("2 manifest(s) valid")
+
+
+def test_validate_given_a_folder_without_manifests_says_so(tmp_path: Path) -> None:
+    (tmp_path / "other.yml").write_text("not: a manifest\n")
+    code, out, err = run_cli("validate", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"sipfront: no manifest found below {tmp_path} "
+        "(sipfront.yml, sipfront.yaml, *.sipfront.yml, *.sipfront.yaml)\n"
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX FIFOs")
+def test_validate_json_names_a_fifo_found_in_a_folder_as_skipped_without_reading_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sipfront.yml").write_text(VALID)
+    os.mkfifo(tmp_path / "stuck.sipfront.yml")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_sipfront", "validate", "--json", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,  # a read of the FIFO would wait for a writer: killed here, the test fails
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    report = json.loads(done.stdout)
+    assert report["manifests"] == [{"path": str(tmp_path / "sipfront.yml"), "runs": 4}]
+    assert report["skipped"] == [
+        f"{tmp_path / 'stuck.sipfront.yml'} skipped: not a regular file (a FIFO or a device), "
+        "so it is not read"
+    ]
+
+
+def test_validate_json_lists_each_manifest_with_its_runs(tmp_path: Path) -> None:
+    path = tmp_path / "sipfront.yml"
+    path.write_text(VALID)
+    code, out, err = run_cli("validate", "--json", str(path))
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "valid": True,
+        "manifests": [{"path": str(path), "runs": 4}],
+        "problems": [],
+        "skipped": [],
+    }
+
+
+def test_validate_json_lists_every_problem_with_file_line_and_column(tmp_path: Path) -> None:
+    good = tmp_path / "good.sipfront.yml"
+    good.write_text(VALID)
+    bad = tmp_path / "bad.sipfront.yml"
+    bad.write_text("tests:\n  - name: one\n    test: a\n    timeout: 10x\n")
+    missing = tmp_path / "missing.sipfront.yml"
+    code, out, err = run_cli("validate", "--json", str(good), str(bad), str(missing))
+    assert (code, err) == (1, "")
+    report = json.loads(out)
+    assert report["valid"] is False
+    assert report["manifests"] == [{"path": str(good), "runs": 4}]
+    assert report["problems"] == [
+        {
+            "path": str(bad),
+            "line": 4,
+            "column": 14,
+            "message": "tests[0].timeout: '10x' is not a duration (use 90s, 15m, 1h30m)",
+        },
+        {
+            "path": str(missing),
+            "line": 1,
+            "column": 1,
+            "message": "cannot read the manifest: No such file or directory",
+        },
+    ]
+
+
+def test_validate_json_online_names_what_sipfront_does_not_know(
+    online: SandboxServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "sipfront.yml"
+    path.write_text("tests:\n  - {name: known, test: basic-call-a-b}\n  - {name: typo, test: x}\n")
+    code, out, err = run_cli("validate", "--json", "--online", str(path))
+    assert (code, err) == (1, "")
+    problems = json.loads(out)["problems"]
+    assert [(p["line"], p["column"]) for p in problems] == [(3, 5)]
+    assert "Sipfront does not know" in problems[0]["message"]
+    assert_no_keys(online, out, err)
+
+
 # ---- tests ---------------------------------------------------------------------------------------
 
 
@@ -265,6 +370,34 @@ def test_tests_json_prints_what_sipfront_answered(online: SandboxServer) -> None
     listed = json.loads(out)
     assert [(t["id"], t["name"]) for t in listed] == [(123, "basic-call-a-b"), (124, "dtmf-check")]
     assert_no_keys(online, out, err)
+
+
+def test_projects_prints_the_account_s_projects_as_tests_prints_tests(
+    online: SandboxServer,
+) -> None:
+    code, out, err = run_cli("projects")
+    assert (code, err) == (0, "")
+    rows = [line.split(None, 2) for line in out.splitlines()]
+    assert rows[0] == ["id", "name", "description"]
+    assert ["7", "nightly-project"] in [row[:2] for row in rows[1:]]
+    assert online.count("projects") == 1
+    assert online.count("tests") == 0
+    assert_no_keys(online, out, err)
+
+
+def test_projects_json_prints_what_sipfront_answered(online: SandboxServer) -> None:
+    code, out, err = run_cli("projects", "--json")
+    assert (code, err) == (0, "")
+    assert [(p["id"], p["name"]) for p in json.loads(out)] == [(7, "nightly-project")]
+
+
+def test_projects_without_credentials_says_which_variables_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SIPFRONT_PUBLIC_KEY", raising=False)
+    code, out, err = run_cli("projects")
+    assert (code, out) == (2, "")
+    assert "set SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY" in err
 
 
 def test_tests_with_wrong_keys_fails_with_a_sentence_not_a_traceback(
@@ -344,12 +477,6 @@ def test_sim_with_a_broken_catalog_says_what_is_wrong(tmp_path: Path) -> None:
 
 
 SIM = [sys.executable, "-m", "pytest_sipfront.cli", "sim"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def refuses_connections(port: int) -> bool:
@@ -459,3 +586,68 @@ def test_tests_with_a_key_that_cannot_be_sent_says_so_in_one_line(
     assert out == ""
     assert err.startswith("sipfront: SIPFRONT_SECRET_KEY contains the character U+260E")
     assert err.count("\n") == 1 and "SÉCRET" not in err
+
+
+# ---- --help ------------------------------------------------------------------------------------
+
+
+def subcommands() -> list[str]:
+    """Every subcommand the parser has, so that a new one is held to the same rules."""
+    from pytest_sipfront.cli import _parser
+
+    actions = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(actions[0].choices)
+
+
+COMMANDS = subcommands()
+
+
+def help_of(*command: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_sipfront", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_command_s_help_lists_every_subcommand_with_a_summary() -> None:
+    assert {"sim", "tests", "projects", "validate", "schema", "run"} <= set(COMMANDS)
+    listed = help_of()
+    for command in COMMANDS:
+        assert re.search(rf"^    {command} +\S", listed, flags=re.M), command
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_subcommand_s_help_has_a_description_and_its_exit_statuses(command: str) -> None:
+    text = help_of(command)
+    description = text.split("\n\n")[1]
+    assert not description.startswith(("options:", "positional arguments:")), text
+    assert "exit status: 0" in " ".join(text.split())
+
+
+def test_options_show_what_kind_of_value_they_take() -> None:
+    run = " ".join(help_of("run").split())
+    for shown in ("--test-id N", "--timeout DURATION", "--poll-interval DURATION", "--api-url URL"):
+        assert shown in run
+    assert "TIMEOUT" not in run and "TEST_ID" not in run
+
+
+def test_the_plugin_s_options_show_n_duration_and_on_off_in_pytest_help(
+    pytester: pytest.Pytester,
+) -> None:
+    text = pytester.runpytest("--help").stdout.str()
+    for shown in (
+        "--sipfront-concurrency=N",
+        "--sipfront-max-runs=N",
+        "--sipfront-timeout=DURATION",
+        "--sipfront-poll-interval=DURATION",
+        "--sipfront-history={on,off}",
+        "--sipfront-fail-on={new,any}",
+    ):
+        assert shown in text
+    assert "SIPFRONT_CONCURRENCY" not in text

@@ -17,6 +17,8 @@ import pytest
 import requests
 import requests.adapters
 import urllib3.exceptions
+from fake_time import FakeTime
+from processes import free_port
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -50,22 +52,6 @@ AUTH_401 = (
 def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the client sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def assert_unreachable(message: str, attempts: int, reason: str) -> None:
@@ -200,13 +186,6 @@ def on_status(httpserver: HTTPServer, *answers: Any, session: str = "sess-1") ->
         script
     )
     return script
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture

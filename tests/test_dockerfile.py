@@ -142,6 +142,7 @@ def test_the_build_context_leaves_out_tests_and_repository_data(tmp_path: Path) 
     assert not [p for p in sent if "__pycache__" in p or p.endswith(".pyc")]
 
 
+@pytest.mark.slow
 def test_the_build_context_is_enough_to_build_the_package(tmp_path: Path) -> None:
     pytest.importorskip("hatchling", reason="building offline needs hatchling installed")
     context = tmp_path / "context"

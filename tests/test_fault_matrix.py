@@ -1,7 +1,8 @@
 """Every kind of API trouble, injected by the sandbox, run as a real pytest session: the item's
-outcome, the first line of its message (README, outcome table), how often the server saw the
-trigger, and that nothing is lost on the way to the four reports (terminal summary, pytest's
-``--junitxml`` user properties, ``--sipfront-junit``, GitHub annotations and job summary).
+outcome, the first line of its message (the outcome table of docs/outcomes.md), how often the
+server saw the trigger, and that nothing is lost on the way to the four reports (terminal
+summary, pytest's ``--junitxml`` user properties, ``--sipfront-junit``, GitHub annotations and
+job summary).
 
 Every case has two items: ``probe`` (its test ``probe-test`` is the one the fault is aimed at,
 with the fault's ``test:`` filter) and ``bystander`` (another test that must pass untouched).
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 import xmlschema
 from junitparser import Error, Failure, JUnitXml, Skipped
+from processes import wait_until
 
 from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.reports.github import SANDBOX_TAG
@@ -414,8 +416,13 @@ def junitxml_properties(path: Path) -> dict[str, list[tuple[str, str]]]:
 
 def summary_rows(path: Path) -> list[str]:
     """Every item's row in the job summary's tables (what needs attention, then the folded
-    rest), their header lines left out."""
+    rest), their header lines left out; not the rows of a run's media metrics (which follow)."""
     lines = path.read_text(encoding="utf-8").splitlines()
+    media = next(
+        (i for i, line in enumerate(lines) if line.startswith("<details><summary>Media metrics")),
+        len(lines),
+    )
+    lines = lines[:media]
     return [
         line
         for line, after in zip(lines, [*lines[1:], ""], strict=True)
@@ -442,13 +449,6 @@ def status_requests(server: SandboxServer, session_id: str) -> list[RequestRecor
     """The status requests of one run, in order of arrival."""
     records = [r for r in server.requests if r.endpoint == "runs.status" and session_id in r.path]
     return sorted(records, key=lambda r: r.time)
-
-
-def wait_until(condition: Callable[[], bool], seconds: float) -> None:
-    """Poll ``condition`` every 20 ms for at most ``seconds`` (no fixed sleeps)."""
-    end = time.monotonic() + seconds
-    while not condition() and time.monotonic() < end:
-        time.sleep(0.02)
 
 
 @dataclass
@@ -527,12 +527,12 @@ def test_each_fault_gives_its_outcome_and_message_and_nothing_is_lost(
     # How many times the trigger reached the server. (The sandbox records a request when it
     # answers it: a delayed answer is recorded after the delay, when the session may be over.)
     if case.slow_client:
-        wait_until(lambda: len(probe_triggers(server)) >= case.triggers, 30.0)
+        wait_until(lambda: len(probe_triggers(server)) >= case.triggers, 30.0, "its triggers")
         # The first status request came 0.2 s after the trigger (allow 2 s on a busy machine);
         # its slow answer is recorded ``delay`` seconds after it arrived.
         delay = case.faults[0]["delay"]
         start = probe_triggers(server)[0].time
-        wait_until(lambda: time.monotonic() > start + 2.0 + delay, 30.0)
+        wait_until(lambda: time.monotonic() > start + 2.0 + delay, 30.0, "the delay to pass")
     triggers = probe_triggers(server)
     assert len(triggers) == case.triggers
 

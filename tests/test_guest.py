@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
+from pytest_sipfront.options import SETTINGS
 from pytest_sipfront.sandbox import SandboxServer
 
 HEAVY = ("requests", "urllib3", "jsonschema", "referencing", "yaml", "junit_xml")
@@ -101,17 +102,11 @@ def test_importing_the_entry_point_loads_no_http_client_yaml_schema_or_sandbox()
 ENTRY_POINT_MODULES = {
     "pytest_sipfront",
     "pytest_sipfront.plugin",
-    "pytest_sipfront.settings",  # the options' and settings' definitions
-    "pytest_sipfront.durations",  # (durations are settings)
-    "pytest_sipfront.integers",  # (so are counts)
-    "pytest_sipfront.manifest",
-    "pytest_sipfront.manifest.claim",  # which YAML files are manifests
-    "pytest_sipfront.session",
-    "pytest_sipfront.session.keys",
+    "pytest_sipfront.options",  # the table of settings: plain data
 }
 
 
-def test_importing_the_entry_point_loads_only_the_option_and_setting_definitions() -> None:
+def test_importing_the_entry_point_loads_only_the_table_of_settings() -> None:
     code = (
         "import json, sys\nimport pytest_sipfront.plugin\nprint(json.dumps(sorted(sys.modules)))\n"
     )
@@ -120,6 +115,27 @@ def test_importing_the_entry_point_loads_only_the_option_and_setting_definitions
     )
     ours = {name for name in json.loads(done.stdout) if name.split(".")[0] == "pytest_sipfront"}
     assert ours == ENTRY_POINT_MODULES
+
+
+def test_a_session_that_gives_no_setting_loads_nothing_of_the_plugin_but_its_table(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a bytecode cache every module loaded is compiled again at each start: a plain
+    session loads no parser, no manifest claim, no fixture module, no xdist hooks."""
+    for setting in SETTINGS:
+        if setting.env:
+            monkeypatch.delenv(setting.env, raising=False)
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    modules = session_modules(pytester, "-q", "-p", "no:xdist")
+    ours = {name for name in modules if name.split(".")[0] == "pytest_sipfront"}
+    assert ours == ENTRY_POINT_MODULES
+
+
+def test_a_session_given_a_setting_checks_it_at_start_up(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sipfront-timeout=forever")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: pytest-sipfront: --sipfront-timeout: 'forever' *"])
 
 
 def test_a_plain_session_makes_no_gate(pytester: pytest.Pytester) -> None:
@@ -231,3 +247,22 @@ def test_a_named_yaml_file_that_reads_like_a_manifest_is_claimed_whatever_its_na
     )
     result = run_gate(None, "gate.yml", "--collect-only", "-q", server=None)
     result.stdout.fnmatch_lines(["gate.yml::named"])
+
+
+def test_a_session_against_sipfront_itself_never_loads_the_sandbox_server_or_its_catalog(
+    pytester: pytest.Pytester,
+    run_gate: Callable[..., pytest.RunResult],
+    sipfront_sandbox: Callable[..., SandboxServer],
+) -> None:
+    # The server is this test's; the session only gets its URL, as it would Sipfront's.
+    server = sipfront_sandbox({"default_duration": 0.2})
+    pytester.makepyfile(dump_modules=DUMP_MODULES)
+    manifest = "version: 1\ntests:\n  - {name: one, test: t-one}\n"
+    result = run_gate(manifest, "-p", "dump_modules", server=server, subprocess=True)
+    result.assert_outcomes(passed=1)
+    assert server.count("tests.run") == 1
+    modules = json.loads((pytester.path / "modules.json").read_text("utf-8"))
+    assert "pytest_sipfront.runs.service" in modules
+    # The client knows the sandbox's answer header from the one endpoint table; nothing else.
+    loaded = {name for name in modules if name.startswith(SANDBOX + ".")}
+    assert loaded <= {f"{SANDBOX}.endpoints"}

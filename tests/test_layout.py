@@ -1,4 +1,4 @@
-"""The package's layers, as README's Development chapter draws them: imports go down, never up
+"""The package's layers, as docs/dev/index.md draws them: imports go down, never up
 (two stated exceptions), and the layers below the pytest-facing ones never import pytest."""
 
 from __future__ import annotations
@@ -9,11 +9,23 @@ from pathlib import Path
 import pytest_sipfront
 
 PACKAGE = Path(pytest_sipfront.__file__).parent
-SHARED = {"settings", "durations", "integers", "sanitize"}
+SHARED = {"options", "settings", "durations", "integers", "sanitize"}
 # Top first. An import may only point at its own layer or one further down.
-LAYERS = ["ci", "plugin", "session", "library", "reports", "runs", "api", "sandbox", "manifest"]
+LAYERS = [
+    "ci",
+    "plugin",
+    "session",
+    "library",
+    "reports",
+    "runs",
+    "ledger",
+    "api",
+    "sandbox",
+    "manifest",
+    "media",
+]
 ALLOWED_UP = {("api", "pytest_sipfront.runs.outcome"), ("api", "pytest_sipfront.runs.messages")}
-WITHOUT_PYTEST = {"library", "reports", "runs", "api", "manifest", "sandbox"}
+WITHOUT_PYTEST = {"library", "reports", "runs", "ledger", "api", "manifest", "sandbox", "media"}
 
 
 def layer_of(module: str) -> str | None:

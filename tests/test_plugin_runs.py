@@ -282,6 +282,11 @@ def test_a_failed_run_fails_with_its_description_and_the_detail_block(
         f"  report    {server.origin}/run/details/{session}",
         "  before    no earlier run",
         "  manifest  sipfront.yml:4",
+        # --sipfront-media failed (the default): the worst dimension of each measure.
+        "  media     rtp_jitter (caller, in): min 4 median 5 p95 6 max 6 mean 5 [ms] (60 points)",
+        "  media     rtp_byte_per_sec (caller, in): min 8000 median 8000 p95 8000 max 8000 "
+        "mean 8000 [B/s] (60 points)",
+        "  media     mos (caller, in): min 4.3 median 4.3 p95 4.3 max 4.3 mean 4.3 (60 points)",
         "  sandbox   SANDBOX run: nothing was tested at Sipfront",  # the server said it is one
     ]
     assert re.fullmatch(

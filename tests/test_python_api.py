@@ -462,18 +462,18 @@ def test_sipfront_run_sandbox_needs_no_credentials(
     assert pytest_sipfront.library.command.DESTINATION_KEY == "step.1.0.dial_destination"
 
 
-# -- the README's examples -----------------------------------------------------------------------
+# -- the manual's examples (docs/python.md) -----------------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+FROM_PYTHON = (ROOT / "docs" / "python.md").read_text(encoding="utf-8")
 
 
 def from_python_blocks(language: str) -> list[str]:
-    chapter = README.split("## From Python\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(rf"```{language}\n(.*?)```", chapter, flags=re.S)
+    return re.findall(rf"```{language}\n(.*?)```", FROM_PYTHON, flags=re.S)
 
 
-def test_the_readme_fixture_example_is_the_example_file_and_passes_against_the_sandbox(
+@pytest.mark.slow
+def test_the_manuals_fixture_example_is_the_example_file_and_passes_against_the_sandbox(
     pytester: pytest.Pytester,
 ) -> None:
     example = (ROOT / "examples" / "test_dynamic_destination.py").read_text(encoding="utf-8")
@@ -490,7 +490,8 @@ def test_the_readme_fixture_example_is_the_example_file_and_passes_against_the_s
     assert "SANDBOX" in result.stdout.str()
 
 
-def test_the_readme_library_example_runs_as_a_plain_script(
+@pytest.mark.slow
+def test_the_manuals_library_example_runs_as_a_plain_script(
     pytester: pytest.Pytester, sipfront_sandbox: SandboxFactory
 ) -> None:
     server = sipfront_sandbox(CATALOG)

@@ -7,10 +7,12 @@ import itertools
 import math
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
+from fake_time import FakeTime
 
-from pytest_sipfront.api.ratelimit import RateLimiter
+from pytest_sipfront.api.ratelimit import SAFETY_WINDOW, RateLimiter
 
 
 def most_in_any_window(stamps: list[float], window: float = 1.0) -> int:
@@ -22,20 +24,30 @@ def most_in_any_window(stamps: list[float], window: float = 1.0) -> int:
     )
 
 
-def send(limiter: RateLimiter, cancel: threading.Event | None = None) -> float | None:
+def send(
+    limiter: RateLimiter,
+    cancel: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> float | None:
     """One request through the limiter as the client sends it (``begin``, the request,
     ``done``): the moment it went, or None when ``cancel`` ended its wait first."""
     slot = limiter.begin(cancel)
     if slot is None:
         return None
-    went = time.monotonic()
+    went = clock()
     slot.done()
     return went
 
 
-def send_all(limiter: RateLimiter, count: int) -> list[float]:
+def on_fake_time(rate: float) -> tuple[RateLimiter, FakeTime]:
+    """A limiter on the injectable clock: its waits pass at once, its times are exact."""
+    fake = FakeTime()
+    return RateLimiter(rate, clock=fake.clock, wait=fake.wait), fake
+
+
+def send_all(limiter: RateLimiter, count: int, clock: Callable[[], float]) -> list[float]:
     """``count`` requests one after another; the moments they went."""
-    starts = [send(limiter) for _ in range(count)]
+    starts = [send(limiter, clock=clock) for _ in range(count)]
     assert None not in starts
     return [start for start in starts if start is not None]
 
@@ -51,10 +63,10 @@ def cancel_after(seconds: float) -> threading.Event:
 
 @pytest.mark.parametrize("rate", [1, 2.7, 12.5, 40])
 def test_no_window_of_one_second_ever_holds_more_than_the_rate(rate: float) -> None:
-    limiter = RateLimiter(rate)
+    limiter, fake = on_fake_time(rate)
     allowed = max(1, math.floor(rate))
 
-    starts = send_all(limiter, 2 * allowed + 1)
+    starts = send_all(limiter, 2 * allowed + 1, fake.clock)
 
     assert most_in_any_window(starts) <= allowed
     # The request one burst later went a whole window after the one before it.
@@ -64,20 +76,21 @@ def test_no_window_of_one_second_ever_holds_more_than_the_rate(rate: float) -> N
 
 
 def test_a_burst_goes_at_once_up_to_the_rate_and_the_rest_waits_over_a_second() -> None:
-    limiter = RateLimiter(5)
+    limiter, fake = on_fake_time(5)
 
-    starts = send_all(limiter, 11)
+    starts = send_all(limiter, 11, fake.clock)
 
-    assert starts[4] - starts[0] < 1.0  # the first five did not wait for a window
+    assert starts[:5] == [starts[0]] * 5  # the first five did not wait at all
     assert all(start - starts[0] >= 1.0 for start in starts[5:10])
+    assert starts[5] == pytest.approx(starts[0] + SAFETY_WINDOW)  # and the sixth no longer
     assert starts[10] - starts[0] >= 2.0
 
 
 def test_below_one_per_second_requests_are_at_least_one_over_rate_apart() -> None:
     rate = 0.9
-    limiter = RateLimiter(rate)
+    limiter, fake = on_fake_time(rate)
 
-    starts = send_all(limiter, 3)
+    starts = send_all(limiter, 3, fake.clock)
 
     assert all(b - a >= 1 / rate for a, b in itertools.pairwise(starts))
 
@@ -157,13 +170,13 @@ def test_a_cancelled_wait_returns_false_at_once_and_does_not_block_the_queue() -
     assert send(limiter) is not None
     cancel = threading.Event()
     results: dict[str, bool] = {}
-    took: dict[str, float] = {}
+    ended: dict[str, float] = {}
 
     def waiter(name: str, event: threading.Event | None) -> None:
-        begin = time.monotonic()
         results[name] = send(limiter, event) is not None
-        took[name] = time.monotonic() - begin
+        ended[name] = time.monotonic()
 
+    opened = time.monotonic()  # the first request's answer: the window runs from here
     first = threading.Thread(target=waiter, args=("cancelled", cancel))
     first.start()
     time.sleep(0.05)
@@ -171,12 +184,15 @@ def test_a_cancelled_wait_returns_false_at_once_and_does_not_block_the_queue() -
     second.start()
     time.sleep(0.1)
     cancel.set()
-    first.join(2)
-    second.join(3)
+    first.join(30)
+    second.join(30)
 
     assert results == {"cancelled": False, "patient": True}
-    assert took["cancelled"] < 0.4
-    assert took["patient"] < 1.3  # took the slot the cancelled one gave up, no extra wait
+    # The cancelled wait ended while the window was still full (it did not wait for a turn)...
+    assert ended["cancelled"] < ended["patient"]
+    # ... and the patient one took the slot it gave up: the next window, not one after it
+    # (a second window would end 2.04 s after the first answer; a busy machine adds less).
+    assert ended["patient"] - opened < 2 * limiter.window
 
 
 def test_an_already_cancelled_acquire_sends_nothing() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pytest_sipfront.media.thresholds import parse_threshold
 from pytest_sipfront.runs.job import RunJob, fixture_key, item_of, job_from_dict, job_to_dict
 from pytest_sipfront.runs.outcome import Attempt, PreviousRun, RunOutcome, Verdict
 
@@ -35,6 +36,11 @@ EVERY_FIELD: dict[str, Any] = {
     "expect_failure": True,
     "expected": 95.0,
     "fail_on_new_only": True,
+    "ledger_item": "tests/test_calls.py::test_call#2",
+    "thresholds": (
+        parse_threshold("rtp_jitter", "p95 < 30"),
+        parse_threshold("rtp_jitter{role=callee,dir=in}@baseline", "max <= +50%"),
+    ),
 }
 
 

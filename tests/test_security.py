@@ -1,4 +1,4 @@
-"""Credentials stay secret and go to the API's origin only (docs/design.md, Security).
+"""Credentials stay secret and go to the API's origin only (docs/dev/design.md, Security).
 
 - A session with passes, failures and several kinds of API trouble, run as a real process with
   debug logging, JUnit files and the GitHub reports on, never shows either key, nor the Basic
@@ -178,9 +178,11 @@ def test_no_credential_appears_anywhere_in_a_session_with_failures_and_api_troub
     assert not any(line.lstrip().startswith("::") for line in summary.splitlines())
     tables = [block.splitlines() for block in summary.split("\n\n") if block.startswith("| ")]
     assert tables and tables[0][0].startswith("| result | name | reason |"), summary
-    for table in tables:  # no cell broke out of its table
+    for table in tables:  # no cell broke out of its table (items, or a run's media metrics)
         width = table[0].count(" | ")
         assert all(line.count(" | ") == width for line in table if line.startswith("| ")), table
+    rows = [line for line in summary.splitlines() if line.startswith("| ")]
+    assert all(line.count(" | ") == 9 for line in rows if line.startswith("| rtp_")), rows
 
 
 def test_no_credential_appears_when_sipfront_rejects_them(

@@ -2,7 +2,7 @@
 
 Every answer is hostile until sanitised. Transient trouble on status requests is retried until
 the run's deadline; a trigger (POST) is sent again only when the first one provably started
-nothing (docs/design.md, retry rules). Credentials go to the configured API origin only.
+nothing (docs/dev/design.md, retry rules). Credentials go to the configured API origin only.
 
 Decisions where the contract leaves a choice:
 
@@ -42,6 +42,7 @@ from pytest_sipfront.api.urls import (
     list_url,
     resolve_status_url,
     same_origin,
+    stats_url,
     trigger_url,
 )
 from pytest_sipfront.manifest.safety import credential_problem
@@ -52,6 +53,7 @@ from pytest_sipfront.runs.messages import (
     INTERRUPTED_QUEUED,
     LIST_REFUSED_MESSAGE,
     LISTING_TIME_LEFT,
+    MEDIA_TIME_LEFT,
     REFUSED_MESSAGE,
     RUN_TIMEOUT_LEFT,
     TRIGGER_BUDGET_LEFT,
@@ -93,6 +95,7 @@ class _Loop:
 TRIGGER_LOOP = _Loop(INTERRUPTED_QUEUED, TRIGGER_BUDGET_LEFT)
 STATUS_LOOP = _Loop(INTERRUPTED, RUN_TIMEOUT_LEFT)
 LIST_LOOP = _Loop(INTERRUPTED_LISTING, LISTING_TIME_LEFT)
+STATS_LOOP = _Loop(INTERRUPTED, MEDIA_TIME_LEFT)
 
 
 class ApiError(Exception):
@@ -125,6 +128,17 @@ class RunNotFound(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.http_status,))
+
+
+class StatsUnavailable(Exception):
+    """A stats request that gave no usable answer; ``reason`` says why (sanitised)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason,))
 
 
 @dataclass(frozen=True)
@@ -313,8 +327,10 @@ class SipfrontClient:
         read_timeout: float | None = None,
         interrupted: str = INTERRUPTED,
         deadline: float | None = None,
+        background: bool = False,
     ) -> Answer:
-        """One HTTP request (after the rate limiter), its body read up to a cap.
+        """One HTTP request (after the rate limiter; ``background`` waits behind every other
+        request), its body read up to a cap.
 
         The whole request (connect, headers and body) ends by ``connect_timeout`` plus the
         read timeout, and by ``deadline`` (the run's, on the client's clock) when that comes
@@ -327,7 +343,13 @@ class SipfrontClient:
             raise self._auth_error()
         if self._cancelled():
             raise ApiError(Verdict.INTERRUPTED, interrupted)
-        slot = self.limiter.begin(self.cancel) if self.limiter is not None else None
+        slot = None
+        if self.limiter is not None:
+            slot = (
+                self.limiter.begin_background(self.cancel)
+                if background
+                else self.limiter.begin(self.cancel)
+            )
         if self.limiter is not None and slot is None:
             raise ApiError(Verdict.INTERRUPTED, interrupted)
         try:
@@ -363,11 +385,17 @@ class SipfrontClient:
         read_timeout: float | None = None,
         deadline: float | None = None,
         interrupted: str = INTERRUPTED,
+        background: bool = False,
     ) -> Answer:
         """A GET that follows redirects on the API's own origin (at most 3 hops)."""
         for _hop in range(MAX_REDIRECTS + 1):
             answer = self._send(
-                "GET", url, read_timeout=read_timeout, deadline=deadline, interrupted=interrupted
+                "GET",
+                url,
+                read_timeout=read_timeout,
+                deadline=deadline,
+                interrupted=interrupted,
+                background=background,
             )
             location = answer.headers.get("Location")
             if answer.code not in (301, 302, 303, 307, 308) or not location:
@@ -580,6 +608,51 @@ class SipfrontClient:
         except ValueError:
             return None
         return read_run_body(body, kind, keys=("run", "data"))
+
+    # ---- media metrics --------------------------------------------------------------------
+
+    def stats(
+        self,
+        session_id: str,
+        measure: str | None = None,
+        *,
+        role: str = "",
+        direction: str = "",
+        deadline: float,
+        attempts: int = 3,
+    ) -> bytes:
+        """GET ``/runs/:sid/stats`` (no ``measure``: the dimensions) or
+        ``/runs/:sid/stats/:measure?role=...&dir=...`` (a series): the raw body of a 2xx answer,
+        for the tolerant reader. Through the rate limiter; transient trouble (no answer, 429,
+        5xx) is retried with backoff, at most ``attempts`` tries and never past ``deadline``.
+
+        Raises :class:`StatsUnavailable` with the reason; a 401/403 here does not stop the
+        session's runs (these endpoints may be refused to a key that may run tests). These
+        requests wait behind every other in the rate limiter: metrics never hold back a run's
+        status poll or trigger.
+        """
+        url = stats_url(self.base_url, session_id, measure, role, direction)
+        policy = self.retry.with_attempts(attempts)
+        try:
+            return self._retrying(
+                lambda: self._stats_once(url, deadline), STATS_LOOP, policy, deadline
+            )
+        except ApiError as error:  # the policy gave up, an interrupt, refused credentials
+            raise StatsUnavailable(error.message) from None
+
+    def _stats_once(self, url: str, deadline: float) -> bytes:
+        answer = self._get(
+            url, deadline=deadline, interrupted=STATS_LOOP.interrupted, background=True
+        )
+        code = answer.code
+        if 200 <= code < 300:
+            return answer.body
+        if code == 429 or code >= 500:
+            raise Trouble(
+                Failure.HTTP_STATUS, retry_after=answer.retry_after_asked, http_status=code
+            )
+        text = _error_text(answer)
+        raise StatsUnavailable(f"HTTP {code}" + (f": {text}" if text else ""))
 
     # ---- lists ----------------------------------------------------------------------------
 

@@ -27,8 +27,15 @@ _CANCEL_TICK = 0.05
 """How often a queued thread looks at its cancel event while it waits for its turn."""
 
 
+def _wait_on(condition: threading.Condition, timeout: float | None) -> bool:
+    return condition.wait(timeout)
+
+
 class _Waiter:
-    __slots__ = ()
+    __slots__ = ("background",)
+
+    def __init__(self, background: bool) -> None:
+        self.background = background
 
 
 class Slot:
@@ -45,9 +52,19 @@ class Slot:
 
 
 class RateLimiter:
-    """Thread-safe sliding-log limiter; threads get their turn in the order they asked (FIFO)."""
+    """Thread-safe sliding-log limiter; threads get their turn in the order they asked (FIFO),
+    background requests after every other."""
 
-    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[threading.Condition, float | None], object] | None = None,
+    ) -> None:
+        """``clock`` is the monotonic clock the log is kept on; ``wait(condition, timeout)``
+        waits for a turn with the condition's lock held (``condition.wait`` unless a test gives
+        a clock of its own that moves when the limiter waits)."""
         if isinstance(rate, bool) or not isinstance(rate, (int, float)):
             raise ValueError(f"the request rate must be a number, not {rate!r}")
         if not math.isfinite(rate) or rate <= 0:
@@ -58,6 +75,7 @@ class RateLimiter:
         self.window = SAFETY_WINDOW if rate >= 1 else SAFETY_WINDOW / rate
         """Length of the window in seconds (longer than 1 s below one request per second)."""
         self._clock = clock
+        self._wait = wait or _wait_on
         self._log: deque[Slot] = deque(maxlen=self.burst)
         self._queue: deque[_Waiter] = deque()
         self._cond = threading.Condition(threading.Lock())
@@ -83,9 +101,24 @@ class RateLimiter:
         Waits are timed waits on a condition, never busy loops; a thread waiting with a cancel
         event notices it within :data:`_CANCEL_TICK` seconds.
         """
-        me = _Waiter()
+        return self._begin(cancel, background=False)
+
+    def begin_background(self, cancel: threading.Event | None = None) -> Slot | None:
+        """:meth:`begin` for a request that waits behind every other one waiting (media
+        metrics), so that it never holds back a run's status poll or trigger."""
+        return self._begin(cancel, background=True)
+
+    def _begin(self, cancel: threading.Event | None, *, background: bool) -> Slot | None:
+        me = _Waiter(background)
         with self._cond:
-            self._queue.append(me)
+            if background:
+                self._queue.append(me)
+            else:  # ahead of the background requests, behind the other foreground ones
+                place = next(
+                    (i for i, waiter in enumerate(self._queue) if waiter.background),
+                    len(self._queue),
+                )
+                self._queue.insert(place, me)
             try:
                 while True:
                     if cancel is not None and cancel.is_set():
@@ -103,7 +136,7 @@ class RateLimiter:
                         timeout = None
                     if cancel is not None:
                         timeout = _CANCEL_TICK if timeout is None else min(timeout, _CANCEL_TICK)
-                    self._cond.wait(timeout)
+                    self._wait(self._cond, timeout)
             finally:
                 self._queue.remove(me)
                 self._cond.notify_all()

@@ -185,7 +185,7 @@ def status_words(run: Mapping[str, Any], kind: str = "test") -> list[str]:
 
 
 def interpret(run: Mapping[str, Any], kind: str = "test") -> RunState:
-    """Apply the verdict rules (docs/design.md) to a ``run`` object.
+    """Apply the verdict rules (docs/dev/design.md) to a ``run`` object.
 
     - Finished when ``is_finished`` is 1. When ``is_finished`` is 0 the run is still going.
       When it is absent: a going word in any status field means still going (a going word wins

@@ -7,7 +7,7 @@ No ``requests`` here: the pytest-facing modules use these without loading the HT
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from pytest_sipfront.sanitize import clean_line
 
@@ -19,6 +19,22 @@ LIST_PATHS = {"tests": "/tests", "projects": "/projects"}
 
 LAST_PATHS = {"test": "/tests/{id}/status/last", "project": "/projects/{id}/status/last"}
 """The latest run of a test or project (its history), under the API base URL."""
+
+
+STATS_PATH = "/runs/{sid}/stats"
+"""The metrics dimensions of a run; ``/<measure>`` after it, one measure's series."""
+
+
+def stats_url(
+    base_url: str, session_id: str, measure: str | None = None, role: str = "", direction: str = ""
+) -> str:
+    """``/runs/:sid/stats``, or ``/runs/:sid/stats/:measure?role=...&dir=...``."""
+    url = base_url + STATS_PATH.format(sid=quote(session_id, safe=""))
+    if measure is None:
+        return url
+    url += "/" + quote(measure, safe="")
+    query = [(k, v) for k, v in (("role", role), ("dir", direction)) if v]
+    return url + ("?" + urlencode(query) if query else "")
 
 
 def last_url(base_url: str, kind: str, entity_id: str) -> str:

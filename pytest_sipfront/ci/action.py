@@ -36,12 +36,15 @@ from pytest_sipfront.reports.github import append_summary, cannot_start_summary,
 from pytest_sipfront.reports.outfile import write_text
 from pytest_sipfront.reports.terminal import counts_line
 from pytest_sipfront.runs.messages import (
+    DETACHED,
     GATE_CANNOT_START_TODO,
     GATE_FORK_TODO,
     GATE_NO_KEYS_TODO,
     GATE_USAGE_ERROR,
     GATE_USAGE_ERROR_TODO,
     NOTHING_TESTED,
+    REATTACHED,
+    REUSED,
     SANDBOX_OVERRIDDEN,
 )
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
@@ -69,6 +72,10 @@ COUNT_OUTPUTS = (
     "results_json",
     "report_urls",
     "new_failures",
+    "reattached",
+    "reused",
+    "triggered",
+    "media_breaches",
 )
 RUN_OUTPUTS = (
     "status",
@@ -244,7 +251,12 @@ def pytest_arguments(inputs: ActionInputs, paths: Sequence[str], rootdir: str) -
         ("--sipfront-poll-interval", inputs.poll_interval),
         ("--sipfront-report-mode", inputs.report_mode),
         ("--sipfront-max-runs", inputs.max_runs),
+        ("--sipfront-ledger", inputs.ledger),
+        ("--sipfront-reuse", inputs.reuse),
+        ("--sipfront-media", inputs.media),
     ]
+    if inputs.detach:
+        args.append("--sipfront-detach")
     if inputs.sandbox:
         args.append("--sipfront-sandbox")
     elif inputs.api_url:
@@ -405,6 +417,27 @@ def _report_urls(entries: list[dict[str, str]]) -> tuple[str, int]:
     return json.dumps(kept, ensure_ascii=False), len(kept)
 
 
+class PaidOnce:
+    """The ledger's counts: runs re-attached to, reused, and triggered (paid) this session."""
+
+    def __init__(self) -> None:
+        self.reattached = self.reused = self.triggered = self.detached = 0
+
+    def count(self, run: RunOutcome | None) -> None:
+        if run is None:
+            return
+        if run.ledger == DETACHED:
+            self.detached += 1  # skipped, but its run was triggered and goes on at Sipfront
+        earlier = 0
+        if run.ledger == REATTACHED:
+            self.reattached += 1
+            earlier = 1
+        elif run.ledger == REUSED:
+            self.reused += 1
+            earlier = 1
+        self.triggered += max(0, len(run.attempts) - earlier)
+
+
 class Tally:
     """The session's outputs: its counts are :func:`~pytest_sipfront.reports.counts.session_counts`,
     the one count the terminal, the JUnit file and the GitHub summary show too."""
@@ -418,17 +451,23 @@ class Tally:
     ) -> None:
         info = collector.info or SessionInfo(api_url="", sandbox=collector.sandbox, rootdir="")
         self.counts = session_counts(collector.records, info)
-        self.new_failures = 0
+        self.new_failures = self.media_breaches = 0
+        paid = PaidOnce()
         urls: list[dict[str, str]] = []
         for record in collector.records:
+            paid.count(record.run)
             if record.run is not None and record.run.new_failure:
                 self.new_failures += 1  # failures after a passing earlier run (history on)
+            if record.run is not None and record.run.media is not None:
+                self.media_breaches += len(record.run.media.breaches)
             result = classify(record)
             self._url(urls, record.name, record.manifest, result.label, record.report_url)
         for run in collector.unreported:
+            paid.count(run)
             result = classify_still_running(run)
             label = "running" if still_going(run) else result.label
             self._url(urls, run.name, run.manifest, label, run.report_url)
+        self.detached = paid.detached
         self.report_urls, self.urls_kept = _report_urls(urls)
         self.urls_total = len(urls)
         self.sandbox = collector.sandbox
@@ -450,6 +489,10 @@ class Tally:
             results_json=clean_line(self.results_json, VALUE_LIMIT),
             report_urls=self.report_urls,
             new_failures=str(self.new_failures),
+            reattached=str(paid.reattached),
+            reused=str(paid.reused),
+            triggered=str(paid.triggered),
+            media_breaches=str(self.media_breaches),
         )
         if len(collector.records) + len(collector.unreported) == 1:
             if collector.records:
@@ -474,8 +517,9 @@ class Tally:
 
     @property
     def ran(self) -> int:
-        """Items that were not skipped: runs asked of Sipfront (or problems on the way)."""
-        return self.counts.ran
+        """Items that were not skipped: runs asked of Sipfront (or problems on the way); a
+        detached item's run was asked for too."""
+        return self.counts.ran + self.detached
 
     def line(self) -> str:
         sandbox = f" ({NOTHING_TESTED})" if self.sandbox else ""

@@ -22,6 +22,7 @@ from pytest_sipfront.manifest.schema import MAX_ID
 from pytest_sipfront.runs.messages import id_too_large, input_not_utf8
 from pytest_sipfront.sanitize import clean_line
 from pytest_sipfront.settings import (
+    MEDIA_MODES,
     PROJECT_REPORT_MODES,
     PUBLIC_KEY_VAR,
     REPORT_MODES,
@@ -40,6 +41,7 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "poll_interval": None,
     "report_mode": None,
     "max_runs": None,
+    "media": None,
     "allow_empty": "false",
     "junit_report": "sipfront-junit.xml",
     "results_json": "sipfront-results.json",
@@ -47,6 +49,10 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "keyword": None,
     "pytest_args": None,
     "sandbox": "false",
+    "ledger": "auto",
+    "ledger_key": "${{ github.job }}-${{ strategy.job-index }}",
+    "reuse": None,
+    "detach": "false",
     "mode": None,
     "name": None,
     "destination": None,
@@ -129,6 +135,7 @@ class ActionInputs:
     poll_interval: str | None = None
     report_mode: str | None = None
     max_runs: int | None = None
+    media: str | None = None
     allow_empty: bool = False
     junit_report: str = "sipfront-junit.xml"
     results_json: str = "sipfront-results.json"
@@ -136,6 +143,10 @@ class ActionInputs:
     keyword: str | None = None
     pytest_args: tuple[str, ...] = ()
     sandbox: bool = False
+    ledger: str | None = None
+    """The run ledger's path (``None``: off)."""
+    reuse: str | None = None
+    detach: bool = False
     warnings: tuple[str, ...] = ()
     """Things to tell the user that did not stop the action (``timeout: 0``)."""
 
@@ -189,6 +200,40 @@ def _timeout(raw: Mapping[str, str], warnings: list[str]) -> str | None:
             )
             return LONGEST_TIMEOUT
     return _duration(raw, "timeout")
+
+
+ACTION_LEDGER_VAR = "SIPFRONT_ACTION_LEDGER"
+"""Where action.yml restores the ledger from the GitHub cache (``ledger: auto``)."""
+
+
+def _ledger(raw: Mapping[str, str], environ: Mapping[str, str]) -> str | None:
+    """``auto``: the file action.yml keeps in the GitHub cache (off where there is none: the
+    Docker image); ``off``; else a path."""
+    value = raw.get("ledger", INPUT_DEFAULTS["ledger"] or "auto")
+    if value.lower() == "off":
+        return None
+    if value.lower() == "auto":
+        return environ.get(ACTION_LEDGER_VAR, "").strip() or None
+    return value
+
+
+def _reuse(raw: Mapping[str, str]) -> str | None:
+    value = raw.get("reuse")
+    if value is None:
+        return None
+    if value.lower() not in ("none", "passed"):
+        raise InputError(f"reuse: {_shown(value)} is not none or passed")
+    return value.lower()
+
+
+def _media(raw: Mapping[str, str]) -> str | None:
+    value = raw.get("media")
+    if value is None:
+        return None
+    word = value.lower()
+    if word not in MEDIA_MODES:
+        raise InputError(f"media: {_shown(value)} is not off, failed or all")
+    return word
 
 
 def _report_mode(raw: Mapping[str, str]) -> str | None:
@@ -322,6 +367,10 @@ def parse_inputs(
     public_key, secret_key = _keys(raw, environ, _needs_no_credentials(sandbox, pytest_args))
     api_url = _api_url(raw, sandbox)
     timeout = _timeout(raw, warnings)
+    ledger = _ledger(raw, environ)
+    detach = _boolean(raw, "detach")
+    if detach and ledger is None:
+        raise InputError("detach: needs a ledger to collect from later (ledger: auto or a path)")
     return ActionInputs(
         manifests=manifests,
         single=single,
@@ -333,6 +382,7 @@ def parse_inputs(
         poll_interval=_duration(raw, "poll_interval"),
         report_mode=report_mode,
         max_runs=_whole(raw, "max_runs"),
+        media=_media(raw),
         allow_empty=_boolean(raw, "allow_empty"),
         junit_report=raw.get("junit_report") or INPUT_DEFAULTS["junit_report"] or "",
         results_json=raw.get("results_json") or INPUT_DEFAULTS["results_json"] or "",
@@ -340,6 +390,9 @@ def parse_inputs(
         keyword=raw.get("keyword"),
         pytest_args=pytest_args,
         sandbox=sandbox,
+        ledger=ledger,
+        reuse=_reuse(raw),
+        detach=detach,
         warnings=tuple(warnings),
     )
 

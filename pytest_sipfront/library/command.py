@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from pytest_sipfront.library.requests import RequestProblem
 from pytest_sipfront.library.results import RunResult
 from pytest_sipfront.library.sipfront import Sipfront
+from pytest_sipfront.runs.messages import DETACHED
 from pytest_sipfront.settings import API_URL_VAR, DEFAULT_API_URL, SettingsError
 
 DESTINATION_KEY = "step.1.0.dial_destination"
@@ -23,13 +24,28 @@ class _CommandSipfront(Sipfront):
 
 def add_run_parser(commands: Any) -> None:
     """The ``run`` subcommand, on the ``sipfront`` command's subparsers."""
-    run = commands.add_parser("run", help="trigger one Sipfront run and wait for its verdict")
-    run.add_argument("test", nargs="?", default=None, help="the Sipfront test name")
+    run = commands.add_parser(
+        "run",
+        help="trigger one Sipfront run and wait for its verdict",
+        description=(
+            "Trigger one Sipfront test (or, with --project / --project-id, one project) run, "
+            "wait for it and print its verdict with the report link, or the result as JSON. "
+            "The keys come from SIPFRONT_PUBLIC_KEY and SIPFRONT_SECRET_KEY (not needed with "
+            "--sandbox)."
+        ),
+        epilog=(
+            "exit status: 0 the run passed; 1 it failed or did not finish in time; 2 no verdict "
+            "(credentials, API errors, a refused request, an interrupt)"
+        ),
+    )
+    run.add_argument("test", nargs="?", default=None, metavar="TEST", help="the Sipfront test name")
     what = run.add_mutually_exclusive_group()
-    what.add_argument("--test-id", default=None, help="the Sipfront test id")
-    what.add_argument("--project", default=None, help="a Sipfront project name")
-    what.add_argument("--project-id", default=None, help="a Sipfront project id")
-    run.add_argument("--test-ids", default=None, help="projects only: these test ids, e.g. 11,12")
+    what.add_argument("--test-id", default=None, metavar="N", help="the Sipfront test id")
+    what.add_argument("--project", default=None, metavar="NAME", help="a Sipfront project name")
+    what.add_argument("--project-id", default=None, metavar="N", help="a Sipfront project id")
+    run.add_argument(
+        "--test-ids", default=None, metavar="IDS", help="projects only: these test ids, e.g. 11,12"
+    )
     run.add_argument(
         "--override",
         action="append",
@@ -38,12 +54,32 @@ def add_run_parser(commands: Any) -> None:
         help="a step key to send, e.g. step.0.1.target_pool=1234 (values are sent as strings)",
     )
     run.add_argument(
-        "--destination", default=None, help=f"the number to dial (sent as {DESTINATION_KEY})"
+        "--destination",
+        default=None,
+        metavar="NUMBER",
+        help=f"the number to dial (sent as {DESTINATION_KEY})",
     )
-    run.add_argument("--report-mode", default=None, help="full, kiosk or print")
-    run.add_argument("--timeout", default=None, help="how long the run may take (default 30m)")
-    run.add_argument("--poll-interval", default=None, help="default 3s")
-    run.add_argument("--heartbeat", default="60s", help="'still waiting' line on stderr (60s)")
+    run.add_argument(
+        "--report-mode", default=None, metavar="{full,kiosk,print}", help="report.mode to send"
+    )
+    run.add_argument(
+        "--timeout",
+        default=None,
+        metavar="DURATION",
+        help="how long the run may take, e.g. 30m (default 30m)",
+    )
+    run.add_argument(
+        "--poll-interval",
+        default=None,
+        metavar="DURATION",
+        help="between status requests (default 3s)",
+    )
+    run.add_argument(
+        "--heartbeat",
+        default="60s",
+        metavar="DURATION",
+        help="interval of the 'still waiting' line on stderr (default 60s)",
+    )
     run.add_argument(
         "--allow-emergency-destination",
         action="store_true",
@@ -51,12 +87,27 @@ def add_run_parser(commands: Any) -> None:
     )
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument(
-        "--api-url", default=None, help=f"default: ${API_URL_VAR} or {DEFAULT_API_URL}"
+        "--api-url",
+        default=None,
+        metavar="URL",
+        help=f"default: ${API_URL_VAR} or {DEFAULT_API_URL}",
     )
     run.add_argument(
         "--sandbox", action="store_true", help="run against the built-in sandbox, not Sipfront"
     )
     run.add_argument("--sandbox-catalog", default=None, metavar="FILE", help="implies --sandbox")
+    run.add_argument(
+        "--ledger",
+        default=None,
+        metavar="PATH",
+        help="record the run in this ledger file; the same command again re-attaches to it",
+    )
+    run.add_argument("--reuse", default=None, help="with --ledger: none or passed (default none)")
+    run.add_argument(
+        "--detach",
+        action="store_true",
+        help="with --ledger: trigger, record and exit 0; the same command later collects",
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -100,7 +151,7 @@ def _start(sipfront: Sipfront, args: argparse.Namespace) -> RunResult:
 
 
 def exit_code(result: RunResult) -> int:
-    if result.passed:
+    if result.passed or result.outcome.ledger == DETACHED:
         return 0
     return 1 if result.outcome.verdict.is_failure else 2
 
@@ -112,6 +163,9 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             heartbeat=args.heartbeat,
             sandbox=bool(args.sandbox or args.sandbox_catalog),
             sandbox_catalog=args.sandbox_catalog,
+            ledger=args.ledger,
+            reuse=args.reuse,
+            detach=bool(args.detach),
         )
     except (SettingsError, ValueError) as error:
         err.write(f"sipfront: {error}\n")

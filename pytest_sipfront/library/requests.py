@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pytest_sipfront.durations import parse_bounded
@@ -15,6 +15,7 @@ from pytest_sipfront.manifest.model import RunSpec, request_body
 from pytest_sipfront.manifest.safety import is_emergency_destination
 from pytest_sipfront.manifest.schema import MAX_ID, NAME_PATTERN
 from pytest_sipfront.manifest.sentences import scalar_problem, step_key_problem
+from pytest_sipfront.media.thresholds import Threshold, ThresholdSyntaxError, parse_threshold
 from pytest_sipfront.settings import PROJECT_REPORT_MODES, REPORT_MODES
 
 Duration = float | int | str
@@ -37,6 +38,7 @@ class RunRequest:
     timeout: float | None
     poll_interval: float | None
     retries: int
+    thresholds: tuple[Threshold, ...] = ()
 
 
 def _exactly_one(what: str, name: object, number: object, id_word: str) -> None:
@@ -111,6 +113,21 @@ def check_overrides(
     return checked
 
 
+def check_thresholds(thresholds: Mapping[str, str] | None) -> tuple[Threshold, ...]:
+    """``{"rtp_jitter": "p95 < 30"}`` as checked thresholds (the manifest's syntax)."""
+    if thresholds is None:
+        return ()
+    if not isinstance(thresholds, Mapping):
+        raise RequestProblem("thresholds must be a mapping such as {'rtp_jitter': 'p95 < 30'}")
+    checked = []
+    for key, expression in thresholds.items():
+        try:
+            checked.append(parse_threshold(key, expression))
+        except ThresholdSyntaxError as error:
+            raise RequestProblem(f"thresholds[{key!r}]: {error}") from None
+    return tuple(checked)
+
+
 def _spec(
     kind: Literal["test", "project"],
     target: str,
@@ -151,6 +168,7 @@ def request_for_test(
     name: str | None,
     allow_emergency_destination: bool,
     session_report_mode: str | None,
+    thresholds: Mapping[str, str] | None = None,
 ) -> RunRequest:
     _exactly_one("test", test, test_id, "test_id")
     request: dict[str, Any] = {}
@@ -175,7 +193,8 @@ def request_for_test(
         shown,
         allow_emergency_destination,
     )
-    return _run_request(spec, session_report_mode, timeout, poll_interval, retries)
+    request_ = _run_request(spec, session_report_mode, timeout, poll_interval, retries)
+    return replace(request_, thresholds=check_thresholds(thresholds))
 
 
 def request_for_project(

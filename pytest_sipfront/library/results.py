@@ -4,6 +4,7 @@ the gate's verdict) and :class:`RunHandle` (a run started, to wait for)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -174,7 +175,24 @@ class RunResult:
             "duration_s": self.duration_s,
             "attempts": self.attempts,
             "sandbox": self.outcome.sandbox,
+            "ledger": self.outcome.ledger or None,
+            "ledger_note": self.outcome.ledger_note or None,
+            "media": self.media,
+            "media_breaches": self.media_breaches,
         }
+
+    @property
+    def media(self) -> list[dict[str, Any]]:
+        """The media summaries (count, min, median, p95, max, mean, unit per measure, role and
+        direction); empty when no metrics were fetched."""
+        media = self.outcome.media
+        return [dataclasses.asdict(summary) for summary in media.summaries] if media else []
+
+    @property
+    def media_breaches(self) -> list[str]:
+        """One sentence per media threshold breached (``check()`` raises with them)."""
+        media = self.outcome.media
+        return list(media.breach_lines) if media else []
 
     def check(self) -> RunResult:
         """Raise the run's failure or error, with the gate's text; return self when it passed."""

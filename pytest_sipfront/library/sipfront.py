@@ -31,11 +31,19 @@ from pytest_sipfront.library.results import (
     SipfrontRunError,
     SipfrontRunFailed,
 )
-from pytest_sipfront.runs.messages import INTERRUPTED_QUEUED, heartbeat
+from pytest_sipfront.runs.messages import DETACHED, INTERRUPTED_QUEUED, detached, heartbeat
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
-from pytest_sipfront.settings import Settings, SettingsError, option_name, resolve
+from pytest_sipfront.settings import (
+    LEDGER_VAR,
+    REUSE_VAR,
+    Settings,
+    SettingsError,
+    option_name,
+    resolve,
+)
 
 if TYPE_CHECKING:
+    from pytest_sipfront.ledger.book import LedgerBook
     from pytest_sipfront.runs.job import RunJob, Service
     from pytest_sipfront.runs.service import RunService
 
@@ -63,6 +71,23 @@ def _located(where: tuple[str, int], text: str) -> str:
     return f"{where[0]}:{where[1]}: {text}" if where[0] else text
 
 
+def _book(settings: Settings, environ: Mapping[str, str]) -> LedgerBook | None:
+    """The run ledger of a client made with ``ledger=``; its revision from the environment or
+    ``git rev-parse HEAD`` in the working directory."""
+    if not settings.ledger:
+        return None
+    from pytest_sipfront.ledger.book import LedgerBook
+    from pytest_sipfront.ledger.key import find_revision
+
+    return LedgerBook(
+        settings.ledger,
+        find_revision(environ, Path.cwd()),
+        environ,
+        reuse=settings.reuse,
+        max_age=settings.reuse_max_age,
+    )
+
+
 class Sipfront:
     """Trigger Sipfront runs and wait for their verdicts.
 
@@ -86,8 +111,16 @@ class Sipfront:
         sandbox: bool = False,
         sandbox_catalog: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
+        ledger: str | os.PathLike[str] | None = None,
+        reuse: str | None = None,
+        reuse_max_age: Duration | None = None,
+        detach: bool = False,
+        media: str | None = None,
     ) -> None:
-        """Raises ``ValueError`` (``SettingsError``) naming a setting that cannot be used."""
+        """Raises ``ValueError`` (``SettingsError``) naming a setting that cannot be used, or a
+        ``ledger`` that cannot be read or is held by another session. With a ``ledger`` the
+        client holds it (a lock) until :meth:`close`. ``media``: ``off``, ``failed`` (default)
+        or ``all``, as ``--sipfront-media``."""
         from pytest_sipfront.runs.service import RunService
 
         environment = os.environ if environ is None else environ
@@ -100,14 +133,21 @@ class Sipfront:
             "report_mode": report_mode,
             "max_runs": max_runs,
             "heartbeat": heartbeat,
+            "ledger": None if ledger is None else os.fspath(ledger),
+            "reuse": reuse,
+            "reuse_max_age": reuse_max_age,
+            "media": media,
         }
         try:
             settings = resolve(
                 {key: value for key, value in given.items() if value is not None},
                 {},
-                environment,
+                # A ledger only when asked for here: a script run inside a pytest session
+                # with SIPFRONT_LEDGER set must not wait for the session's lock on it.
+                {k: v for k, v in environment.items() if k not in (LEDGER_VAR, REUSE_VAR)},
                 sandbox=sandbox,
                 sandbox_catalog=None if sandbox_catalog is None else os.fspath(sandbox_catalog),
+                detach=detach,
             )
         except SettingsError as error:
             # Name the keyword argument, not the pytest option the shared check names.
@@ -115,7 +155,12 @@ class Sipfront:
             for setting in given:
                 text = text.replace(f"{option_name(setting)}: ", f"{setting}=", 1)
             raise SettingsError(text) from None
-        service = RunService(settings, settings.api_url, environ=environment)
+        service = RunService(
+            settings, settings.api_url, environ=environment, ledger=_book(settings, environment)
+        )
+        problem = service.open_ledger()
+        if problem:
+            raise SettingsError(problem)
         self._setup(
             settings,
             service,
@@ -135,9 +180,13 @@ class Sipfront:
         report_mode: str | None = None,
         max_runs: int | None = None,
         heartbeat: Duration | None = None,
+        ledger: str | os.PathLike[str] | None = None,
+        reuse: str | None = None,
     ) -> Sipfront:
         """``SIPFRONT_API_URL`` (or the default URL) and the key pair from the environment."""
         return cls(
+            ledger=ledger,
+            reuse=reuse,
             concurrency=concurrency,
             timeout=timeout,
             poll_interval=poll_interval,
@@ -165,6 +214,8 @@ class Sipfront:
         self.handles: list[RunHandle] = []
         """Every run started here, in order."""
         self._jobs: dict[str, RunJob] = {}
+        self._calls: dict[str, int] = {}
+        """How many runs of each name were asked for here: the ledger's item id."""
 
     # -- what a subclass (the pytest fixture) changes -------------------------------------------
 
@@ -173,6 +224,13 @@ class Sipfront:
 
     def _key(self, number: int) -> str:
         return f"python-{id(self):x}-{number}"
+
+    def _ledger_item(self, request: RunRequest) -> str:
+        """The run ledger's item id: the run's name and how many runs of that name this
+        client asked for so far (the same script asks in the same order)."""
+        with self._lock:
+            number = self._calls[request.name] = self._calls.get(request.name, 0) + 1
+        return f"{request.name}#{number}"
 
     def _location(self) -> tuple[str, int]:
         """Where the run was asked for (the detail block's ``source`` line)."""
@@ -206,6 +264,7 @@ class Sipfront:
         retries: int = 0,
         name: str | None = None,
         allow_emergency_destination: bool = False,
+        thresholds: Mapping[str, str] | None = None,
     ) -> RunResult:
         """Trigger one test run and wait for its verdict."""
         return self.start(
@@ -218,6 +277,7 @@ class Sipfront:
             retries=retries,
             name=name,
             allow_emergency_destination=allow_emergency_destination,
+            thresholds=thresholds,
         ).wait()
 
     def start(
@@ -232,8 +292,11 @@ class Sipfront:
         retries: int = 0,
         name: str | None = None,
         allow_emergency_destination: bool = False,
+        thresholds: Mapping[str, str] | None = None,
     ) -> RunHandle:
-        """Trigger one test run and return at once; ``handle.wait()`` gives its verdict."""
+        """Trigger one test run and return at once; ``handle.wait()`` gives its verdict.
+        ``thresholds``: media thresholds in the manifest's syntax, e.g.
+        ``{"rtp_jitter": "p95 < 30"}``."""
         where = self._location()
         try:
             request = request_for_test(
@@ -247,6 +310,7 @@ class Sipfront:
                 name=name,
                 allow_emergency_destination=allow_emergency_destination,
                 session_report_mode=self.settings.report_mode,
+                thresholds=thresholds,
             )
         except RequestProblem as problem:
             raise self._refuse(_located(where, str(problem))) from None
@@ -347,6 +411,7 @@ class Sipfront:
             timeout=request.timeout or self.settings.timeout,
             poll_interval=request.poll_interval or self.settings.poll_interval,
             retries=request.retries,
+            thresholds=request.thresholds,
             outcome=RunOutcome(
                 name=request.name,
                 verdict=Verdict.UNKNOWN,
@@ -356,6 +421,7 @@ class Sipfront:
                 line=where[1],
                 sandbox=self.settings.sandbox,
             ),
+            ledger_item=self._ledger_item(request),
         )
         self._before_trigger(job, request)
         self._service.plan([job])
@@ -366,6 +432,8 @@ class Sipfront:
         return handle
 
     def _wait(self, key: str) -> RunResult:
+        if self.settings.detach and self._owned is not None:
+            return self._detached(key, self._owned)
         while True:
             outcome = self._service.wait(key, self._heartbeat_every)
             if outcome is not None:
@@ -375,6 +443,26 @@ class Sipfront:
                 outcome = self._service.interrupted(key) or self._never_triggered(key)
                 break
             self._heartbeat(key)
+        result = self._result(outcome)
+        self._done(result)
+        return result
+
+    def _detached(self, key: str, service: RunService) -> RunResult:
+        """``detach=True``: the run's result once its trigger is answered and recorded in the
+        ledger (verdict ``skipped``, ``outcome.ledger`` ``detached``), or its verdict when it
+        already has one; a later client on the same ledger collects it."""
+        while True:
+            found = service.wait_answered(key, self._heartbeat_every)
+            if found is not None:
+                break
+            self._heartbeat(key)
+        outcome, final = found
+        if final:
+            outcome = service.wait(key, 0) or outcome
+        else:
+            outcome.verdict = Verdict.SKIPPED
+            outcome.message = detached(str(self.settings.ledger))
+            outcome.ledger = outcome.ledger or DETACHED
         result = self._result(outcome)
         self._done(result)
         return result

@@ -31,6 +31,7 @@ from pytest_sipfront.manifest.sentences import (
 from pytest_sipfront.manifest.structure import first_repeat
 from pytest_sipfront.manifest.variables import VariableProblem, interpolate
 from pytest_sipfront.manifest.yamlnodes import Path, Positions
+from pytest_sipfront.media.thresholds import Threshold, ThresholdSyntaxError, parse_threshold
 from pytest_sipfront.settings import PROJECT_REPORT_MODES, REPORT_MODES
 
 MAX_MATRIX_ITEMS = 10_000
@@ -52,6 +53,7 @@ class _Settings:
     report_mode: str | None = None
     marks: tuple[str, ...] = ()
     overrides: StepValues = field(default_factory=dict)
+    thresholds: dict[str, Threshold] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,6 +147,16 @@ class Checker:
                 marks.append(mark)
         return tuple(marks)
 
+    def thresholds(self, path: Path, mapping: Mapping[str, Any]) -> dict[str, Threshold]:
+        """Each threshold read; a malformed one is an error at its line."""
+        found: dict[str, Threshold] = {}
+        for key, raw in mapping.items():
+            try:
+                found[key] = parse_threshold(key, self.interpolate((*path, key), raw))
+            except ThresholdSyntaxError as error:
+                self.fail((*path, key), str(error), at_key=error.in_key)
+        return found
+
     def step_values(self, path: Path, mapping: Mapping[str, Any], container: str) -> StepValues:
         """Checked keys and interpolated values of ``overrides`` or ``matrix``."""
         result: StepValues = {}
@@ -181,6 +193,8 @@ class Checker:
             settings.marks = self.marks(at, value)
         elif key == "overrides":
             settings.overrides = self.step_values(at, value, "overrides")
+        elif key == "thresholds":
+            settings.thresholds = self.thresholds(at, value)
         else:
             return False
         return True
@@ -305,6 +319,10 @@ class Checker:
             line=line,
             column=column,
             params=(),
+            # Media metrics are a test run's (defaults' thresholds skip project entries).
+            thresholds=tuple({**defaults.thresholds, **own.thresholds}.values())
+            if kind == "test"
+            else (),
         )
 
     # -- matrix and safety -----------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pytest_sipfront.media.thresholds import Threshold
 from pytest_sipfront.settings import PROJECT_REPORT_MODES
 
 
@@ -47,6 +48,8 @@ class RunSpec:
     line: int
     column: int
     params: tuple[tuple[str, Any], ...]
+    thresholds: tuple[Threshold, ...] = ()
+    """Media thresholds (the entry's, over the defaults' on the same key)."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,15 @@ MAX_ID = 2**63 - 1
 """The largest test or project id sent (a signed 64-bit integer, as Sipfront's ids are)."""
 
 TOP_KEYS = ("version", "defaults", "tests")
-DEFAULTS_KEYS = ("timeout", "poll_interval", "retries", "report_mode", "marks", "overrides")
+DEFAULTS_KEYS = (
+    "timeout",
+    "poll_interval",
+    "retries",
+    "report_mode",
+    "marks",
+    "overrides",
+    "thresholds",
+)
 KIND_KEYS = ("test", "test_id", "project", "project_id")
 ENTRY_KEYS = (
     "name",
@@ -47,6 +55,7 @@ ENTRY_KEYS = (
     "skip",
     "xfail",
     "allow_emergency_destination",
+    "thresholds",
 )
 
 _WITH_VARIABLE = {"type": "string", "pattern": VARIABLE_PATTERN}
@@ -103,6 +112,22 @@ _DEFINITIONS: dict[str, Any] = {
         "examples": [{"step.1.0.dial_destination": "431231234", "step.0.1.target_pool": 1234}],
     },
     "reason": {"type": "string", "minLength": 1, "pattern": r"\S"},
+    "thresholds": {
+        "description": "Media thresholds the run's metrics must hold (a breach fails the item "
+        "even when Sipfront passed the run). Key: a measure, optionally {role=...,dir=...} and "
+        "@baseline; value: an aggregate (min, max, mean, median, pN), a comparator (<, <=, >, "
+        ">=) and a number (a change in percent, e.g. +50%, for @baseline).",
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "examples": [
+            {
+                "rtp_jitter": "p95 < 30",
+                "rtp_jitter{role=callee,dir=in}": "max <= 50",
+                "rtp_byte_per_sec": "min > 0",
+                "rtp_jitter@baseline": "p95 < +50%",
+            }
+        ],
+    },
 }
 
 _ENTRY: dict[str, Any] = {
@@ -175,6 +200,7 @@ _ENTRY: dict[str, Any] = {
             "description": "Allow a dial_destination that is an emergency number (lab setups).",
             "type": "boolean",
         },
+        "thresholds": {"$ref": "#/definitions/thresholds"},
     },
     "oneOf": [{"required": [kind]} for kind in KIND_KEYS],
     "allOf": [
@@ -184,6 +210,7 @@ _ENTRY: dict[str, Any] = {
                 "properties": {
                     "overrides": {"not": {}},
                     "matrix": {"not": {}},
+                    "thresholds": {"not": {}},
                     "report_mode": {
                         "anyOf": [
                             {"type": "string", "enum": list(PROJECT_REPORT_MODES)},
@@ -235,6 +262,11 @@ _SCHEMA: dict[str, Any] = {
                 "overrides": {
                     "description": "Flat Sipfront keys sent with every test entry.",
                     "$ref": "#/definitions/overrides",
+                },
+                "thresholds": {
+                    "description": "Media thresholds for every entry; an entry's own threshold "
+                    "on the same key wins.",
+                    "$ref": "#/definitions/thresholds",
                 },
             },
         },

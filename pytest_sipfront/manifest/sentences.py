@@ -320,6 +320,16 @@ def _scalar(name: str, value: Any, validator: str) -> str:
     return scalar_problem(value) or "must be a string, a number or true/false"
 
 
+def _thresholds(name: str, value: Any, validator: str) -> str:
+    return (
+        f'must be a mapping of media thresholds, e.g. rtp_jitter: "p95 < 30", not {kind_of(value)}'
+    )
+
+
+def _threshold_value(name: str, value: Any, validator: str) -> str:
+    return f'must be a threshold as text, e.g. "p95 < 30", not {kind_of(value)}'
+
+
 def _tests(name: str, value: Any, validator: str) -> str:
     if validator == "minItems":
         return (
@@ -364,6 +374,8 @@ _VALUE_SENTENCES: dict[str, Callable[[str, Any, str], str]] = {
     "matrix_list": _matrix_list,
     "override_value": _scalar,
     "matrix_value": _scalar,
+    "thresholds": _thresholds,
+    "threshold_value": _threshold_value,
     "tests": _tests,
     "entry": _entry,
     "defaults": _defaults,

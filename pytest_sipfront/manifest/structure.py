@@ -27,7 +27,7 @@ from pytest_sipfront.manifest.sentences import (
 from pytest_sipfront.manifest.yamlnodes import Path, Positions
 
 _ANNOTATIONS = frozenset({"definitions", "description", "examples", "title", "$id", "$schema"})
-_CONTAINERS = ("root", "defaults", "tests", "entry", "overrides", "matrix")
+_CONTAINERS = ("root", "defaults", "tests", "entry", "overrides", "matrix", "thresholds")
 _VALIDATOR: jsonschema.Draft7Validator | None = None
 
 
@@ -92,6 +92,7 @@ def field_of(path: Path) -> str:
         "matrix": "matrix_list" if len(rest) == 2 else "matrix_value",
         "marks": "mark",
         "test_ids": "test_ids_item",
+        "thresholds": "threshold_value",
     }.get(head, head)
 
 

@@ -19,6 +19,7 @@ from typing import TextIO
 from urllib.parse import quote
 
 from pytest_sipfront.durations import format_duration
+from pytest_sipfront.media.render import markdown_section
 from pytest_sipfront.reports.classify import (
     Result,
     classify,
@@ -36,9 +37,11 @@ from pytest_sipfront.runs.messages import (
     SUMMARY_CUT,
     SUMMARY_SANDBOX,
     history_case,
+    ledger_case,
+    media_left_out,
     summary_verdict,
 )
-from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo, Verdict
 from pytest_sipfront.sanitize import clean_line
 
 MAX_ANNOTATIONS = 10
@@ -230,6 +233,8 @@ class _Row:
     """The ``before`` cell (the run before this session); empty when history was not looked up."""
     before_says: bool = False
     """The ``before`` cell says more than "no earlier run"."""
+    ledger: str = ""
+    """How the run ledger had the run: ``reused: triggered <when> in <attempt>``, ..."""
 
     @property
     def attention(self) -> bool:
@@ -270,6 +275,8 @@ def _result_cell(row: _Row) -> str:
         text = f"✅ passed (flaky: {row.attempts} attempts)"
     elif row.result.kind == "error" and row.result.junit_type.startswith("sipfront."):
         text = f"⛔ error ({row.result.junit_type.removeprefix('sipfront.')})"
+    if row.ledger:
+        text = f"{text}, {row.ledger}"
     return markdown_cell(text)
 
 
@@ -306,7 +313,8 @@ def _table(
 ) -> tuple[list[str], list[str]]:
     """A table's two head lines and its rows, with only the columns that say something."""
     columns = []
-    if attention or len({_result_cell(row) for row in rows}) > 1:
+    # The result cell carries the ledger's word (reused, re-attached): never left out then.
+    if attention or any(row.ledger for row in rows) or len({_result_cell(row) for row in rows}) > 1:
         columns.append(_Column("result", _result_cell))
     if not attention and len({row.manifest for row in rows}) > 1:
         # Without the manifest column, a name alone could stand for entries of two manifests.
@@ -344,7 +352,9 @@ def _duration(run: RunOutcome | None) -> str:
     return format_duration(run.duration_s)
 
 
-def _row(result: Result, name: str, manifest: str, line: int, run: RunOutcome | None) -> _Row:
+def _row(
+    result: Result, name: str, manifest: str, line: int, run: RunOutcome | None, ledger: str = ""
+) -> _Row:
     before, says = _before_cell(run)
     return _Row(
         result,
@@ -357,12 +367,20 @@ def _row(result: Result, name: str, manifest: str, line: int, run: RunOutcome | 
         _urls(run),
         before,
         says,
+        ledger,
     )
 
 
 def _rows(records: Sequence[ItemRecord], info: SessionInfo) -> list[_Row]:
     rows = [
-        _row(classify(record), record.name, record.manifest, record.line, record.run)
+        _row(
+            classify(record),
+            record.name,
+            record.manifest,
+            record.line,
+            record.run,
+            ledger_case(record.run) if record.run is not None else "",
+        )
         for record in records
     ]
     rows += [
@@ -479,11 +497,34 @@ def step_summary(
     left_out = len(rows) - shown
     if left_out:
         lines += ["", SUMMARY_CUT.format(left=left_out, total=len(rows))]
+    lines += _media_sections(records, budget)
     text = "\n".join(_defused(line) for line in lines).rstrip("\n") + "\n"
     encoded = text.encode("utf-8")
     if len(encoded) > limit_bytes:  # only when limit_bytes is smaller than the heading itself
         text = encoded[: max(0, limit_bytes)].decode("utf-8", errors="ignore")
     return text
+
+
+def _media_sections(records: Sequence[ItemRecord], budget: int) -> list[str]:
+    """For each failed or breached run with metrics: its table and chart, folded, as far as
+    ``budget`` bytes allow; a note counts those left out."""
+    shown: list[str] = []
+    left = 0
+    for record in records:
+        run = record.run
+        media = run.media if run is not None else None
+        if run is None or media is None or not (media.red or run.verdict is not Verdict.PASSED):
+            continue
+        section = ["", *markdown_section(media, record.name, markdown_cell).split("\n")]
+        size = sum(_size(line) for line in section)
+        if size > budget - 200:
+            left += 1
+            continue
+        shown += section
+        budget -= size
+    if left:
+        shown += ["", media_left_out(left)]
+    return shown
 
 
 def _fit(lines: Iterable[str], budget: int) -> tuple[list[str], int]:

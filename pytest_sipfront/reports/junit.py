@@ -2,7 +2,7 @@
 
 Every item is filed as :func:`pytest_sipfront.reports.classify.classify` decides, and the file is
 built with :mod:`xml.etree.ElementTree` directly (the ``junit-xml`` package is not used: see
-"Why not junit-xml" in README.md). The rules every file keeps:
+"Why not junit-xml" in docs/reports.md). The rules every file keeps:
 
 - every string is made XML 1.0-safe first: ANSI escapes are removed, CR LF becomes LF, and every
   character XML 1.0 forbids (C0/C1 controls except TAB and LF, lone surrogates, non-characters
@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pytest_sipfront.durations import format_duration
+from pytest_sipfront.media.render import text_table
 from pytest_sipfront.reports.classify import (
     Result,
     classify,
@@ -45,7 +46,7 @@ from pytest_sipfront.reports.classify import (
 )
 from pytest_sipfront.reports.counts import Counts, session_counts
 from pytest_sipfront.reports.outfile import replace_text
-from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line
+from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line, ledger_case
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
 
@@ -177,6 +178,10 @@ def run_lines(run: RunOutcome) -> list[str]:
     lines.append(f"duration  {format_duration(millis(run.duration_s) / 1000)}")
     if run.previous is not None:
         lines.append(f"before    {before_line(run.previous)}")
+    if run.ledger:
+        lines.append(f"ledger    {ledger_case(run)}")
+    if run.earlier:
+        lines.append(f"earlier   {run.earlier}")
     total = len(run.attempts)
     for index, attempt in enumerate(run.attempts):
         lines.append(
@@ -212,6 +217,9 @@ def system_out(
     else:
         lines.append("report    none (no Sipfront run was triggered)")
     lines.append(f"manifest  {manifest}:{line}" if line > 0 else f"manifest  {manifest}")
+    table = text_table(run.media) if run is not None and run.media is not None else ""
+    if table:
+        lines += ["media metrics:", table]
     return xml_text("\n".join(lines))
 
 

@@ -18,6 +18,7 @@ from pytest_sipfront.runs.messages import (
     NOT_REACHED,
     NOTHING_TESTED,
     history_case,
+    ledger_case,
     not_waited_for,
 )
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
@@ -51,7 +52,7 @@ def _record_line(record: ItemRecord) -> str:
     ran = record.run is not None and bool(record.run.attempts)
     duration = format_duration(record.duration_s) if ran else "-"
     line = f"{word(classify(record)):<10} {record.name} {duration} {_links(record.run)}".rstrip()
-    notes = [history_case(record.run)] if record.run is not None else []
+    notes = [history_case(record.run), ledger_case(record.run)] if record.run is not None else []
     if record.run is not None and record.run.not_waited_for:
         notes.append(not_waited_for(record.run.not_waited_for))
     shown = "; ".join(note for note in notes if note)

@@ -1,4 +1,4 @@
-"""pytest-xdist's broker form (docs/design.md): the controller triggers and polls every run and
+"""pytest-xdist's broker form (docs/dev/design.md): the controller triggers and polls every run and
 the workers only wait for their items' verdicts.
 
 The controller serves its :class:`~pytest_sipfront.runs.service.RunService` on loopback with a

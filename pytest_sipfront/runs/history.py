@@ -88,12 +88,14 @@ def previous_from_run(body: Any, kind: str) -> PreviousRun:
     reason = run.get("result_description")
     started = run.get("started_at", run.get("created_at"))
     stopped = run.get("stopped_at")
+    session_id = run.get("session_id")
     return PreviousRun(
         state=word,
         reason=clean_line(reason, 300) if isinstance(reason, str) and word == "failed" else "",
         started_at=clean_line(started, 40) if isinstance(started, str) else None,
         stopped_at=clean_line(stopped, 40) if isinstance(stopped, str) and state.finished else None,
         report_url=clean_http_url(run.get("report_url")),
+        session_id=clean_line(session_id, 200) or None if isinstance(session_id, str) else None,
     )
 
 

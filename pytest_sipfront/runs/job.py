@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pytest_sipfront.media.thresholds import Threshold
 from pytest_sipfront.runs.outcome import (
     RUN_KINDS,
     RunKind,
@@ -60,12 +61,22 @@ class RunJob:
     """Seconds the run is expected to take (the polling plan uses it; history may replace it)."""
     fail_on_new_only: bool = False
     """``--sipfront-fail-on new``: an ALREADY FAILING run is not red."""
+    ledger_item: str = ""
+    """The run ledger's item id when it is not ``key`` (fixture: node id and call order)."""
+    thresholds: tuple[Threshold, ...] = ()
+    """The media thresholds the run's metrics must hold (none: metrics only for reports)."""
 
     __hash__ = object.__hash__  # one job is one request, whatever its values
 
 
-_ENCODE: dict[str, Any] = {"outcome": run_to_dict}
-_DECODE: dict[str, Any] = {"outcome": run_from_dict}
+_ENCODE: dict[str, Any] = {
+    "outcome": run_to_dict,
+    "thresholds": lambda thresholds: [dataclasses.asdict(item) for item in thresholds],
+}
+_DECODE: dict[str, Any] = {
+    "outcome": run_from_dict,
+    "thresholds": lambda items: tuple(Threshold(**item) for item in items),
+}
 
 
 def job_to_dict(job: RunJob) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pytest_sipfront.durations import format_duration
+from pytest_sipfront.media.report import Breach
+from pytest_sipfront.media.summary import Summary, format_value
 from pytest_sipfront.runs.outcome import (
     Attempt,
     PreviousRun,
@@ -22,6 +24,9 @@ NOT_REACHED = (
     "pytest-xdist worker crashed); this is Sipfront's verdict"
 )
 INTERRUPTED_QUEUED = "Interrupted before its run was triggered"
+INTERRUPTED_MEASURING = (
+    "Interrupted while its media metrics were read; the run has finished at Sipfront"
+)
 NOT_TRIGGERED = "not triggered: the session is stopping"
 """A run pytest will not reach (-x, --maxfail): it ends its item at once, nothing is sent."""
 INTERRUPTED_SENDING = (
@@ -36,6 +41,69 @@ UNKNOWN_TRIGGER = (
 NOTHING_TESTED = "SANDBOX: nothing was tested at Sipfront"
 """Beside every count or title of a sandbox session."""
 SANDBOX_NOTE = "SANDBOX: simulated by the pytest-sipfront sandbox, not a real Sipfront run"
+
+
+REATTACHED = "re-attached"
+REUSED = "reused"
+DETACHED = "detached"
+"""The ledger's outcome words (``RunOutcome.ledger``), the same in every report."""
+
+
+def detached(ledger: str) -> str:
+    """The skip reason of an item whose run a ``--sipfront-detach`` session left going."""
+    return (
+        "detached: running at Sipfront; collect with the same command and "
+        f"--sipfront-ledger {ledger}"
+    )
+
+
+def ledger_case(outcome: RunOutcome) -> str:
+    """``re-attached: triggered 2026-12-07 11:02:03 UTC in session 1`` (or ``reused: ...``,
+    ``detached: ...``) for a run the ledger had; ``""`` otherwise."""
+    if not outcome.ledger:
+        return ""
+    if outcome.ledger == DETACHED:
+        return f"{DETACHED}: {STILL_GOING}"
+    if not outcome.ledger_note:
+        return outcome.ledger
+    return f"{outcome.ledger}: triggered {outcome.ledger_note}"
+
+
+def ledger_when(sent_at: str, attempt: str) -> str:
+    """``2026-12-07 11:02:03 UTC in GitHub attempt 1`` from a ledger record's ISO time."""
+    text = sent_at.replace("T", " ")[:19]
+    return f"{text} UTC in {attempt}" if attempt else f"{text} UTC"
+
+
+def earlier_run(verdict: str | None, when: str, report_url: str | None) -> str:
+    """The detail block's ``earlier`` line: the ledger's run of this item before this session."""
+    if verdict is None:
+        return f"trigger sent {when}, never answered: a run may have started at Sipfront"
+    return f"{verdict} | triggered {when} | {report_url or '-'}"
+
+
+def uncertain_trigger(name: str, when: str) -> str:
+    """Warning: the ledger holds a "sending" mark for this item without an answer."""
+    return (
+        f"{name}: the ledger holds a trigger sent {when} that was never answered; a run may "
+        "have started at Sipfront (check it there); this session triggers anew"
+    )
+
+
+def ledger_unreadable(path: str, reason: str) -> str:
+    return (
+        f"the Sipfront ledger {path} cannot be used: {reason}. Nothing was triggered. To start "
+        "afresh, delete the file (or point --sipfront-ledger at a new one): the runs it "
+        "recorded are then triggered anew"
+    )
+
+
+def ledger_busy(path: str, waited: float) -> str:
+    return (
+        f"the Sipfront ledger {path} is held by another session (waited "
+        f"{format_duration(waited)}). Nothing was triggered. Run one session per ledger at a "
+        "time, or give each session (each matrix leg, each shard) its own ledger file"
+    )
 
 
 def not_waited_for(count: int) -> str:
@@ -76,6 +144,7 @@ def retry_after_too_long(retry_after: float, left: float, what: str) -> str:
 RUN_TIMEOUT_LEFT = "this run's timeout"
 TRIGGER_BUDGET_LEFT = "this run's timeout for its trigger"
 LISTING_TIME_LEFT = "the time this listing may take"
+MEDIA_TIME_LEFT = "the time this run's media metrics may take"
 INTERRUPTED_LISTING = "Interrupted while asking Sipfront for a list; nothing was started"
 
 AUTH_MESSAGE = (
@@ -317,6 +386,10 @@ def detail_block(outcome: RunOutcome) -> str:
             rows.append(("report", attempt.report_url))
     if outcome.previous is not None:
         rows.append(("before", before_line(outcome.previous)))
+    if outcome.ledger:
+        rows.append(("ledger", ledger_case(outcome)))
+    if outcome.earlier:
+        rows.append(("earlier", outcome.earlier))
     if len(outcome.attempts) > 1:
         for number, earlier in enumerate(outcome.attempts, start=1):
             rows.append(
@@ -329,6 +402,8 @@ def detail_block(outcome: RunOutcome) -> str:
         # A run started from Python names the line that started it instead of a manifest line.
         label = "manifest" if outcome.manifest.endswith((".yml", ".yaml")) else "source"
         rows.append((label, f"{outcome.manifest}:{outcome.line}"))
+    if outcome.media is not None:
+        rows.extend(("media", line) for line in outcome.media.lines)
     if outcome.sandbox:
         rows.append(("sandbox", "SANDBOX run: nothing was tested at Sipfront"))
     width = max(len(label) for label, _ in rows) + 2
@@ -422,3 +497,86 @@ def timing_line(run_s: float | None, wait_s: float | None) -> str:
     if wait_s is not None:
         line += f"; pytest waited {format_duration(wait_s)} for its verdict (the run began ahead)"
     return line
+
+
+# -- media metrics ---------------------------------------------------------------------------
+
+NO_BASELINE = "no passing baseline yet"
+
+
+def media_off_with_thresholds(where: str) -> str:
+    return (
+        f"--sipfront-media off, but {where} sets media thresholds: they cannot be checked "
+        "without metrics; use --sipfront-media failed or all, or remove the thresholds"
+    )
+
+
+def _dimension_label(role: str, direction: str) -> str:
+    label = ", ".join(part for part in (role, direction) if part)
+    return f" ({label})" if label else ""
+
+
+def media_breach(breach: Breach) -> str:
+    """``media threshold breached: rtp_jitter p95 45 ms > 30 (callee, in)``: the measured value,
+    how it stands to the limit, the limit."""
+    value = format_value(breach.value, breach.unit)
+    relation = ">" if breach.value > breach.limit else "<" if breach.value < breach.limit else "="
+    limit = format_value(breach.limit)
+    if breach.baseline is not None:
+        base = format_value(breach.baseline, breach.unit)
+        limit += f" (baseline {base} {breach.change:+g}%)"
+    where = _dimension_label(breach.role, breach.dir)
+    what = f"{breach.measure} {breach.aggregate}"
+    return f"media threshold breached: {what} {value} {relation} {limit}{where}"
+
+
+def media_unchecked(key: str, expression: str, why: str) -> str:
+    """A threshold that could not be checked: red, saying why."""
+    return f"media threshold not checked: {key}: {expression}: {why}"
+
+
+def metrics_unreadable(excerpt: str) -> str:
+    return f"metrics unreadable: {excerpt}"
+
+
+def stats_request_failed(reason: str) -> str:
+    return f"the stats request failed: {reason}"
+
+
+def no_series(measure: str, role: str = "", direction: str = "") -> str:
+    return f"no series for {measure}{_dimension_label(role, direction)}"
+
+
+def too_many_series(limit: int) -> str:
+    return f"the run lists more series than the {limit} read for one run"
+
+
+def baseline_note(key: str, why: str) -> str:
+    return f"media baseline not compared: {key}: {why}"
+
+
+def media_series_note(measure: str, role: str, direction: str, why: str) -> str:
+    """A series a report wanted (no threshold names it) that could not be read."""
+    return f"media {measure}{_dimension_label(role, direction)}: {why}"
+
+
+def media_summary_line(summary: Summary) -> str:
+    """The terminal's ``media`` line of a notable measure."""
+    unit = summary.unit
+    values = " ".join(
+        f"{name} {format_value(getattr(summary, name))}"
+        for name in ("min", "median", "p95", "max", "mean")
+    )
+    where = _dimension_label(summary.role, summary.dir)
+    tail = f" [{unit}]" if unit else ""
+    skipped = f", {summary.skipped} points skipped" if summary.skipped else ""
+    cut = f", only the first {summary.count + summary.skipped} read" if summary.cut else ""
+    return f"{summary.measure}{where}: {values}{tail} ({summary.count} points{skipped}{cut})"
+
+
+def media_left_out(count: int) -> str:
+    """The job summary's note when media sections did not fit GitHub's size limit."""
+    return (
+        f"Media metrics of {count} {'run' if count == 1 else 'runs'} left out to keep this "
+        "summary under GitHub's size limit."
+    )

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
+from pytest_sipfront.media.report import MediaReport, media_from_dict
+
 RunKind = Literal["test", "project"]
 """What a run starts at Sipfront: one test, or a project (several tests)."""
 RUN_KINDS: tuple[RunKind, ...] = get_args(RunKind)
@@ -109,6 +111,8 @@ class PreviousRun:
     started_at: str | None = None
     stopped_at: str | None = None
     report_url: str | None = None
+    session_id: str | None = None
+    """Its session id, when given: a passing one is the baseline of ``@baseline`` thresholds."""
 
     @property
     def duration_s(self) -> float | None:
@@ -153,11 +157,20 @@ class RunOutcome:
     """The run before this session (``None``: history was not looked up)."""
     not_red: bool = False
     """An ALREADY FAILING failure that ``--sipfront-fail-on new`` did not count red (xfailed)."""
+    media: MediaReport | None = None
+    """The run's media metrics (``None``: none were fetched)."""
     not_waited_for: int = 0
     """Runs a test started and never waited for: listed with it, never deciding it."""
     wait_s: float | None = None
     """How long pytest waited on its item for this verdict (the run mostly went on before
     pytest reached the item, so this is not the run's duration); ``None``: never waited."""
+    ledger: str = ""
+    """How the run ledger had this run: ``re-attached``, ``reused``, ``detached``; else ``""``."""
+    ledger_note: str = ""
+    """When the run was triggered and in which attempt (``2026-12-07 11:02:03 UTC in GitHub
+    attempt 1``), for a run the ledger re-attached to or reused."""
+    earlier: str = ""
+    """The ledger's earlier run of this item, which this session triggered anew."""
 
     @property
     def already_failing(self) -> bool:
@@ -287,4 +300,6 @@ def run_from_dict(data: dict[str, Any]) -> RunOutcome:
     fields["attempts"] = [Attempt(**attempt) for attempt in fields.get("attempts", [])]
     if isinstance(fields.get("previous"), dict):
         fields["previous"] = PreviousRun(**fields["previous"])
+    if isinstance(fields.get("media"), dict):
+        fields["media"] = media_from_dict(fields["media"])
     return RunOutcome(**fields)

@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pytest_sipfront.api.client import ApiError, RunNotFound, SipfrontClient
+from pytest_sipfront.ledger.model import LedgerKey
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import Progress, RunJob, item_of
+from pytest_sipfront.runs.ledgered import REATTACH_LEAST, RunLedger
+from pytest_sipfront.runs.media import MediaChecker
 from pytest_sipfront.runs.messages import (
     NOT_TRIGGERED,
     run_contradictory,
@@ -33,7 +36,9 @@ from pytest_sipfront.runs.polling import PollPlan
 
 MAX_WORKERS = 32
 
-JobState = Literal["queued", "running", "done"]
+JobState = Literal["queued", "running", "measuring", "done"]
+"""``measuring``: the run has finished at Sipfront and its media metrics are being read; it
+has handed its concurrency slot on (see ``Scheduler._conclude_locked``)."""
 
 
 @dataclass(eq=False)
@@ -51,6 +56,10 @@ class _Run:
     """The last status body's contradiction, if any."""
     expected: float | None = None
     """Seconds the run is expected to take: the job's figure, or history's."""
+    ledger_key: LedgerKey | None = None
+    """The run ledger's key (where there is a ledger)."""
+    reattach_elapsed: float | None = None
+    """Re-attach: seconds since the ledger's recorded trigger (``None``: trigger)."""
 
     @property
     def key(self) -> str:
@@ -72,9 +81,13 @@ class Scheduler:
         cancel: threading.Event | None = None,
         max_failures: int = 0,
         history: HistoryBook | None = None,
+        ledger: RunLedger | None = None,
+        media: MediaChecker | None = None,
     ) -> None:
         self._client = client
+        self._ledger = ledger
         self._history = history
+        self._media = media
         self._concurrency = max(1, concurrency)
         self._workers = workers or min(MAX_WORKERS, max(2, self._concurrency))
         self._clock = clock
@@ -108,6 +121,8 @@ class Scheduler:
         """Queue a run. ``front`` puts it before every queued run (an item waiting right now).
         Once nothing more is triggered, the run ends at once, not triggered."""
         run = _Run(job, retries_left=job.retries, expected=job.expected)
+        if self._ledger is not None:
+            run.ledger_key, run.reattach_elapsed = self._ledger.plan_of(job)
         with self._cond:
             self._jobs[job.key] = run
             self._results.pop(job.key, None)
@@ -273,7 +288,8 @@ class Scheduler:
                     job.state = "running"
                     job.started = now
                     self._inflight += 1
-                    self._schedule_locked(now, _bound(self._trigger, job))
+                    first = self._trigger if job.reattach_elapsed is None else self._reattach
+                    self._schedule_locked(now, _bound(first, job))
                 while self._heap and self._heap[0][0] <= now:
                     _, _, action = heapq.heappop(self._heap)
                     self._work.put(action)
@@ -315,6 +331,8 @@ class Scheduler:
             self._unjudged.add(job.key)  # held until pytest says what its item made of it
         job.outcome.verdict = verdict
         job.outcome.message = with_history(job.outcome, message)
+        if self._ledger is not None:
+            self._ledger.finished(job.ledger_key, job.outcome, verdict)
         self._done += 1
         self._results[job.key] = job.outcome
         self._cond.notify_all()
@@ -332,6 +350,8 @@ class Scheduler:
                 self._auth_failed_locked(error.message)
             else:
                 self._finish_locked(job, error.verdict, error.message)
+        if self._ledger is not None:
+            self._ledger.flush()
 
     def _trigger(self, job: _Run) -> None:
         with self._cond:
@@ -343,6 +363,8 @@ class Scheduler:
             if self._closed or job.state != "running":
                 return
             self._sending.add(job)
+        if self._ledger is not None:  # before the trigger: a run may start from here on
+            self._ledger.sending(job.ledger_key, job.job)
         try:
             # The trigger's budget: its retries and Retry-After waits fit in the run's timeout.
             response = self._client.trigger(
@@ -353,24 +375,65 @@ class Scheduler:
                 self._sending.discard(job)
                 self._cond.notify_all()
             if isinstance(error, ApiError):
+                if self._ledger is not None and error.verdict is not Verdict.UNKNOWN:
+                    self._ledger.not_started(job.ledger_key)
                 self._api_error(job, error)
                 return
             raise
+        attempt = Attempt(
+            session_id=response.session_id,
+            report_url=response.report_url,
+            status_url=response.status_url,
+            trigger=dict(response.data),
+        )
+        if self._ledger is not None:  # the answer, before anything else is done with the run
+            self._ledger.answered(job.ledger_key, attempt)
         with self._cond:
             self._sending.discard(job)
             now = self._clock()
-            job.outcome.attempts.append(
-                Attempt(
-                    session_id=response.session_id,
-                    report_url=response.report_url,
-                    status_url=response.status_url,
-                    trigger=dict(response.data),
-                )
-            )
+            job.outcome.attempts.append(attempt)
             job.deadline = now + job.job.timeout
             job.not_found = 0
             first = PollPlan(job.job.poll_interval, job.expected).first_delay()
             self._schedule_locked(now + first, _bound(self._poll, job))
+
+    def _reattach(self, job: _Run) -> None:
+        """A run the ledger recorded as going: poll its status URL (no trigger), with the
+        deadline its timeout set from the recorded trigger (at least one status request)."""
+        with self._cond:
+            if self._closed or job.state != "running" or job.reattach_elapsed is None:
+                return
+            now = self._clock()
+            elapsed, job.reattach_elapsed = job.reattach_elapsed, None
+            job.started = now - elapsed
+            job.deadline = now + max(job.job.timeout - elapsed, REATTACH_LEAST)
+            job.not_found = 0
+            self._schedule_locked(now, _bound(self._poll, job))
+
+    def wait_answered(
+        self, key: str, timeout: float | None = None
+    ) -> tuple[RunOutcome, bool] | None:
+        """The run of ``key`` once Sipfront answered its trigger, and whether it has its verdict
+        already (not taken); ``None`` when neither happened within ``timeout`` seconds."""
+        end = None if timeout is None else self._clock() + timeout
+        with self._cond:
+            while True:
+                if key in self._results:
+                    return self._results[key], True
+                job = self._jobs.get(key)
+                answered = (
+                    job is not None
+                    and job.state == "running"
+                    and bool(job.outcome.attempts)
+                    and job not in self._sending
+                    and job.reattach_elapsed is None
+                )
+                if answered and job is not None:
+                    return job.outcome, False
+                remaining = None if end is None else end - self._clock()
+                if self._closed or (remaining is not None and remaining <= 0):
+                    return None
+                self._cond.wait(remaining)
 
     def _look_back(self, job: _Run) -> None:
         """History, once per test or project per session, just before its first trigger."""
@@ -420,16 +483,52 @@ class Scheduler:
             if not state.finished:
                 self._next_poll_locked(job)
             elif state.passed:
-                self._finish_locked(job, Verdict.PASSED)
+                self._conclude_locked(job, Verdict.PASSED)
             elif job.retries_left > 0 and not self._closed and self._triggering:
                 job.retries_left -= 1
                 self._schedule_locked(self._clock(), _bound(self._trigger, job))
             elif state.contradiction:
-                self._finish_locked(
+                self._conclude_locked(
                     job, Verdict.FAILED, run_contradictory(attempt, state.contradiction)
                 )
             else:
-                self._finish_locked(job, Verdict.FAILED, run_failed(attempt))
+                self._conclude_locked(job, Verdict.FAILED, run_failed(attempt))
+        if self._ledger is not None:
+            self._ledger.flush()  # a verdict, written outside the lock (nothing new: no write)
+
+    def _conclude_locked(self, job: _Run, verdict: Verdict, message: str = "") -> None:
+        """A finished run's verdict: at once, or once its media metrics are checked, on a
+        thread of its own (another run's verdict never waits for this run's metrics)."""
+        media = self._media
+        thresholds = job.job.thresholds
+        if media is None or not media.wanted(job.outcome, verdict, thresholds):
+            self._finish_locked(job, verdict, message)
+            return
+
+        # The run is over at Sipfront: its slot goes to the next queued run at once, unless
+        # -x / --maxfail may count it (it failed, or its thresholds may fail it): then it stays
+        # "running" until its verdict, as without metrics, and its failure holds the queue
+        # (``_held_locked``) before any run behind it can start.
+        may_fail = verdict is not Verdict.PASSED or bool(thresholds)
+        if not (self._max_failures and may_fail):
+            job.state = "measuring"
+            self._inflight -= 1
+            job.outcome.local_duration_s = self._clock() - job.started
+            self._cond.notify_all()
+
+        def measure() -> None:
+            try:
+                final = media.check(
+                    job.outcome, verdict, message, thresholds, budget=job.job.timeout
+                )
+            except Exception as error:  # a bug must not hang the item: red, visibly
+                final = (Verdict.UNKNOWN, f"pytest-sipfront internal error: {error!r}")
+            with self._cond:
+                self._finish_locked(job, *final)
+            if self._ledger is not None:
+                self._ledger.flush()  # the verdict after the metrics, outside the lock
+
+        threading.Thread(target=measure, name="sipfront-media", daemon=True).start()
 
     def _next_poll_locked(self, job: _Run) -> None:
         now = self._clock()

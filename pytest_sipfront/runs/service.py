@@ -12,25 +12,35 @@ import copy
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from pytest_sipfront.api.client import SipfrontClient
 from pytest_sipfront.api.ratelimit import RateLimiter
 from pytest_sipfront.api.urls import check_base_url
+from pytest_sipfront.ledger.book import LedgerBook
+from pytest_sipfront.ledger.store import LedgerBusy, LedgerUnreadable
 from pytest_sipfront.manifest.safety import credential_problem
 from pytest_sipfront.runs.history import HistoryBook
 from pytest_sipfront.runs.job import Progress, RunJob
+from pytest_sipfront.runs.ledgered import RunLedger
+from pytest_sipfront.runs.media import MediaChecker, media_off_problem
 from pytest_sipfront.runs.messages import (
     INTERRUPTED,
+    INTERRUPTED_MEASURING,
     INTERRUPTED_QUEUED,
     INTERRUPTED_SENDING,
     NO_CREDENTIALS,
     bad_api_url,
+    ledger_busy,
+    ledger_unreadable,
     too_many_runs,
 )
 from pytest_sipfront.runs.outcome import RunOutcome, Verdict
 from pytest_sipfront.runs.scheduler import Scheduler
-from pytest_sipfront.sandbox import Catalog, CatalogError, SandboxServer
 from pytest_sipfront.settings import PUBLIC_KEY_VAR, SECRET_KEY_VAR, Settings, credentials
+
+if TYPE_CHECKING:
+    from pytest_sipfront.sandbox import Catalog, SandboxServer
 
 
 class RunService:
@@ -42,8 +52,11 @@ class RunService:
         api_url: str,
         environ: Mapping[str, str] | None = None,
         max_failures: int = 0,
+        ledger: LedgerBook | None = None,
     ):
         self.settings = settings
+        self.ledger = RunLedger(ledger) if ledger is not None else None
+        self._consulted: set[str] = set()
         self.max_failures = max_failures
         self.api_url = api_url
         self._environ = os.environ if environ is None else environ
@@ -61,6 +74,8 @@ class RunService:
         """The session's sandbox catalog, read once (the gate checks it before the first
         trigger); raises :class:`CatalogError` with a sentence naming the file and line."""
         if self._catalog is None:
+            from pytest_sipfront.sandbox import Catalog
+
             path = self.settings.sandbox_catalog
             self._catalog = Catalog.load(path) if path else Catalog.default()
         return self._catalog
@@ -92,8 +107,9 @@ class RunService:
                         self._preset_one(job, *self._why_not())
                 return
             for job in jobs:
-                if not scheduler.knows(job.key):
-                    if self._over_budget(job):
+                # (a key the ledger already decided is known: another worker sent it first)
+                if not scheduler.knows(job.key) and job.key not in self._consulted:
+                    if self._over_budget(job) or self._decided_by_ledger(job):
                         continue
                     scheduler.add(job)
 
@@ -120,6 +136,33 @@ class RunService:
         self._runs = wanted
         return False
 
+    def open_ledger(self) -> str | None:
+        """Lock and read the session's ledger (once); the problem's sentence, or ``None``."""
+        if self.ledger is None:
+            return None
+        path = str(self.ledger.book.path)
+        try:
+            self.ledger.book.open()
+        except LedgerUnreadable as error:
+            return ledger_unreadable(path, error.reason)
+        except LedgerBusy as error:
+            return ledger_busy(path, error.waited)
+        return None
+
+    def _decided_by_ledger(self, job: RunJob) -> bool:
+        """Look ``job`` up in the ledger, once per key: True when it was reused (its verdict
+        is final, nothing is sent); a run still going is re-attached by the scheduler."""
+        if self.ledger is None:
+            return False
+        if job.key in self._consulted:  # a rerun (pytest-rerunfailures): recorded, triggered
+            self.ledger.keep(job)
+            return False
+        self._consulted.add(job.key)
+        if not self.ledger.consult(job):
+            return False
+        self._preset[job.key] = job.outcome
+        return True
+
     def _first_plan(self, jobs: Sequence[RunJob]) -> None:
         planned = sum(1 + job.retries for job in jobs)
         if planned > self.settings.max_runs:
@@ -128,6 +171,12 @@ class RunService:
                 self._preset_one(job, Verdict.MAX_RUNS, message)
             return
         self._runs = planned
+        for job in jobs:
+            where = f"{job.outcome.manifest}:{job.outcome.line}"
+            problem = media_off_problem(self.settings.media, [(where, job.thresholds)])
+            if problem is not None:
+                self._preset_one(job, Verdict.REFUSED, problem)
+        jobs = [job for job in jobs if job.key not in self._preset]
         if not self.settings.sandbox:
             try:
                 self.api_url = check_base_url(self.api_url)
@@ -135,12 +184,22 @@ class RunService:
                 for job in jobs:
                     self._preset_one(job, Verdict.REFUSED, bad_api_url(str(error)))
                 return
-        try:
-            keys = self._credentials()
-        except CatalogError as error:  # under xdist, where the gate could not check it first
+        problem = self.open_ledger()
+        if problem:  # (the gate raised it as a usage error where it could, before this)
             for job in jobs:
-                self._preset_one(job, Verdict.REFUSED, str(error))
+                self._preset_one(job, Verdict.REFUSED, problem)
             return
+        if self.settings.sandbox:
+            from pytest_sipfront.sandbox import CatalogError  # (a sandbox session only)
+
+            try:
+                keys = self._credentials()
+            except CatalogError as error:  # under xdist, where the gate could not check it first
+                for job in jobs:
+                    self._preset_one(job, Verdict.REFUSED, str(error))
+                return
+        else:
+            keys = self._credentials()
         if keys is None:
             for job in jobs:
                 self._preset_one(job, Verdict.AUTH, NO_CREDENTIALS)
@@ -169,13 +228,23 @@ class RunService:
             max_failures=self.max_failures,
             cancel=cancel,
             history=HistoryBook(self.client) if self.settings.history else None,
+            ledger=self.ledger,
+            media=(
+                MediaChecker(self.client, self.settings.media)
+                if self.settings.media != "off"
+                else None
+            ),
         )
         for job in jobs:
-            self.scheduler.add(job)
+            if not self._decided_by_ledger(job):
+                self.scheduler.add(job)
         self.scheduler.start()
 
     def _credentials(self) -> tuple[str, str] | None:
         if self.settings.sandbox:
+            # Only a sandbox session loads the sandbox (its server, catalog reader and API).
+            from pytest_sipfront.sandbox import SandboxServer
+
             self.sandbox = SandboxServer(self.sandbox_catalog())
             self.api_url = self.sandbox.start()
             return SandboxServer.PUBLIC_KEY, SandboxServer.SECRET_KEY
@@ -191,7 +260,7 @@ class RunService:
             if self.scheduler is None:
                 self._preset_one(job, *self._why_not())
                 return
-            if self._over_budget(job):
+            if self._over_budget(job) or self._decided_by_ledger(job):
                 return
             self.scheduler.add(job, front=True)
 
@@ -214,6 +283,22 @@ class RunService:
         if outcome is not None and self.talks_to_sandbox:
             outcome.sandbox = True  # a verdict from a sandbox says so wherever it goes
         return outcome
+
+    def wait_answered(self, key: str, timeout: float | None) -> tuple[RunOutcome, bool] | None:
+        """``--sipfront-detach``: the run of ``key`` once its trigger is answered (a copy, as
+        it was then), and True when it has its verdict already (then :meth:`wait` takes it)."""
+        with self._lock:
+            preset = self._preset.get(key)
+            scheduler = self.scheduler
+        if preset is not None:
+            return preset, True
+        if scheduler is None:
+            return None
+        found = scheduler.wait_answered(key, timeout)
+        if found is None:
+            return None
+        outcome, final = found
+        return (outcome, True) if final else (copy.deepcopy(outcome), False)
 
     def current(self, key: str) -> RunOutcome | None:
         """A run still without a verdict, as far as it got (trigger answer, last status)."""
@@ -275,13 +360,17 @@ class RunService:
             self.client.close()
         if self.sandbox is not None:
             self.sandbox.stop()
+        if self.ledger is not None:
+            self.ledger.book.close()
         return still
 
 
 def _stopped(outcome: RunOutcome, *, sending: bool) -> RunOutcome:
     """Mark a run without a verdict as interrupted, saying how far it got."""
     outcome.verdict = Verdict.INTERRUPTED
-    if outcome.attempts:
+    if outcome.attempts and outcome.attempts[-1].finished:  # its media metrics were being read
+        outcome.message = INTERRUPTED_MEASURING
+    elif outcome.attempts:
         outcome.message = INTERRUPTED
     elif sending:  # no answer to its trigger yet: a run may have started, but there is no link
         outcome.message = INTERRUPTED_SENDING

@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from typing import Any, cast
+from urllib.parse import parse_qs
 
 from pytest_sipfront.integers import whole_number
+from pytest_sipfront.sandbox import media
 from pytest_sipfront.sandbox.catalog import (
     Behaviour,
     Catalog,
@@ -443,6 +445,42 @@ class ApiState:
             body.pop(name, None)
         return json_answer({"run": body, "status": 200})
 
+    def run_stats(self, call: Call) -> Answer:
+        """The run's media dimensions (:mod:`.media`)."""
+        return self._media_answer(call.params["key"])
+
+    def run_series(self, call: Call) -> Answer:
+        """One measure's series, for the ``role`` and ``dir`` the query asks (:mod:`.media`)."""
+        asked = parse_qs(call.query)
+        role, direction = asked.get("role", [""])[0], asked.get("dir", [""])[0]
+        return self._media_answer(call.params["key"], call.params["measure"], role, direction)
+
+    def _media_answer(
+        self, key: str, measure: str | None = None, role: str = "", direction: str = ""
+    ) -> Answer:
+        with self.lock:
+            run = self.runs.get(key)
+        earlier = self._previous_with_key(key) if run is None else None
+        if run is not None:
+            profile = run.test.media if run.test is not None else "steady"
+            shape = run.behaviour.media_shape
+        elif earlier is not None:
+            profile, shape = earlier.previous.media, self.catalog.behaviour.media_shape
+        else:
+            return error_answer(404, "Run not found")
+        if measure is None:
+            return json_answer(media.dimensions_body(profile))
+        if not media.has_measure(profile, measure):
+            return error_answer(404, "Measure not found")
+        return json_answer(media.series_body(profile, shape, measure, role, direction))
+
+    def _previous_with_key(self, key: str) -> CatalogTest | None:
+        """The catalog test whose ``previous:`` run has this session id."""
+        for test in self.catalog.tests:
+            if key == _previous_key("test", test.id):
+                return test
+        return None
+
     def entity_by_id(self, kind: str, raw_id: str) -> CatalogTest | CatalogProject | None:
         """The test (``tests``) or project (``projects``) with this id, ad-hoc ones included."""
         number = _as_int(raw_id)
@@ -500,7 +538,7 @@ class ApiState:
         started = stopped - timedelta(seconds=previous.duration)
         run = _Run(
             kind=run_kind,
-            key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"previous/{run_kind}/{entity.id}")),
+            key=_previous_key(run_kind, entity.id),
             run_id=1,
             name=entity.name,
             entity_id=entity.id,
@@ -713,3 +751,8 @@ def fault_answer(fault: Fault) -> Answer:
     if fault.body is not None:
         return Answer(status, fault.body.encode("utf-8"), fault.content_type, headers)
     return error_answer(status, fault.error or phrase(status), headers)
+
+
+def _previous_key(run_kind: str, entity_id: int) -> str:
+    """The session id of a catalog entry's ``previous:`` run (stable, so stats can find it)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"previous/{run_kind}/{entity_id}"))

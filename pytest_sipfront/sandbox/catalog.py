@@ -33,6 +33,8 @@ test pass after 2 s::
         finished_body:            # optional; fields set in the finished status body as given,
           has_passed: 2           # any JSON scalars: contradictions such as has_passed 2,
           status: failed          # "yes", is_finished 1 beside status running (tests, projects)
+        media: steady             # media metrics profile: steady | jitter_spike
+                                  # | one_way_audio | mos_drop | none (sandbox/media.py)
         previous:                 # optional (tests, projects): the run GET
                                   # /api/v2/tests/:id/status/last (/projects/:id/...) answers
                                   # until this sandbox ran it (then: its latest run's body)
@@ -42,6 +44,7 @@ test pass after 2 s::
           result_description: "carrier outage (SIP 503)"
           duration: 1m55s         # stopped_at - started_at (default 2s)
           stopped_at: "2026-11-30 08:12:00"  # UTC (default: an hour before the request)
+          media: steady           # its media profile (the baseline of @baseline thresholds)
     projects:
       - name: nightly-project     # matched by project.name or id
         id: 7
@@ -76,6 +79,7 @@ test pass after 2 s::
       omit: []                    # fields left out of every status body,
                                   # e.g. [is_finished, has_passed, is_failed]
       tags: string                # string (JSON-encoded, as on the API page) | array
+      media_shape: stats          # the shape of media series bodies (sandbox/media.py)
       running_status: running     # the word a run reports while going (queued, or an
                                   # unknown word)
       vanish_after: null          # after this many status requests the run's status is a 404
@@ -106,6 +110,7 @@ from pytest_sipfront.manifest.yamlnodes import (
     load_document,
     read_text,
 )
+from pytest_sipfront.sandbox import media
 from pytest_sipfront.sandbox.catalogschema import TOP_KEYS, first_problem, kind
 from pytest_sipfront.sandbox.endpoints import ENDPOINT_NAMES as ENDPOINTS
 
@@ -134,6 +139,7 @@ class Behaviour:
     vanish_after: int | None = None
     status_url_origin: str | None = None
     trigger_status_url: bool = True
+    media_shape: str = "stats"
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,8 @@ class Previous:
 
     outcome: str = "none"
     result_description: str = ""
+    media: str = "steady"
+    """The media metrics profile its stats endpoints serve (the baseline of ``@baseline``)."""
     duration: float = 2.0
     stopped_at: str | None = None
 
@@ -178,6 +186,8 @@ class CatalogTest:
     behaviour: Mapping[str, Any] = field(default_factory=dict)
     finished_body: Mapping[str, Any] = field(default_factory=dict)
     previous: Previous = Previous()
+    media: str = "steady"
+    """The media metrics profile (:mod:`.media`)."""
 
 
 @dataclass(frozen=True)
@@ -501,10 +511,14 @@ class _CatalogReader:
             "behaviour",
             "finished_body",
             "previous",
+            "media",
         )
         entry = self.mapping(value, where, known)
         if "name" not in entry:
             self.fail(where, "a test needs a name")
+        profile = self.word(entry.get("media", "steady"), f"{where}.media")
+        if profile not in media.PROFILES:
+            self.fail(f"{where}.media", f"{profile!r} is not one of {', '.join(media.PROFILES)}")
         name = self.text(entry["name"], f"{where}.name").strip()
         if not name:
             self.fail(f"{where}.name", "must not be empty")
@@ -546,6 +560,7 @@ class _CatalogReader:
             else {},
             finished_body=self.scalars(entry.get("finished_body"), f"{where}.finished_body"),
             previous=self.previous(entry.get("previous"), f"{where}.previous"),
+            media=profile,
         )
 
     def previous(self, value: Any, where: str) -> Previous:
@@ -555,10 +570,14 @@ class _CatalogReader:
         if isinstance(value, str):
             value = {"outcome": value}
         entry = self.mapping(
-            value, where, ("outcome", "result_description", "duration", "stopped_at")
+            value, where, ("outcome", "result_description", "duration", "stopped_at", "media")
         )
         stopped = entry.get("stopped_at")
+        profile = self.word(entry.get("media", "steady"), f"{where}.media")
+        if profile not in media.PROFILES:
+            self.fail(f"{where}.media", f"{profile!r} is not one of {', '.join(media.PROFILES)}")
         return Previous(
+            media=profile,
             outcome=self.word(entry.get("outcome", "none"), f"{where}.outcome"),
             result_description=self.text(
                 entry.get("result_description", ""), f"{where}.result_description"
@@ -697,6 +716,13 @@ class _CatalogReader:
             out["trigger_status_url"] = self.boolean(
                 entry["trigger_status_url"], f"{where}.trigger_status_url"
             )
+        if "media_shape" in entry:
+            shape = self.word(entry["media_shape"], f"{where}.media_shape")
+            if shape not in media.SHAPES:
+                self.fail(
+                    f"{where}.media_shape", f"{shape!r} is not one of {', '.join(media.SHAPES)}"
+                )
+            out["media_shape"] = shape
         return out
 
     def fault(self, value: Any, where: str) -> Fault:

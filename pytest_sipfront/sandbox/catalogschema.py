@@ -39,6 +39,7 @@ _BEHAVIOUR = {
         "vanish_after": _WHOLE,
         "status_url_origin": _NULL_OR_TEXT,
         "trigger_status_url": {"type": "boolean"},
+        "media_shape": _TEXT,
     },
 }
 _PREVIOUS = {
@@ -49,6 +50,7 @@ _PREVIOUS = {
         "result_description": _TEXT,
         "duration": _DURATION,
         "stopped_at": _NULL_OR_TEXT,
+        "media": _TEXT,
     },
 }
 _WHEN = {
@@ -85,6 +87,7 @@ _TEST = {
         "project_id": _WHOLE,
         "project_name": _NULL_OR_TEXT,
         "when": {"type": ["array", "null"], "items": _WHEN},
+        "media": _TEXT,
     },
 }
 _PROJECT = {

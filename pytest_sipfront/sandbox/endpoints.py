@@ -72,6 +72,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "last_project_run",
         "project_names",
     ),
+    Endpoint("runs.stats", "GET", f"{API_PREFIX}/runs/:key/stats", "run_stats", "run_names"),
+    Endpoint(
+        "runs.stats.measure",
+        "GET",
+        f"{API_PREFIX}/runs/:key/stats/:measure",
+        "run_series",
+        "run_names",
+    ),
     Endpoint("report", "GET", "/run/details/:key", "report_page", "run_names", public=True),
     Endpoint("report", "GET", "/kiosk/:token/:key", "report_page", "run_names", public=True),
 )
@@ -92,6 +100,8 @@ class Call:
     params: Mapping[str, str] = field(default_factory=dict)
     fields: Mapping[str, Any] = field(default_factory=dict)
     """A POST's body, flattened (``test.name``)."""
+    query: str = ""
+    """The query string, as sent (a series' ``role`` and ``dir``)."""
 
 
 def route(path: str) -> tuple[Endpoint | None, dict[str, str]]:

@@ -1,6 +1,6 @@
 """The Sipfront sandbox: a real HTTP server on loopback that speaks the Sipfront v2 API.
 
-It answers like Sipfront does (see ``docs/sipfront-api.md``): Basic auth, JSON and form bodies
+It answers like Sipfront does (see ``docs/dev/sipfront-api.md``): Basic auth, JSON and form bodies
 (``multipart/form-data`` too, as ``curl -F`` sends), test runs and project runs that report
 ``running`` first and then a finished body, kiosk and full report links, and error bodies
 ``{"error": "...", "status": <code>}``. Nothing leaves the machine, and no run is real:
@@ -210,7 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.state
         fields, bad_body = self._fields(raw)
         self._authorized = state.authorized(self.headers.get("Authorization"))
-        call = Call(self.command, self._record_base[2], params, fields)
+        query = self.path.partition("?")[2].partition("#")[0]
+        call = Call(self.command, self._record_base[2], params, fields, query)
         if endpoint is not None:
             fault = state.pick_fault(endpoint.name, state.concerned(endpoint, call))
             if fault is not None and self._play(fault):

@@ -16,7 +16,8 @@ from collections.abc import Generator
 import pytest
 
 from pytest_sipfront.durations import format_duration
-from pytest_sipfront.runs.messages import NOTHING_TESTED, full_text, timing_line
+from pytest_sipfront.media.render import csv_text, svg_chart
+from pytest_sipfront.runs.messages import NOTHING_TESTED, full_text, ledger_case, timing_line
 from pytest_sipfront.runs.outcome import RunOutcome
 from pytest_sipfront.sanitize import clean_http_url, escape_html
 from pytest_sipfront.session.items import SipfrontItem
@@ -110,6 +111,8 @@ def links(item: SipfrontItem, outcome: RunOutcome) -> list[tuple[str, str]]:
             name += f" (session {attempt.session_id})"
         if len(attempts) > 1:
             name += f", attempt {number}"
+        if outcome.ledger:
+            name += f", {ledger_case(outcome)}"
         found.append((name, str(attempt.report_url)))
     return found
 
@@ -174,6 +177,10 @@ class HtmlExtras(_ReportExtras):
                     "extension": "",
                 }
             )
+        worst = outcome.media.worst() if outcome.media is not None else None
+        if worst is not None:  # markup of our own; every text in it escaped by svg_chart
+            svg = svg_chart(worst)
+            extras.append({"name": "media", "format_type": "html", "content": svg, "extension": ""})
         report.extras = extras  # type: ignore[attr-defined]
 
 
@@ -199,6 +206,12 @@ class AllureExtras(_ReportExtras):
             # Kept apart from the run's duration, and out of allure's history id.
             allure.dynamic.parameter(
                 "sipfront wait", format_duration(outcome.wait_s), excluded=True
+            )
+        if outcome.media is not None and outcome.media.series:
+            allure.attach(
+                csv_text(outcome.media),
+                name="sipfront media",
+                attachment_type=allure.attachment_type.CSV,
             )
         self.timed[item.nodeid] = outcome
 

@@ -2,11 +2,13 @@
 service (concurrency, rate limit, --sipfront-max-runs, dry run, sandbox, xdist: as for manifest
 items), and the hook that puts a test's runs into the session's reports.
 
-Light on purpose (the entry point registers it): the run machinery is imported on first use.
+Imported when a test first uses the fixture (the entry point defines it and calls
+:func:`session_runs`); the run machinery is imported then too.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
@@ -21,15 +23,19 @@ if TYPE_CHECKING:
 RUNS_KEY = pytest.StashKey["SessionSipfront"]()
 
 
-@pytest.fixture
-def sipfront(request: pytest.FixtureRequest) -> Iterator[SessionSipfront]:
-    """Trigger Sipfront runs from this test: ``sipfront.run("basic-call-a-b", overrides=...)``,
-    ``sipfront.start(...)``, ``run_project`` / ``start_project``; ``result.check()`` fails the
-    test with the gate's message and detail block."""
+REPORTS_NAME = "sipfront-fixture-reports"
+
+
+def session_runs(request: pytest.FixtureRequest) -> Iterator[SessionSipfront]:
+    """The ``sipfront`` fixture's body (the entry point defines the fixture). Its first use in
+    a session registers this module's report hook, before the test's first report is made."""
     from pytest_sipfront.session.hooks import open_session
     from pytest_sipfront.session.python_runs import SessionSipfront
 
     item = request.node
+    manager = item.config.pluginmanager
+    if not manager.has_plugin(REPORTS_NAME):
+        manager.register(sys.modules[__name__], REPORTS_NAME)
     runs = SessionSipfront(open_session(item.config), item)
     item.stash[RUNS_KEY] = runs
     yield runs

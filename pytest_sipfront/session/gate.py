@@ -18,9 +18,12 @@ from _pytest.skipping import evaluate_skip_marks
 from pytest_sipfront.api.urls import TRIGGER_PATHS, check_base_url
 from pytest_sipfront.reports.classify import run_marks
 from pytest_sipfront.runs.job import RunJob, item_of
+from pytest_sipfront.runs.media import media_off_problem
 from pytest_sipfront.runs.messages import (
+    DETACHED,
     INTERRUPTED,
     bad_api_url,
+    detached,
     dry_run_request,
     full_text,
     heartbeat,
@@ -87,9 +90,13 @@ class Gate:
         with self._local_lock:
             if self._local is None:
                 from pytest_sipfront.runs.service import RunService
+                from pytest_sipfront.session.ledger import book_for
 
                 self._local = RunService(
-                    self.settings, self._api_url, max_failures=self._max_failures
+                    self.settings,
+                    self._api_url,
+                    max_failures=self._max_failures,
+                    ledger=book_for(self.config, self.settings),
                 )
             return self._local
 
@@ -146,12 +153,22 @@ class Gate:
             return False
         if not self.is_worker:
             self._check_before_triggering()
+            self._check_media(runnable)
         if self.is_worker and not self._broker_address:
             # An xdist worker without a controller's broker (the plugin not loaded on the
             # controller): it triggers only the items it is handed, when it reaches them.
             return True
         self.service.plan([self._job(item) for item in runnable])
         return not self.is_worker
+
+    def _check_media(self, items: list[SipfrontItem]) -> None:
+        """``--sipfront-media off`` sends no stats request: thresholds are a usage error."""
+        problem = media_off_problem(
+            self.settings.media,
+            [(f"{item.manifest}:{item.spec.line}", item.spec.thresholds) for item in items],
+        )
+        if problem is not None:
+            raise pytest.UsageError(f"pytest-sipfront: {problem}")
 
     def _check_before_triggering(self) -> None:
         """Usage errors of a session that would send Sipfront requests. (An xdist worker plans
@@ -186,6 +203,10 @@ class Gate:
                 raise pytest.UsageError(
                     f"pytest-sipfront: --sipfront-sandbox-catalog: {error}"
                 ) from None
+        if self.settings.ledger:  # locked and read before anything is triggered
+            problem = self.local.open_ledger()
+            if problem:
+                raise pytest.UsageError(f"pytest-sipfront: {problem}")
 
     def _new_outcome(self, item: SipfrontItem, verdict: Verdict, message: str = "") -> RunOutcome:
         return RunOutcome(
@@ -217,6 +238,7 @@ class Gate:
             expect_failure=spec.xfail is not None,
             expected=cached_duration(self.config, item.nodeid),  # history may replace it
             fail_on_new_only=self.settings.fail_on == "new",
+            thresholds=spec.thresholds,
         )
 
     def _dry_run(self, item: SipfrontItem) -> RunOutcome:
@@ -242,6 +264,8 @@ class Gate:
             job = self._job(item)
             job.outcome.attempts = list(self.attempts.get(key, []))
             self.service.run_now(job)
+        if self.settings.detach and not self._broker_address:
+            return self._detached(item)
         waiting = time.monotonic()
         while True:
             outcome = self.service.wait(key, timeout=self.settings.heartbeat)
@@ -263,6 +287,25 @@ class Gate:
                 ),
                 stacklevel=1,
             )
+        return outcome
+
+    def _detached(self, item: SipfrontItem) -> RunOutcome:
+        """``--sipfront-detach``: the item ends once its trigger is answered (and recorded in
+        the ledger); its run goes on at Sipfront and a later session collects it."""
+        key = item.nodeid
+        while True:
+            found = self.local.wait_answered(key, timeout=self.settings.heartbeat)
+            if found is not None:
+                break
+            self._heartbeat(item)
+        outcome, final = found
+        if final:  # a verdict already: reused, refused, or a run quicker than its trigger
+            self.consumed.add(key)
+            return self.local.wait(key, 0) or outcome
+        self.consumed.add(key)
+        outcome.verdict = Verdict.SKIPPED
+        outcome.message = detached(str(self.settings.ledger))
+        outcome.ledger = outcome.ledger or DETACHED
         return outcome
 
     def _mode_not_sent(self, item: SipfrontItem) -> bool:

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from pytest_sipfront.session import extras
+from pytest_sipfront.session.configured import session_settings
 from pytest_sipfront.session.gate import Gate
 from pytest_sipfront.session.items import SipfrontError, SipfrontFailure, SipfrontItem
-from pytest_sipfront.session.keys import GATE_KEY, RECORDS_KEY, SETTINGS_KEY
+from pytest_sipfront.session.keys import GATE_KEY, RECORDS_KEY
 from pytest_sipfront.session.records import attach
 from pytest_sipfront.session.signals import SignalGuard
 from pytest_sipfront.session.timing import true_duration
@@ -26,7 +27,7 @@ def open_session(config: pytest.Config) -> Gate:
     gate = config.stash.get(GATE_KEY, None)
     if gate is not None:
         return gate
-    gate = Gate(config, config.stash[SETTINGS_KEY])
+    gate = Gate(config, session_settings(config))
     config.stash[GATE_KEY] = gate
     config.stash[RECORDS_KEY] = gate.records
     config.pluginmanager.register(GateHooks(gate), HOOKS_NAME)

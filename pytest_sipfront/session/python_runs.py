@@ -35,6 +35,13 @@ class SessionSipfront(Sipfront):
         self._gate = gate
         self._item = item
         self._numbers = itertools.count(1)
+        self._order = 0
+
+    def _ledger_item(self, request: RunRequest) -> str:
+        """The run ledger's item id: the test's node id and the order of the call in it."""
+        with self._lock:
+            self._order += 1
+            return f"{self._item.nodeid}#{self._order}"
 
     def _key(self, number: int) -> str:
         # Counted per test (and per rerun of it), not per process: every pytest-xdist worker

@@ -1,0 +1,1 @@
+"""The benchmarks of pytest-sipfront (``python -m benchmarks.gate``)."""
