@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import GateRunner, SandboxFactory
 from processes import ChildProcess, clean_environ, polled_sessions, pytest_command, wait_until
 from report_records import record
 
@@ -121,7 +122,13 @@ def test_a_session_writes_the_session_and_every_run_and_the_document_validates(
     assert audio["session_id"] and audio["links"]["report"].endswith(audio["session_id"])
     assert len(audio["attempts"]) == 1 and audio["attempts"][0]["finished"] is True
     assert audio["durations"]["run_s"] is not None and audio["durations"]["wait_s"] is not None
-    assert audio["ledger"] is None and audio["media"] is None
+    assert audio["ledger"] is None  # no --sipfront-ledger
+    # --sipfront-media failed (the default): the failed run's metrics, none of the pass's.
+    measures = {(m["measure"], m["role"], m["dir"]): m for m in audio["media"]["measures"]}
+    jitter = measures["rtp_jitter", "caller", "in"]
+    assert (jitter["unit"], jitter["count"], jitter["p95"]) == ("ms", 60, 6)
+    assert audio["media"]["breaches"] == [] and audio["media"]["unchecked"] == []
+    assert runs["call"]["media"] is None and runs["call"]["ledger"] is None
     assert runs["later"]["attempts"] == [] and runs["later"]["verdict"] is None
     assert server.count("tests.run") == 3  # the skipped entry was not triggered
 
@@ -252,3 +259,72 @@ def test_a_results_path_that_cannot_be_written_stops_the_session_before_any_trig
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--sipfront-json taken: it is a directory; name a file*"])
     assert server.count("tests.run") == 0
+
+
+LEDGER_MANIFEST = """
+tests:
+  - name: good
+    test: good-call
+  - name: bad
+    test: bad-call
+"""
+
+LEDGER_CATALOG: dict[str, object] = {
+    "tests": [
+        {"name": "good-call", "duration": "1s"},
+        {"name": "bad-call", "duration": "1s", "outcome": "failed", "result_description": "480"},
+    ]
+}
+
+
+def test_the_results_json_says_which_run_the_ledger_reused_and_which_it_triggered_anew(
+    sipfront_sandbox: SandboxFactory, run_gate: GateRunner, pytester: pytest.Pytester
+) -> None:
+    server = sipfront_sandbox(LEDGER_CATALOG)
+    revision = {"SIPFRONT_REVISION": "c0ffee1"}
+    run_gate(LEDGER_MANIFEST, "--sipfront-ledger", "ledger.json", server=server, env=revision)
+    second = run_gate(
+        None,
+        "--sipfront-ledger",
+        "ledger.json",
+        "--sipfront-reuse",
+        "passed",
+        "--sipfront-json",
+        "results.json",
+        server=server,
+        env=revision,
+    )
+    second.assert_outcomes(passed=1, failed=1)
+    assert server.count("tests.run") == 3  # the pass was reused, the failure triggered anew
+    document = json.loads((pytester.path / "results.json").read_text(encoding="utf-8"))
+    validate(document)
+    runs = {run["name"]: run for run in document["runs"]}
+    good, bad = runs["good"]["ledger"], runs["bad"]["ledger"]
+    assert (good["case"], good["reused"], good["re_attached"], good["triggered"]) == (
+        "reused", True, False, 0
+    )  # fmt: skip
+    assert good["note"] and good["earlier"] is None
+    assert (bad["case"], bad["reused"], bad["triggered"]) == (None, False, 1)
+    assert bad["earlier"] and bad["earlier"].startswith("failed")
+
+
+def test_a_breached_media_threshold_is_in_the_results_json_with_its_value_and_limit() -> None:
+    from pytest_sipfront.media.report import Breach, MediaReport
+
+    info = SessionInfo(api_url="https://app.sipfront.com/api/v2", sandbox=False, rootdir="/w")
+    item = record("call", PytestOutcome.FAILED, verdict=Verdict.FAILED, sessions=("s1",))
+    assert item.run is not None
+    breach = Breach("rtp_jitter", "p95 < 30", "rtp_jitter", "p95", 45.0, 30.0, "ms", "callee", "in")
+    item.run.media = MediaReport(breaches=[breach], unchecked=["mos: no series"])
+    document = json.loads(results.results_json(results.results_document([item], info, environ={})))
+    validate(document)
+    media = document["runs"][0]["media"]
+    assert media["unchecked"] == ["mos: no series"] and media["measures"] == []
+    (shown,) = media["breaches"]
+    assert (shown["measure"], shown["aggregate"], shown["value"], shown["limit"]) == (
+        "rtp_jitter", "p95", 45.0, 30.0
+    )  # fmt: skip
+    assert (shown["role"], shown["dir"], shown["baseline"], shown["change"]) == (
+        "callee", "in", None, None
+    )  # fmt: skip
+    assert shown["message"].startswith("media threshold breached: rtp_jitter p95 45")

@@ -5,10 +5,10 @@ The document is built from the record types (:class:`ItemRecord`, :class:`RunOut
 :class:`Attempt`, :class:`SessionInfo`) into the dataclasses below and serialised from them
 (``dataclasses.asdict``); its shape is published as a JSON Schema (``sipfront schema
 --results``, ``schema/sipfront-results.schema.json``) and every document written validates
-against it. Each run keeps two typed optional slots, ``ledger`` and ``media``, for facts that
-other features add (a run reused or re-attached from the ledger; media analysis); ``null`` until
-they do. A reader must ignore keys it does not know: later versions of the same ``version`` only
-add keys.
+against it. Each run carries what the run ledger said of it (``ledger``: reused, re-attached,
+detached, the earlier run) and its media metrics (``media``: breaches, unchecked thresholds,
+measures), each ``null`` when there is nothing to say. A reader must ignore keys it does not
+know: later versions of the same ``version`` only add keys.
 
 The file is written whole or not at all (a temporary file, fsync, rename), also when the
 session is interrupted.
@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from pytest_sipfront.media.report import MediaReport
 from pytest_sipfront.reports.classify import (
     Result,
     classify,
@@ -37,6 +39,7 @@ from pytest_sipfront.reports.counts import Counts, session_counts, still_going
 from pytest_sipfront.reports.github import SourceLinks
 from pytest_sipfront.reports.junit import public_api_url
 from pytest_sipfront.reports.outfile import replace_text
+from pytest_sipfront.runs.messages import REATTACHED, REUSED, media_breach
 from pytest_sipfront.runs.outcome import (
     Attempt,
     ItemRecord,
@@ -163,21 +166,68 @@ class LinkFacts:
 
 @dataclass
 class LedgerFacts:
-    """Slot for the run ledger (``--sipfront-ledger``): how this verdict was obtained."""
+    """The run ledger (``--sipfront-ledger``): how it had this run. ``null`` when it had
+    nothing to say (no ledger, or a run triggered with no earlier one recorded)."""
 
-    reused: bool = False
-    """The verdict of an earlier run was reused; nothing was triggered."""
-    re_attached: bool = False
-    """The session re-attached to a run an earlier session had started."""
-    triggered: bool = True
+    case: str | None
+    """``re-attached`` (a run an earlier session started), ``reused`` (an earlier run's pass,
+    nothing triggered), ``detached`` (``--sipfront-detach``: triggered, collected later), or
+    ``null`` for a run this session triggered anew."""
+    reused: bool
+    re_attached: bool
+    triggered: int
+    """Runs this session triggered (paid) for the item: attempts not taken over from the ledger."""
+    note: str | None
+    """When the reused or re-attached run was triggered and in which attempt."""
+    earlier: str | None
+    """The ledger's earlier run of this item, which this session triggered anew."""
+
+
+@dataclass
+class BreachFacts:
+    """A media threshold the run broke, in one role and direction."""
+
+    key: str
+    expression: str
+    measure: str
+    aggregate: str
+    value: float | None
+    limit: float | None
+    unit: str
+    role: str
+    dir: str
+    baseline: float | None
+    """The baseline run's value, for a ``@baseline`` threshold."""
+    change: float | None
+    """The allowed change in percent, for a ``@baseline`` threshold."""
+    message: str
+
+
+@dataclass
+class MeasureFacts:
+    """One measured series of the run, summarised."""
+
+    measure: str
+    role: str
+    dir: str
+    unit: str
+    count: int
+    min: float | None
+    median: float | None
+    p95: float | None
+    max: float | None
+    mean: float | None
 
 
 @dataclass
 class MediaFacts:
-    """Slot for media analysis (``--sipfront-media``): breached thresholds and measures."""
+    """Media metrics (``--sipfront-media``): breached thresholds, thresholds that could not be
+    checked (both make the item red), notes, and the measures read."""
 
-    breaches: list[str] = field(default_factory=list)
-    measures: dict[str, Any] = field(default_factory=dict)
+    breaches: list[BreachFacts]
+    unchecked: list[str]
+    notes: list[str]
+    measures: list[MeasureFacts]
 
 
 @dataclass
@@ -208,8 +258,10 @@ class RunFacts:
     history: HistoryFacts | None
     reached: bool
     """False for runs pytest never reached (an interruption, ``-x``): Sipfront's own verdict."""
-    ledger: LedgerFacts | None = None
-    media: MediaFacts | None = None
+    ledger: LedgerFacts | None
+    """How the run ledger had the run; ``null``: it had nothing to say."""
+    media: MediaFacts | None
+    """The run's media metrics; ``null``: none were read."""
 
 
 @dataclass
@@ -236,6 +288,69 @@ def _attempt(attempt: Attempt) -> AttemptFacts:
         started_at=_sipfront_time(run.get("started_at")),
         stopped_at=_sipfront_time(run.get("stopped_at")),
         duration_s=_seconds(attempt.duration_s),
+    )
+
+
+def _number(value: float | None) -> float | None:
+    """A finite number as JSON can carry it; ``None`` otherwise."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), 6)
+
+
+def _ledger(run: RunOutcome) -> LedgerFacts | None:
+    if not (run.ledger or run.earlier):
+        return None
+    taken = 1 if run.ledger in (REATTACHED, REUSED) else 0
+    return LedgerFacts(
+        case=_text(run.ledger, 40),
+        reused=run.ledger == REUSED,
+        re_attached=run.ledger == REATTACHED,
+        triggered=max(0, len(run.attempts) - taken),
+        note=_text(run.ledger_note, _MESSAGE),
+        earlier=_text(run.earlier, _MESSAGE),
+    )
+
+
+def _media(run: RunOutcome) -> MediaFacts | None:
+    report: MediaReport | None = run.media
+    if report is None:
+        return None
+    return MediaFacts(
+        breaches=[
+            BreachFacts(
+                key=clean_line(breach.key, _TEXT),
+                expression=clean_line(breach.expression, _TEXT),
+                measure=clean_line(breach.measure, _TEXT),
+                aggregate=clean_line(breach.aggregate, _TEXT),
+                value=_number(breach.value),
+                limit=_number(breach.limit),
+                unit=clean_line(breach.unit, _TEXT),
+                role=clean_line(breach.role, _TEXT),
+                dir=clean_line(breach.dir, _TEXT),
+                baseline=_number(breach.baseline),
+                change=_number(breach.change) if breach.baseline is not None else None,
+                message=clean_line(media_breach(breach), _MESSAGE),
+            )
+            for breach in report.breaches
+        ],
+        unchecked=[clean_line(text, _MESSAGE) for text in report.unchecked],
+        notes=[clean_line(text, _MESSAGE) for text in report.notes],
+        measures=[
+            MeasureFacts(
+                measure=clean_line(summary.measure, _TEXT),
+                role=clean_line(summary.role, _TEXT),
+                dir=clean_line(summary.dir, _TEXT),
+                unit=clean_line(summary.unit, _TEXT),
+                count=summary.count,
+                min=_number(summary.min),
+                median=_number(summary.median),
+                p95=_number(summary.p95),
+                max=_number(summary.max),
+                mean=_number(summary.mean),
+            )
+            for summary in report.summaries
+        ],
     )
 
 
@@ -298,6 +413,8 @@ def _run(
         flaky=result.label == "flaky",
         history=_history(run) if run is not None else None,
         reached=reached,
+        ledger=_ledger(run) if run is not None else None,
+        media=_media(run) if run is not None else None,
     )
 
 
@@ -395,12 +512,12 @@ OUTCOMES = (
     "running",
 )
 _OPEN = (LedgerFacts, MediaFacts)
-"""Slots other features fill: their objects may carry keys this version does not list."""
+"""The ledger's and media's objects may carry keys this version does not list."""
 _DESCRIPTIONS = {
     "outcome": "How every report files the item (the job summary, JUnit, the action outputs).",
     "verdict": "The gate's verdict on the run.",
-    "ledger": "Filled by the run ledger (--sipfront-ledger): reused or re-attached runs.",
-    "media": "Filled by media analysis (--sipfront-media): threshold breaches and measures.",
+    "ledger": "How the run ledger (--sipfront-ledger) had the run; null: nothing to say.",
+    "media": "The run's media metrics (--sipfront-media); null: none were read.",
 }
 
 
