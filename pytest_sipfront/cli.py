@@ -122,13 +122,20 @@ def _parser() -> argparse.ArgumentParser:
     schema = _command(
         commands,
         "schema",
-        "print the manifest's JSON Schema",
+        "print the manifest's JSON Schema (or the catalog's, or the results file's)",
         "Print the JSON Schema that manifests follow (the loader checks their structure with "
-        "it), e.g. for your editor; with --catalog, the sandbox catalog's instead.",
-        "exit status: 0",
+        "it), e.g. for your editor; with --catalog, the sandbox catalog's instead; with "
+        "--results, the one every results file of --sipfront-json follows, for scripts that "
+        "read it.",
+        "exit status: 0; 2 --catalog and --results given together",
     )
     schema.add_argument(
         "--catalog", action="store_true", help="the sandbox catalog's JSON Schema instead"
+    )
+    schema.add_argument(
+        "--results",
+        action="store_true",
+        help="the JSON Schema of the results file (--sipfront-json) instead",
     )
     from pytest_sipfront.library.command import add_run_parser
     from pytest_sipfront.library.stats_command import add_stats_parser
@@ -437,6 +444,14 @@ def main(
         from pytest_sipfront.library.command import run_command
 
         return run_command(args, out, err)
+    if args.catalog and args.results:
+        err.write("sipfront schema: give --catalog or --results, not both\n")
+        return 2
+    if args.results:
+        from pytest_sipfront.reports.results import results_schema
+
+        out.write(json.dumps(results_schema(), indent=2, ensure_ascii=False) + "\n")
+        return 0
     if args.catalog:
         from pytest_sipfront.sandbox.catalogschema import CATALOG_SCHEMA
 

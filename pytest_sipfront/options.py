@@ -16,6 +16,7 @@ SECRET_KEY_VAR = "SIPFRONT_SECRET_KEY"
 MEDIA_VAR = "SIPFRONT_MEDIA"
 LEDGER_VAR = "SIPFRONT_LEDGER"
 REUSE_VAR = "SIPFRONT_REUSE"
+JSON_VAR = "SIPFRONT_JSON"
 REUSE_MODES = ("none", "passed")
 """``--sipfront-reuse``: whether a run that passed on this revision is run again."""
 MEDIA_MODES = ("off", "failed", "all")
@@ -111,6 +112,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "junit", "--sipfront-junit", "sipfront_junit", None, "text", None,
         "write a JUnit XML report of the Sipfront runs to this path (unset: none)", "PATH",
+    ),
+    Setting(
+        "json", "--sipfront-json", "sipfront_json", JSON_VAR, "text", None,
+        "write the results JSON (the session and every run; its schema: sipfront schema "
+        "--results) to this path (unset: none)", "PATH",
     ),
     Setting(
         "heartbeat", "--sipfront-heartbeat", "sipfront_heartbeat", None, "duration", "60s",

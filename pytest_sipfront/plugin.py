@@ -4,8 +4,8 @@ This module is loaded in every pytest session of the environment, so at import i
 pytest and the table of settings (:mod:`pytest_sipfront.options`, plain data). The settings are
 resolved when one of them is given; the manifest claim when a YAML file is collected; the gate
 and its hooks (:mod:`pytest_sipfront.session.hooks`) when the session first needs them: a
-manifest is collected, ``--sipfront-junit`` asks for a report, an xdist controller starts a
-worker, or a test uses the ``sipfront`` fixture.
+manifest is collected, ``--sipfront-junit`` or ``--sipfront-json`` asks for a report, an xdist
+controller starts a worker, or a test uses the ``sipfront`` fixture.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
             problem = detach_problem(config)
             if problem:
                 raise pytest.UsageError(f"pytest-sipfront: {problem}")
-        if settings.junit:  # written even when no manifest is collected
+        if settings.junit or settings.json:  # written even when no manifest is collected
             from pytest_sipfront.session.hooks import open_session
 
             open_session(config)

@@ -91,6 +91,7 @@ class Settings:
     max_rps: float
     report_mode: str | None
     junit: str | None
+    json: str | None
     heartbeat: float
     max_runs: int
     shutdown_grace: float

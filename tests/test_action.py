@@ -219,6 +219,10 @@ def test_a_passing_selection_exits_0_and_writes_every_declared_output(workspace:
     assert (run.outputs["failed"], run.outputs["errors"]) == ("0", "0")
     assert run.outputs["junit_report"] == "sipfront-junit.xml"
     assert (workspace / "sipfront-junit.xml").is_file()
+    assert run.outputs["results_json"] == "sipfront-results.json"
+    results = json.loads((workspace / "sipfront-results.json").read_text(encoding="utf-8"))
+    assert results["session"]["sandbox"] is True
+    assert [run["outcome"] for run in results["runs"]] == ["passed"]
     urls = json.loads(run.outputs["report_urls"])
     assert [(u["name"], u["outcome"]) for u in urls] == [("call", "passed")]
     assert urls[0]["report_url"].startswith("http://127.0.0.1:")
@@ -227,6 +231,7 @@ def test_a_passing_selection_exits_0_and_writes_every_declared_output(workspace:
     assert run.outputs["test_name"] == "basic-call"
     assert "SANDBOX" in run.stdout
     assert "| call |" in run.summary and urls[0]["report_url"] in run.summary
+    assert run.summary.startswith("## ✅ 1 Sipfront run passed (SANDBOX")
 
 
 def test_a_failed_run_exits_1_and_is_counted_and_annotated(workspace: Path) -> None:
@@ -512,7 +517,7 @@ def test_without_github_it_takes_the_manifest_as_argument_and_sipfront_variables
     )
     assert run.code == 0, run.stdout + run.stderr
     assert not [line for line in run.stdout.splitlines() if line.startswith("::")]
-    assert "1 Sipfront item(s): 1 passed" in run.stdout
+    assert "pytest-sipfront: 1 Sipfront item: 1 passed" in run.stdout
     assert (workspace / "sipfront-junit.xml").is_file()
     assert not (workspace / "github_output.txt").exists()
 
@@ -681,3 +686,82 @@ def test_a_single_run_project_id_above_the_largest_sipfront_id_is_an_input_error
     assert code == 2
     assert len(lines) == 1 and "project_id: '9223372036854775808' is not a Sipfront id" in lines[0]
     assert private_sandbox.requests == []
+
+
+def test_missing_keys_still_give_a_summary_that_says_what_is_wrong_and_what_to_do(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = workspace / "step_summary.md"
+    inputs = {"manifest": "sipfront.yml", "public_key": "", "secret_key": ""}
+    env = {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_EVENT_NAME": "push"}
+    code, _, _ = main_in_process(workspace, monkeypatch, capsys, inputs, env=env)
+    text = summary.read_text(encoding="utf-8")
+    assert code == 2
+    assert text.startswith("## ⛔ The Sipfront gate could not start\n\n")
+    assert "public\\_key and secret\\_key: missing" in text
+    assert "`public_key: ${{ secrets.SIPFRONT_PUBLIC_KEY }}`" in text
+    assert "fork" not in text
+
+
+def test_a_pull_request_from_a_fork_is_told_in_the_summary_why_it_has_no_keys(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = workspace / "step_summary.md"
+    event = workspace / "event.json"
+    event.write_text(
+        json.dumps(
+            {
+                "pull_request": {
+                    "head": {"repo": {"full_name": "someone/voip"}},
+                    "base": {"repo": {"full_name": "acme/voip"}},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    env = {
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+    }
+    inputs = {"manifest": "sipfront.yml", "public_key": "", "secret_key": ""}
+    code, _, _ = main_in_process(workspace, monkeypatch, capsys, inputs, env=env)
+    text = summary.read_text(encoding="utf-8")
+    assert code == 2
+    assert "This is a pull request from a fork: GitHub gives such workflows no secrets" in text
+    assert "`pull_request_target`" in text
+
+
+def test_a_broken_manifest_gives_a_summary_naming_the_line_and_what_to_do(
+    workspace: Path,
+) -> None:
+    (workspace / "sipfront.yml").write_text(
+        "tests:\n  - name: call\n    test: basic-call\n    timeout: 10x\n", encoding="utf-8"
+    )
+    env = {
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/voip",
+        "GITHUB_SHA": "0123abc",
+    }
+    run = run_action(
+        workspace, {"manifest": "sipfront.yml", "sandbox": "true", "pytest_args": FAST}, env=env
+    )
+    assert run.code != 0
+    assert run.summary.startswith("## ⛔ The Sipfront gate could not start: a manifest is broken")
+    assert "[sipfront.yml:4:14](https://github.com/acme/voip/blob/0123abc/sipfront.yml#L4)" in (
+        run.summary
+    )
+
+
+def test_an_option_pytest_refuses_still_gives_a_summary_that_says_so(workspace: Path) -> None:
+    run = run_action(
+        workspace,
+        {
+            "manifest": "sipfront.yml",
+            "sandbox": "true",
+            "pytest_args": "--sipfront-concurrency=many",
+        },
+    )
+    assert run.code == 4
+    assert run.summary.startswith("## ⛔ The Sipfront gate could not start\n\npytest refused")
+    assert "`pytest_args`" in run.summary

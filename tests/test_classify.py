@@ -169,7 +169,8 @@ def test_the_terminal_section_says_what_the_other_reports_say_for_every_item() -
     assert lines[0].endswith(REPORT + "s1")
     assert "not reached" in lines[2] and REPORT + "s2" in lines[2]
     assert lines[3].split()[:2] == ["RUNNING", "going"] and lines[3].endswith(REPORT + "s3")
-    assert lines[4] == "report problem"
+    assert lines[4] == "4 Sipfront items: 2 failed, 2 errors, 1 still running at Sipfront"
+    assert lines[5] == "report problem"
     counts = action_counts([vanished, hidden_timeout])
     assert counts == ("2", "0", "1", "1")  # the action counts them the same way
 

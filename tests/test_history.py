@@ -138,7 +138,7 @@ def test_a_run_failing_after_a_failing_one_is_already_failing_and_still_red(
         for line in result.outlines
     )
     text = summary.read_text(encoding="utf-8")
-    assert "| result | name | duration | report | before |" in text
+    assert "| result | name | reason | report | manifest | before |" in text
     assert "failed: ALREADY FAILING before this session" in text
 
 

@@ -331,6 +331,16 @@ def test_each_manifest_is_one_suite_with_classname_file_line_and_properties() ->
     assert properties == {
         "sipfront.api_url": "https://app.sipfront.example/api/v2",
         "sipfront.sandbox": "false",
+        # The session's one count, xfailed and xpassed apart (JUnit has no word for them).
+        "sipfront.count.total": "11",
+        "sipfront.count.passed": "3",
+        "sipfront.count.failed": "3",
+        "sipfront.count.errors": "2",
+        "sipfront.count.skipped": "1",
+        "sipfront.count.xfailed": "1",
+        "sipfront.count.xpassed": "1",
+        "sipfront.count.flaky": "1",
+        "sipfront.count.running": "0",
     }
     assert prod.find("properties") is None
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("11", "3", "2")

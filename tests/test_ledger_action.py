@@ -94,7 +94,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def test_the_gitlab_example_keeps_the_ledger_across_retries_of_one_pipeline() -> None:
-    job = yaml.safe_load((EXAMPLES / ".gitlab-ci.yml").read_text(encoding="utf-8"))["sipfront"]
+    job = yaml.safe_load((EXAMPLES / "gitlab-ci.yml").read_text(encoding="utf-8"))["sipfront"]
     ledger = job["variables"]["INPUT_LEDGER"]
     assert job["cache"]["key"] == "sipfront-ledger-$CI_PIPELINE_ID-$CI_JOB_NAME"
     assert job["cache"]["when"] == "always", "a failed or cancelled job's ledger matters most"

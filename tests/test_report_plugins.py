@@ -5,7 +5,10 @@ from __future__ import annotations
 import html as html_module
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,3 +162,107 @@ def test_pytest_html_gets_the_session_id_and_report_url_escaped(
     for text in (links[0]["name"], links[0]["content"]):
         assert "<" not in text and ">" not in text and '"' not in text, text
     assert "&lt;img src=x onerror=alert(1)&gt;" in links[0]["name"]
+
+
+# --- true durations and the environment ---------------------------------------------------------
+
+TIMED = """
+    tests:
+      - {name: first, test: two-seconds}
+      - {name: second, test: two-seconds}
+      - {name: third, test: two-seconds}
+      - {name: fourth, test: two-seconds}
+"""
+TIMED_CATALOG = {"tests": [{"name": "two-seconds", "duration": 2}]}
+"""Four runs of 2 s started together: timed by pytest, the first item would take its whole run
+and the three after it a few milliseconds (their runs had finished when pytest reached them)."""
+
+
+def html_blob(path: Path) -> dict[str, Any]:
+    html = path.read_text(encoding="utf-8")
+    data = re.search(r'data-jsonblob="([^"]*)"', html)
+    assert data is not None
+    blob: dict[str, Any] = json.loads(
+        data.group(1).replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&")
+    )
+    return blob
+
+
+def test_pytest_html_shows_each_runs_own_duration_the_wait_apart_and_the_api_in_its_environment(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("pytest_html")
+    server = sipfront_sandbox(TIMED_CATALOG)
+    result = run_gate(
+        TIMED, "--html=report.html", "--self-contained-html", server=server, subprocess=True
+    )
+    result.assert_outcomes(passed=4)
+    blob = html_blob(pytester.path / "report.html")
+    for test_id, runs in blob["tests"].items():
+        (call,) = [run for run in runs if run["testId"] == test_id]
+        # A run of 2 s (Sipfront's timestamps are whole seconds): never a few milliseconds.
+        assert call["duration"] in ("00:00:01", "00:00:02", "00:00:03", "00:00:04"), call
+        timing = [e for e in call["extras"] if e["name"] == "Sipfront timing"]
+        assert len(timing) == 1 and "pytest waited" in timing[0]["content"], call["extras"]
+    assert blob["environment"]["Sipfront API"] == server.base_url
+    assert blob["environment"]["Sipfront"].startswith("SANDBOX")  # the server said it is one
+
+
+def test_pytest_html_environment_says_sandbox_in_a_sandbox_session(
+    run_gate: Callable[..., pytest.RunResult], pytester: pytest.Pytester
+) -> None:
+    pytest.importorskip("pytest_html")
+    result = run_gate(
+        "tests:\n  - {name: call, test: basic-call}\n",
+        "--sipfront-sandbox",
+        "--html=report.html",
+        "--self-contained-html",
+        server=None,
+        subprocess=True,
+    )
+    result.assert_outcomes(passed=1)
+    environment = html_blob(pytester.path / "report.html")["environment"]
+    assert environment["Sipfront"].startswith("SANDBOX")
+
+
+def test_allure_times_each_test_by_its_run_keeps_the_wait_apart_and_names_the_api(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
+    pytest.importorskip("allure_pytest")
+    server = sipfront_sandbox(TIMED_CATALOG)
+    allure = pytester.path / "allure"
+    allure.mkdir()
+    (allure / "environment.properties").write_text("Branch=main\n", encoding="utf-8")
+    result = run_gate(TIMED, "--alluredir=allure", server=server, subprocess=True)
+    result.assert_outcomes(passed=4)
+    results = [json.loads(p.read_text("utf-8")) for p in allure.glob("*-result.json")]
+    assert len(results) == 4
+    for found in results:
+        assert 1000 <= found["stop"] - found["start"] <= 3000, found["name"]
+        waits = [p for p in found.get("parameters", []) if p["name"] == "sipfront wait"]
+        assert len(waits) == 1 and waits[0].get("excluded") is True, found["parameters"]
+    environment = (allure / "environment.properties").read_text(encoding="utf-8").splitlines()
+    assert "Branch=main" in environment  # the team's own entries stay
+    assert f"Sipfront\\ API={server.base_url}" in environment
+    # The test server identifies itself as a sandbox: the environment says so.
+    assert "Sipfront=SANDBOX: nothing was tested at Sipfront" in environment
+
+
+def test_pytest_junitxml_times_each_item_by_its_run_and_keeps_the_wait_as_a_property(
+    sipfront_sandbox: Callable[..., SandboxServer],
+    run_gate: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+) -> None:
+    server = sipfront_sandbox(TIMED_CATALOG)
+    run_gate(TIMED, "--junitxml=junit.xml", server=server).assert_outcomes(passed=4)
+    root = ET.parse(pytester.path / "junit.xml").getroot()
+    cases = list(root.iter("testcase"))
+    assert len(cases) == 4
+    for case in cases:
+        assert 1.0 <= float(case.get("time", "0")) <= 3.5, case.get("name")
+        names = [p.get("name") for p in case.iter("property")]
+        assert "sipfront_wait_s" in names

@@ -22,18 +22,32 @@ from typing import Any, TextIO
 
 import pytest
 
-from pytest_sipfront.ci.inputs import ActionInputs, InputError, SingleRun, env_name, parse_inputs
+from pytest_sipfront.ci.inputs import (
+    ActionInputs,
+    InputError,
+    MissingKeys,
+    SingleRun,
+    env_name,
+    parse_inputs,
+)
 from pytest_sipfront.reports.classify import classify, classify_still_running, unreported
-from pytest_sipfront.reports.github import escape_data
+from pytest_sipfront.reports.counts import session_counts, still_going
+from pytest_sipfront.reports.github import append_summary, cannot_start_summary, escape_data
 from pytest_sipfront.reports.outfile import write_text
+from pytest_sipfront.reports.terminal import counts_line
 from pytest_sipfront.runs.messages import (
     DETACHED,
+    GATE_CANNOT_START_TODO,
+    GATE_FORK_TODO,
+    GATE_NO_KEYS_TODO,
+    GATE_USAGE_ERROR,
+    GATE_USAGE_ERROR_TODO,
     NOTHING_TESTED,
     REATTACHED,
     REUSED,
     SANDBOX_OVERRIDDEN,
 )
-from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, Verdict
+from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import (
     REDACTOR,
     Redactor,
@@ -50,7 +64,12 @@ COUNT_OUTPUTS = (
     "passed",
     "failed",
     "errors",
+    "skipped",
+    "xfailed",
+    "xpassed",
+    "flaky",
     "junit_report",
+    "results_json",
     "report_urls",
     "new_failures",
     "reattached",
@@ -225,6 +244,7 @@ def pytest_arguments(inputs: ActionInputs, paths: Sequence[str], rootdir: str) -
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args += ["-p", "pytest_sipfront.plugin"]
     args.append(f"--sipfront-junit={inputs.junit_report}")
+    args.append(f"--sipfront-json={inputs.results_json}")
     options: list[tuple[str, object]] = [
         ("--sipfront-concurrency", inputs.concurrency),
         ("--sipfront-timeout", inputs.timeout),
@@ -263,7 +283,7 @@ class Collector:
         self.console = console
         self.records: list[ItemRecord] = []
         self.unreported: list[RunOutcome] = []
-        self.manifest_errors = 0
+        self.info: SessionInfo | None = None
         self.sandbox = False
         self.finished = False
 
@@ -298,8 +318,8 @@ class Collector:
             return
         self.records = list(records.by_nodeid.values())
         info = records.info()
+        self.info = info
         self.unreported = unreported(self.records, info)
-        self.manifest_errors = len(info.manifest_errors)
         self.sandbox = info.sandbox
         self.finished = True
 
@@ -419,10 +439,18 @@ class PaidOnce:
 
 
 class Tally:
-    """The session's counts and outputs, as the JUnit file and the GitHub summary file them."""
+    """The session's outputs: its counts are :func:`~pytest_sipfront.reports.counts.session_counts`,
+    the one count the terminal, the JUnit file and the GitHub summary show too."""
 
-    def __init__(self, collector: Collector, single: SingleRun | None, junit_report: str) -> None:
-        self.total = self.passed = self.failed = self.errors = self.skipped = 0
+    def __init__(
+        self,
+        collector: Collector,
+        single: SingleRun | None,
+        junit_report: str,
+        results_json: str = "",
+    ) -> None:
+        info = collector.info or SessionInfo(api_url="", sandbox=collector.sandbox, rootdir="")
+        self.counts = session_counts(collector.records, info)
         self.new_failures = self.media_breaches = 0
         paid = PaidOnce()
         urls: list[dict[str, str]] = []
@@ -433,15 +461,11 @@ class Tally:
             if record.run is not None and record.run.media is not None:
                 self.media_breaches += len(record.run.media.breaches)
             result = classify(record)
-            self._count(result.kind, result.label)
             self._url(urls, record.name, record.manifest, result.label, record.report_url)
-        for _ in range(collector.manifest_errors):
-            self._count("error", "error")  # a broken manifest, as the JUnit file files it
         for run in collector.unreported:
             paid.count(run)
             result = classify_still_running(run)
-            self._count(result.kind, result.label)
-            label = "running" if run.verdict is Verdict.INTERRUPTED else result.label
+            label = "running" if still_going(run) else result.label
             self._url(urls, run.name, run.manifest, label, run.report_url)
         self.detached = paid.detached
         self.report_urls, self.urls_kept = _report_urls(urls)
@@ -449,13 +473,20 @@ class Tally:
         self.sandbox = collector.sandbox
         self.finished = collector.finished
         self.junit_report = junit_report if os.path.isfile(junit_report) else ""
+        self.results_json = results_json if results_json and os.path.isfile(results_json) else ""
         self.outputs: dict[str, str] = dict.fromkeys(OUTPUT_NAMES, "")
+        counts = self.counts
         self.outputs.update(
-            total=str(self.total),
-            passed=str(self.passed),
-            failed=str(self.failed),
-            errors=str(self.errors),
+            total=str(counts.total),
+            passed=str(counts.passed),
+            failed=str(counts.failed),
+            errors=str(counts.errors),
+            skipped=str(counts.skipped),
+            xfailed=str(counts.xfailed),
+            xpassed=str(counts.xpassed),
+            flaky=str(counts.flaky),
             junit_report=clean_line(self.junit_report, VALUE_LIMIT),
+            results_json=clean_line(self.results_json, VALUE_LIMIT),
             report_urls=self.report_urls,
             new_failures=str(self.new_failures),
             reattached=str(paid.reattached),
@@ -469,17 +500,6 @@ class Tally:
                 self.outputs.update(_run_outputs(record, record.run, single))
             else:
                 self.outputs.update(_run_outputs(None, collector.unreported[0], single))
-
-    def _count(self, kind: str, label: str) -> None:
-        self.total += 1
-        if kind == "error":
-            self.errors += 1
-        elif kind == "failure":
-            self.failed += 1
-        elif kind == "passed" or label == "xfailed":
-            self.passed += 1
-        else:
-            self.skipped += 1
 
     @staticmethod
     def _url(
@@ -499,14 +519,11 @@ class Tally:
     def ran(self) -> int:
         """Items that were not skipped: runs asked of Sipfront (or problems on the way); a
         detached item's run was asked for too."""
-        return self.total - self.skipped + self.detached
+        return self.counts.ran + self.detached
 
     def line(self) -> str:
         sandbox = f" ({NOTHING_TESTED})" if self.sandbox else ""
-        return (
-            f"{_TITLE}: {self.total} Sipfront item(s): {self.passed} passed, {self.failed} "
-            f"failed, {self.errors} errors, {self.skipped} skipped{sandbox}"
-        )
+        return f"{_TITLE}: {counts_line(self.counts)}{sandbox}"
 
 
 def write_outputs(path: str, outputs: Mapping[str, str]) -> None:
@@ -578,6 +595,35 @@ def _enter_workspace(environ: Mapping[str, str], console: Console) -> bool:
     return True
 
 
+_FORK_EVENTS = ("pull_request", "pull_request_review", "pull_request_review_comment")
+
+
+def fork_pull_request(environ: Mapping[str, str]) -> bool:
+    """The job runs for a pull request from a fork (GitHub gives such workflows no secrets)."""
+    # (pull_request_target runs with the base repository's secrets: not this case.)
+    if environ.get("GITHUB_EVENT_NAME") not in _FORK_EVENTS:
+        return False
+    try:
+        with open(environ.get("GITHUB_EVENT_PATH", ""), encoding="utf-8") as stream:
+            event = json.load(stream)
+        pull = event["pull_request"]
+        return bool(pull["head"]["repo"]["full_name"] != pull["base"]["repo"]["full_name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _cannot_start(error: InputError, environ: Mapping[str, str], console: Console) -> None:
+    """The job summary of a gate that could not start: what is wrong and what to do."""
+    if isinstance(error, MissingKeys):
+        todo = [GATE_NO_KEYS_TODO]
+        if fork_pull_request(environ):
+            todo.insert(0, GATE_FORK_TODO)
+    else:
+        todo = [GATE_CANNOT_START_TODO]
+    problem = console.redact(str(error))
+    append_summary(environ, sys.stdout, lambda _limit: cannot_start_summary(problem, todo))
+
+
 def _run_session(inputs: ActionInputs, console: Console) -> tuple[int, Collector]:
     """pytest's exit status for the manifests (or the one-run manifest), and what it recorded."""
     collector = Collector(inputs, console)
@@ -629,14 +675,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         inputs = parse_inputs(environ, args.manifests)
     except InputError as error:
         console.error(str(error))
+        if github:
+            _cannot_start(error, environ, console)
         return EXIT_INPUT_ERROR
     console.redactor.add_credentials(inputs.public_key or "", inputs.secret_key or "")
     for text in inputs.warnings:
         console.warning(text)
     _export_credentials(inputs, environ)
     code, collector = _run_session(inputs, console)
-    tally = Tally(collector, inputs.single, inputs.junit_report)
+    tally = Tally(collector, inputs.single, inputs.junit_report, inputs.results_json)
     sys.stdout.flush()
+    if github and code == pytest.ExitCode.USAGE_ERROR and not collector.finished:
+        # pytest stopped at start-up (a bad option in pytest_args): no report was written.
+        todo = [GATE_USAGE_ERROR_TODO]
+        append_summary(
+            environ, sys.stdout, lambda _limit: cannot_start_summary(GATE_USAGE_ERROR, todo)
+        )
     code = _report(code, tally, inputs, console)
     output_path = environ.get("GITHUB_OUTPUT")
     if output_path:

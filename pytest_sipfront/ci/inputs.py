@@ -44,6 +44,7 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "media": None,
     "allow_empty": "false",
     "junit_report": "sipfront-junit.xml",
+    "results_json": "sipfront-results.json",
     "markers": None,
     "keyword": None,
     "pytest_args": None,
@@ -77,6 +78,11 @@ _NO_CREDENTIALS_OPTIONS = ("--sipfront-sandbox", "--sipfront-sandbox-catalog", "
 
 class InputError(ValueError):
     """An input that cannot be used; the message is one sentence that names it."""
+
+
+class MissingKeys(InputError):
+    """The API keys are not there: the job summary says where they come from (and that a pull
+    request from a fork gets none)."""
 
 
 def env_name(name: str) -> str:
@@ -132,6 +138,7 @@ class ActionInputs:
     media: str | None = None
     allow_empty: bool = False
     junit_report: str = "sipfront-junit.xml"
+    results_json: str = "sipfront-results.json"
     markers: str | None = None
     keyword: str | None = None
     pytest_args: tuple[str, ...] = ()
@@ -378,6 +385,7 @@ def parse_inputs(
         media=_media(raw),
         allow_empty=_boolean(raw, "allow_empty"),
         junit_report=raw.get("junit_report") or INPUT_DEFAULTS["junit_report"] or "",
+        results_json=raw.get("results_json") or INPUT_DEFAULTS["results_json"] or "",
         markers=raw.get("markers"),
         keyword=raw.get("keyword"),
         pytest_args=pytest_args,
@@ -427,7 +435,7 @@ def _keys(
             for name, value in (("public_key", public_key), ("secret_key", secret_key))
             if value is None
         )
-        raise InputError(
+        raise MissingKeys(
             f"{missing}: missing: pass the Sipfront API keys as the public_key and secret_key "
             f"inputs (from secrets) or set {PUBLIC_KEY_VAR} and {SECRET_KEY_VAR}"
         )

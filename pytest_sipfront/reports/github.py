@@ -27,20 +27,33 @@ from pytest_sipfront.reports.classify import (
     strip_userinfo,
     unreported,
 )
+from pytest_sipfront.reports.counts import Counts, session_counts
 from pytest_sipfront.reports.outfile import write_text
-from pytest_sipfront.runs.messages import NOT_RED, history_case, ledger_case, media_left_out
+from pytest_sipfront.runs.messages import (
+    GATE_BROKEN_MANIFEST,
+    GATE_BROKEN_MANIFEST_TODO,
+    GATE_CANNOT_START,
+    NOT_RED,
+    SUMMARY_CUT,
+    SUMMARY_SANDBOX,
+    history_case,
+    ledger_case,
+    media_left_out,
+    summary_verdict,
+)
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo, Verdict
 from pytest_sipfront.sanitize import clean_line
 
 MAX_ANNOTATIONS = 10
 """GitHub shows at most 10 error annotations per step."""
-SUMMARY_LIMIT = 1_000_000
-"""Bytes we allow ourselves in ``$GITHUB_STEP_SUMMARY`` (GitHub's limit is 1 MiB per step)."""
+SUMMARY_LIMIT = 256 * 1024
+"""Bytes we allow ourselves in ``$GITHUB_STEP_SUMMARY``: well under GitHub's 1 MiB per step
+(a page that size is no use to a reviewer; the JUnit file and the results JSON list every item)."""
 GITHUB_SUMMARY_MAX = 1024 * 1024
 
 SANDBOX_TAG = "[SANDBOX] "
 _INTERRUPTED = "**Interrupted**: the session stopped before every run was reported."
-_STILL_GOING = "Sipfront cannot cancel runs; these are still going there:"
+_STILL_GOING = "Sipfront cannot cancel runs; some are still going there:"
 _MESSAGE_CHARS = 1000
 _CELL_CHARS = 300
 _URL_CHARS = 2048
@@ -178,11 +191,39 @@ def markdown_link(url: str | None, label: str = "report") -> str:
     return f"[{label}]({quote(text, safe=_URL_SAFE)})"
 
 
+@dataclass(frozen=True)
+class SourceLinks:
+    """Where a manifest line is shown on GitHub at this commit:
+    ``$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/blob/$GITHUB_SHA/<path>#L<line>``."""
+
+    server: str
+    repository: str
+    sha: str
+    workspace: str | None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "SourceLinks | None":
+        server = environ.get("GITHUB_SERVER_URL", "").rstrip("/")
+        repository = environ.get("GITHUB_REPOSITORY", "")
+        sha = environ.get("GITHUB_SHA", "")
+        if not (server and repository and sha):
+            return None
+        return cls(server, repository, sha, environ.get("GITHUB_WORKSPACE") or None)
+
+    def url(self, manifest: str, line: int, rootdir: str) -> str | None:
+        where = _annotation_file(manifest, rootdir, self.workspace)
+        if where is None or os.path.isabs(where):
+            return None
+        anchor = f"#L{line}" if line > 0 else ""
+        return f"{self.server}/{self.repository}/blob/{self.sha}/{where}{anchor}"
+
+
 @dataclass
 class _Row:
     result: Result
     name: str
     manifest: str
+    line: int
     duration: str
     url: str | None
     attempts: int
@@ -190,13 +231,20 @@ class _Row:
     """Every attempt's report link when there was more than one (retries, reruns)."""
     before: str = ""
     """The ``before`` cell (the run before this session); empty when history was not looked up."""
+    before_says: bool = False
+    """The ``before`` cell says more than "no earlier run"."""
     ledger: str = ""
     """How the run ledger had the run: ``reused: triggered <when> in <attempt>``, ..."""
 
+    @property
+    def attention(self) -> bool:
+        """A row the reviewer must read: a failure or an error (shown first, never folded)."""
+        return self.result.kind in ("failure", "error")
 
-def _before_cell(run: RunOutcome | None) -> str:
+
+def _before_cell(run: RunOutcome | None) -> tuple[str, bool]:
     if run is None or run.previous is None:
-        return ""
+        return "", False
     case = history_case(run)
     text = {"none": "no earlier run", "running": "still running"}.get(
         run.previous.state, run.previous.state
@@ -206,7 +254,7 @@ def _before_cell(run: RunOutcome | None) -> str:
         if run.not_red:
             text = f"{text} ({NOT_RED})"
     link = markdown_link(run.previous.report_url, "earlier") if run.previous.report_url else ""
-    return f"{markdown_cell(text)} {link}".rstrip()
+    return f"{markdown_cell(text)} {link}".rstrip(), run.previous.state != "none"
 
 
 _ICONS = {
@@ -232,20 +280,63 @@ def _result_cell(row: _Row) -> str:
     return markdown_cell(text)
 
 
-def _row_text(row: _Row, qualified: bool, with_before: bool = False) -> str:
-    name = f"{row.manifest}::{row.name}" if qualified else row.name
-    cell = markdown_cell(name)
-    if row.result.label not in ("passed", "flaky") and row.result.message:
-        cell = f"{cell}<br>{markdown_cell(row.result.message)}"
+def _reason(row: _Row) -> str:
+    if row.result.label in ("passed", "flaky") or not row.result.message:
+        return ""
+    return markdown_cell(row.result.message)
+
+
+def _links_cell(row: _Row) -> str:
     if len(row.urls) > 1:
-        links = " ".join(
+        return " ".join(
             markdown_link(url, f"attempt {number}") for number, url in enumerate(row.urls, 1)
         )
+    return markdown_link(row.url)
+
+
+def _line_cell(row: _Row, info: SessionInfo, links: SourceLinks | None) -> str:
+    where = f"{row.manifest}:{row.line}" if row.line > 0 else row.manifest
+    url = links.url(row.manifest, row.line, info.rootdir) if links is not None else None
+    if url is None:
+        return markdown_cell(where)
+    return markdown_link(url, markdown_cell(where))
+
+
+@dataclass(frozen=True)
+class _Column:
+    title: str
+    cell: Callable[[_Row], str]
+
+
+def _table(
+    rows: Sequence[_Row], info: SessionInfo, links: SourceLinks | None, *, attention: bool
+) -> tuple[list[str], list[str]]:
+    """A table's two head lines and its rows, with only the columns that say something."""
+    columns = []
+    # The result cell carries the ledger's word (reused, re-attached): never left out then.
+    if attention or any(row.ledger for row in rows) or len({_result_cell(row) for row in rows}) > 1:
+        columns.append(_Column("result", _result_cell))
+    if not attention and len({row.manifest for row in rows}) > 1:
+        # Without the manifest column, a name alone could stand for entries of two manifests.
+        columns.append(_Column("name", lambda row: markdown_cell(f"{row.manifest}::{row.name}")))
     else:
-        links = markdown_link(row.url)
-    if with_before:
-        return f"| {_result_cell(row)} | {cell} | {row.duration} | {links} | {row.before or '—'} |"
-    return f"| {_result_cell(row)} | {cell} | {row.duration} | {links} |"
+        columns.append(_Column("name", lambda row: markdown_cell(row.name)))
+    if any(_reason(row) for row in rows):
+        columns.append(_Column("reason", lambda row: _reason(row) or "—"))
+    if any(row.duration != "—" for row in rows):
+        columns.append(_Column("duration", lambda row: row.duration))
+    if any(row.url for row in rows):
+        columns.append(_Column("report", _links_cell))
+    if attention:
+        columns.append(_Column("manifest", lambda row: _line_cell(row, info, links)))
+    if any(row.before_says for row in rows):
+        columns.append(_Column("before", lambda row: row.before or "—"))
+    head = [
+        "| " + " | ".join(column.title for column in columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    body = ("| " + " | ".join(column.cell(row) for column in columns) + " |" for row in rows)
+    return head, list(body)
 
 
 def _urls(run: RunOutcome | None) -> tuple[str | None, ...]:
@@ -261,109 +352,153 @@ def _duration(run: RunOutcome | None) -> str:
     return format_duration(run.duration_s)
 
 
+def _row(
+    result: Result, name: str, manifest: str, line: int, run: RunOutcome | None, ledger: str = ""
+) -> _Row:
+    before, says = _before_cell(run)
+    return _Row(
+        result,
+        name,
+        manifest,
+        line,
+        _duration(run),
+        run.report_url if run is not None else None,
+        len(run.attempts) if run is not None else 0,
+        _urls(run),
+        before,
+        says,
+        ledger,
+    )
+
+
 def _rows(records: Sequence[ItemRecord], info: SessionInfo) -> list[_Row]:
-    rows = []
-    for record in records:
-        run = record.run
-        rows.append(
-            _Row(
-                classify(record),
-                record.name,
-                record.manifest,
-                _duration(run),
-                record.report_url,
-                len(run.attempts) if run is not None else 0,
-                _urls(run),
-                _before_cell(run),
-                ledger_case(run) if run is not None else "",
-            )
+    rows = [
+        _row(
+            classify(record),
+            record.name,
+            record.manifest,
+            record.line,
+            record.run,
+            ledger_case(record.run) if record.run is not None else "",
         )
-    for still in unreported(records, info):
-        rows.append(
-            _Row(
-                classify_still_running(still),
-                still.name,
-                still.manifest,
-                _duration(still),
-                still.report_url,
-                len(still.attempts),
-                _urls(still),
-            )
-        )
+        for record in records
+    ]
+    rows += [
+        _row(classify_still_running(run), run.name, run.manifest, run.line, run)
+        for run in unreported(records, info)
+    ]
     return rows
 
 
-def _counts(rows: Sequence[_Row]) -> str:
-    labels = [row.result.label for row in rows]
-    kinds = [row.result.kind for row in rows]
-    parts = [
-        f"{labels.count('passed') + labels.count('flaky')} passed",
-        f"{kinds.count('failure')} failed",
-        f"{kinds.count('error')} {'error' if kinds.count('error') == 1 else 'errors'}",
-        f"{labels.count('skipped')} skipped",
-        f"{labels.count('xfailed')} xfailed",
-        f"{labels.count('xpassed')} xpassed",
-        f"{labels.count('flaky')} flaky",
-    ]
-    total = len(rows)
-    return f"**{total} Sipfront {'item' if total == 1 else 'items'}**: " + ", ".join(parts)
+_FOLD_ORDER = ("xpassed", "flaky", "xfailed", "skipped")
+
+
+def _fold_rank(row: _Row) -> int:
+    label = row.result.label
+    return _FOLD_ORDER.index(label) if label in _FOLD_ORDER else len(_FOLD_ORDER)
+
+
+def _counts_line(counts: Counts, info: SessionInfo) -> str:
+    total = counts.total
+    line = f"**{total} Sipfront {'item' if total == 1 else 'items'}**: {counts.phrase()}"
+    wall = info.wall_s
+    if wall is not None:
+        line += f" · wall time {format_duration(wall)}"
+    return line
 
 
 def _size(line: str) -> int:
     return len(line.encode("utf-8")) + 1
 
 
-def _still_running_line(run: RunOutcome) -> str:
-    return f"- {markdown_cell(run.name)}: {markdown_link(run.report_url)}"
+def _manifest_error_lines(info: SessionInfo, links: SourceLinks | None) -> list[str]:
+    lines = []
+    for manifest, line, column, message in info.manifest_errors:
+        url = links.url(manifest, line, info.rootdir) if links is not None else None
+        where = markdown_cell(f"{manifest}:{line}:{column}")
+        place = markdown_link(url, where) if url else where
+        lines.append(f"- {place}: {markdown_cell(message)}")
+    return lines
 
 
 def step_summary(
-    records: Sequence[ItemRecord], info: SessionInfo, *, limit_bytes: int = SUMMARY_LIMIT
+    records: Sequence[ItemRecord],
+    info: SessionInfo,
+    *,
+    limit_bytes: int = SUMMARY_LIMIT,
+    links: SourceLinks | None = None,
 ) -> str:
-    """The Markdown job summary: heading, counts, what an interruption left going, and a table
-    (result, name, duration, report link), kept under ``limit_bytes`` (UTF-8) however many
-    records there are; rows that do not fit are counted in a last line."""
+    """The Markdown job summary, built for a pull-request reviewer: the verdict in the heading,
+    the counts and the wall time, then the failures and errors (reason, report link, manifest
+    line at this commit), then every other row folded in ``<details>``. Columns that would say
+    nothing are left out. Kept under ``limit_bytes`` (UTF-8) however many records there are;
+    rows that do not fit are counted in a last line."""
     rows = _rows(records, info)
-    heading = "## Sipfront runs"
+    counts = session_counts(records, info)
+    if info.manifest_errors and not rows:
+        heading = GATE_BROKEN_MANIFEST
+    else:
+        heading = summary_verdict(
+            counts.total,
+            counts.failed,
+            counts.errors,
+            counts.passed,
+            counts.ran,
+            interrupted=info.interrupted,
+        )
     if info.sandbox:
-        heading += " (SANDBOX: simulated, not real Sipfront results)"
-    head = [heading, "", _counts(rows), ""]
+        heading += f" ({SUMMARY_SANDBOX})"
+    head = [f"## {heading}", ""]
+    if counts.total:
+        head += [_counts_line(counts, info), ""]
     if info.still_running:
-        head += [f"{_INTERRUPTED} {_STILL_GOING}", ""]
+        head += [f"{_INTERRUPTED} {_STILL_GOING} see the rows that say so.", ""]
     elif info.interrupted:
         head += [_INTERRUPTED, ""]
-    # Room kept back for the two notes that say what was left out (each well under 200 bytes).
-    budget = limit_bytes - 2 * 200 - sum(_size(line) for line in head)
+    if info.manifest_errors:
+        if rows:
+            head += [f"### {GATE_BROKEN_MANIFEST}", ""]
+        head += [GATE_BROKEN_MANIFEST_TODO, "", *_manifest_error_lines(info, links), ""]
+    # Room kept back for the note that says what was left out (well under 300 bytes).
+    budget = limit_bytes - 300 - sum(_size(line) for line in head)
 
-    running, budget = _fit((_still_running_line(run) for run in info.still_running), budget)
-    running_left = len(info.still_running) - len(running)
-    if running_left:
-        running.append(f"- … and {running_left} more (left out to keep the summary small)")
-    if running:
-        running.append("")
-
-    table_head = ["| result | name | duration | report |", "|---|---|---|---|"]
-    with_before = any(row.before for row in rows)
-    if with_before:
-        table_head = ["| result | name | duration | report | before |", "|---|---|---|---|---|"]
-    budget -= sum(_size(line) for line in table_head)
-    qualified = len({row.manifest for row in rows}) > 1
-    table, budget = _fit((_row_text(row, qualified, with_before) for row in rows), budget)
-    left_out = len(rows) - len(table)
-
-    lines = head + running
-    if table:
-        lines += table_head + table
-    elif not rows:
+    lines = list(head)
+    shown = 0
+    attention = [row for row in rows if row.attention]
+    # Inside the fold, what a reviewer may want to read first (an xfail entry that passed, a
+    # flaky pass, an expected failure, a skip and its reason), then the plain passes.
+    others = sorted((row for row in rows if not row.attention), key=_fold_rank)
+    if attention:
+        table_head, body = _table(attention, info, links, attention=True)
+        budget -= sum(_size(line) for line in table_head)
+        kept, budget = _fit(body, budget)
+        if kept:
+            lines += table_head + kept + [""]
+        shown += len(kept)
+    if others and shown == len(attention):
+        counted = Counts(
+            total=len(others),
+            passed=counts.passed,
+            skipped=counts.skipped,
+            xfailed=counts.xfailed,
+            xpassed=counts.xpassed,
+            flaky=counts.flaky,
+        )
+        opening = [f"<details><summary>{markdown_cell(counted.phrase())}</summary>", ""]
+        closing = ["", "</details>"]
+        table_head, body = _table(others, info, links, attention=False)
+        budget -= sum(_size(line) for line in opening + closing + table_head)
+        kept, budget = _fit(body, budget)
+        if kept:
+            lines += opening + table_head + kept + closing
+        shown += len(kept)
+    if not rows and not info.manifest_errors:
         lines.append("No Sipfront items were run.")
+    left_out = len(rows) - shown
     if left_out:
-        lines += [
-            "",
-            f"{left_out} of {len(rows)} rows left out to keep this summary under GitHub's size "
-            "limit; the job log (and the JUnit report, when written) lists every item.",
-        ]
-    lines += _media_sections(records, budget - sum(_size(line) for line in lines[len(head) :]))
-    text = "\n".join(_defused(line) for line in lines) + "\n"
+        lines += ["", SUMMARY_CUT.format(left=left_out, total=len(rows))]
+    lines += _media_sections(records, budget)
+    text = "\n".join(_defused(line) for line in lines).rstrip("\n") + "\n"
     encoded = text.encode("utf-8")
     if len(encoded) > limit_bytes:  # only when limit_bytes is smaller than the heading itself
         text = encoded[: max(0, limit_bytes)].decode("utf-8", errors="ignore")
@@ -437,6 +572,26 @@ def write_github(
     for line in annotations(records, info, workspace=workspace):
         stream.write(line + "\n")
     stream.flush()
+    links = SourceLinks.from_environ(environ)
+    append_summary(
+        environ,
+        stream,
+        lambda limit: step_summary(records, info, limit_bytes=limit, links=links),
+        stop=stop,
+    )
+
+
+def append_summary(
+    environ: Mapping[str, str],
+    stream: TextIO,
+    render: Callable[[int], str],
+    *,
+    stop: Callable[[], bool] | None = None,
+) -> None:
+    """Append ``render(limit)`` to ``$GITHUB_STEP_SUMMARY`` when it is set, within what is left
+    of GitHub's 1 MiB. A summary file that cannot be written, or that blocks (a FIFO nobody
+    reads: it gets a deadline and ``stop()``, :func:`.outfile.write_text`), gives a
+    ``::warning::`` line, not an exception and not a hang."""
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
@@ -447,11 +602,19 @@ def write_github(
         if limit < 2048:
             _warn(stream, "The job summary is nearly full; the Sipfront summary was left out")
             return
-        text = step_summary(records, info, limit_bytes=limit)
+        text = render(limit)
         write_text(path, ("\n" if used else "") + text, append=True, stop=stop)
     except OSError as error:
         reason = clean_line(error.strerror or error, 300)
         _warn(stream, f"Could not write the job summary ({reason})")
+
+
+def cannot_start_summary(problem: str, todo: Sequence[str]) -> str:
+    """The summary of a gate that could not start (an input is wrong, the keys are missing):
+    what is wrong, then what to do."""
+    lines = [f"## {GATE_CANNOT_START}", "", markdown_cell(problem, _MESSAGE_CHARS), ""]
+    lines += [paragraph for text in todo for paragraph in (text, "")]
+    return "\n".join(_defused(line) for line in lines).rstrip("\n") + "\n"
 
 
 def _warn(stream: TextIO, text: str) -> None:

@@ -27,7 +27,6 @@ ElementTree escapes ``<``, ``&`` and ``>``, so ``]]>`` in a description is harml
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import stat
@@ -45,7 +44,8 @@ from pytest_sipfront.reports.classify import (
     strip_userinfo,
     unreported,
 )
-from pytest_sipfront.reports.outfile import write_text
+from pytest_sipfront.reports.counts import Counts, session_counts
+from pytest_sipfront.reports.outfile import replace_text
 from pytest_sipfront.runs.messages import SANDBOX_NOTE, before_line, ledger_case
 from pytest_sipfront.runs.outcome import ItemRecord, RunOutcome, SessionInfo
 from pytest_sipfront.sanitize import ANSI, UNSAFE
@@ -318,14 +318,19 @@ def _test_case(case: _Case, name: str) -> ET.Element:
     return element
 
 
-def session_properties(info: SessionInfo) -> dict[str, str]:
-    """The suite properties: the API URL (never credentials) and whether this was the sandbox."""
+def session_properties(info: SessionInfo, counts: Counts | None = None) -> dict[str, str]:
+    """The suite properties: the API URL (never credentials), whether this was the sandbox, and
+    the session's one count (``sipfront.count.xfailed``, ...: JUnit itself files xfailed items
+    as skipped and xpassed ones as passed, and has no word for flaky)."""
     properties = {
         "sipfront.api_url": public_api_url(info.api_url),
         "sipfront.sandbox": "true" if info.sandbox else "false",
     }
     if info.interrupted:
         properties["sipfront.interrupted"] = "true"
+    if counts is not None:
+        for name, number in counts.as_dict().items():
+            properties[f"sipfront.count.{name}"] = str(number)
     return properties
 
 
@@ -358,10 +363,11 @@ def _suite(manifest: str, cases: list[_Case], properties: dict[str, str] | None)
 def junit_xml(records: Sequence[ItemRecord], info: SessionInfo) -> str:
     """The whole JUnit document, as text (UTF-8 declared, indented, deterministic)."""
     cases = _cases(records, info)
+    counts = session_counts(records, info)
     # The session's properties go on the first suite only: xunitparser gathers every suite of a
     # file into one and refuses a property name seen twice.
     suites = [
-        _suite(manifest, listed, session_properties(info) if index == 0 else None)
+        _suite(manifest, listed, session_properties(info, counts) if index == 0 else None)
         for index, (manifest, listed) in enumerate(cases.items())
     ]
     root = ET.Element("testsuites")
@@ -413,23 +419,4 @@ def write_junit(
     that is (or links to) a device or a FIFO is written in place, never replaced, and only
     while it takes the text (:func:`.outfile.write_text`: a deadline, ``stop()``); a symlink
     to a file is followed (the link stays, the file it names is replaced)."""
-    text = junit_xml(records, info)
-    target = os.path.realpath(os.path.abspath(os.fspath(path)))
-    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
-        write_text(target, text, stop=stop)
-        return
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".sipfront-junit-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        # mkstemp creates the file private (0600); CI users and other containers must read it.
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    replace_text(path, junit_xml(records, info), prefix=".sipfront-junit-", stop=stop)

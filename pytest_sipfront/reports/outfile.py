@@ -10,9 +10,12 @@ into one line. A regular file is written at once, as before.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
+import stat
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -59,6 +62,41 @@ def write_text(
         _write_all(handle, text.encode("utf-8"), waiting)
     finally:
         os.close(handle)
+
+
+def replace_text(
+    path: str | os.PathLike[str],
+    text: str,
+    *,
+    prefix: str = ".sipfront-",
+    stop: Callable[[], bool] | None = None,
+) -> None:
+    """Write a whole report file (the JUnit file, the results JSON): parent folders made, a
+    temporary file beside it synced to disk and renamed over it, so a reader never sees half of
+    it. A path that is (or links to) a device or a FIFO is written in place, never replaced,
+    and only while it takes the text (:func:`write_text`: a deadline, ``stop()``); a symlink to
+    a file is followed (the link stays, the file it names is replaced)."""
+    target = os.path.realpath(os.path.abspath(os.fspath(path)))
+    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
+        write_text(target, text, stop=stop)
+        return
+    directory = os.path.dirname(target)
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        # mkstemp creates the file private (0600); CI users and other containers must read it.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 class _Wait:

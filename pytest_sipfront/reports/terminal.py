@@ -13,6 +13,7 @@ from pytest_sipfront.reports.classify import (
     classify_still_running,
     unreported,
 )
+from pytest_sipfront.reports.counts import Counts, session_counts
 from pytest_sipfront.runs.messages import (
     NOT_REACHED,
     NOTHING_TESTED,
@@ -84,5 +85,14 @@ def summary(
         )
         lines.append(f"{text} ({NOT_REACHED})")
     lines.extend(_still_running_line(run) for run in info.still_running)
+    if lines:
+        lines.append(counts_line(session_counts(records, info)))
     lines.extend(report_errors)
     return title, lines
+
+
+def counts_line(counts: Counts) -> str:
+    """The section's last line: the session's one count (the job summary, JUnit, the results
+    JSON and the action's outputs say the same)."""
+    items = "item" if counts.total == 1 else "items"
+    return f"{counts.total} Sipfront {items}: {counts.phrase()}"

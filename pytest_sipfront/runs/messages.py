@@ -434,6 +434,71 @@ def stopped_by_plugin(crash: str, message: str) -> str:
     return f"{first}; {where}"
 
 
+# --- the job summary's headings and notes --------------------------------------------------------
+
+
+def summary_verdict(
+    total: int, failed: int, errors: int, passed: int, ran: int, *, interrupted: bool = False
+) -> str:
+    """The summary's heading: the gate's verdict in one line (``❌ 5 of 50 Sipfront runs
+    failed``, ``✅ 12 Sipfront runs passed``, ``⚠️ No Sipfront run was selected``; a stopped
+    session's heading says so: ``⛔ 2 of 5 Sipfront runs errored (interrupted)``)."""
+    runs = "run" if total == 1 else "runs"
+    if failed or errors:
+        word = "failed" if not errors else "errored" if not failed else "failed or errored"
+        text = f"{failed + errors} of {total} Sipfront {runs} {word}"
+        return f"⛔ {text} (interrupted)" if interrupted else f"❌ {text}"
+    if interrupted:
+        return f"⛔ Interrupted: {passed} of {total} Sipfront {runs} passed before it stopped"
+    if not ran:
+        return "⚠️ No Sipfront run was selected: the gate tested nothing"
+    if passed == total:
+        return f"✅ {total} Sipfront {runs} passed"
+    return f"✅ No Sipfront run failed ({passed} of {total} passed)"
+
+
+SUMMARY_SANDBOX = "SANDBOX: simulated, not real Sipfront results"
+SUMMARY_CUT = (
+    "{left} of {total} rows left out to keep this summary small; the job log, the JUnit "
+    "report and the results JSON list every item."
+)
+GATE_BROKEN_MANIFEST = "⛔ The Sipfront gate could not start: a manifest is broken"
+GATE_BROKEN_MANIFEST_TODO = (
+    "Nothing was triggered. Fix the line named below; `sipfront validate` checks a manifest "
+    "on your machine without sending anything."
+)
+GATE_CANNOT_START = "⛔ The Sipfront gate could not start"
+GATE_CANNOT_START_TODO = (
+    "Nothing was sent to Sipfront. Fix the input named above and re-run the job."
+)
+GATE_NO_KEYS_TODO = (
+    "Nothing was sent to Sipfront. Store the API keys as repository secrets (Settings > Secrets "
+    "and variables > Actions) and pass them: `public_key: ${{ secrets.SIPFRONT_PUBLIC_KEY }}`, "
+    "`secret_key: ${{ secrets.SIPFRONT_SECRET_KEY }}`."
+)
+GATE_USAGE_ERROR = "pytest refused an option or argument at start-up (exit status 4)"
+GATE_USAGE_ERROR_TODO = (
+    "Nothing was sent to Sipfront. The job log names the option and what is wrong with it: "
+    "fix it in `pytest_args` (or the input it came from) and re-run the job."
+)
+GATE_FORK_TODO = (
+    "This is a pull request from a fork: GitHub gives such workflows no secrets, so the gate "
+    "cannot reach Sipfront. Skip the step for forks with "
+    "`if: github.event.pull_request.head.repo.full_name == github.repository` and run the gate "
+    "where the secrets are: on a `push` to a branch of this repository (a maintainer can push "
+    "the change to one). Do not use `pull_request_target` to hand secrets to code from a fork."
+)
+
+
+def timing_line(run_s: float | None, wait_s: float | None) -> str:
+    """The run's own duration and pytest's wait, kept apart (pytest-html, allure)."""
+    run = format_duration(run_s) if run_s is not None else "unknown"
+    line = f"Sipfront run {run} (trigger to finish at Sipfront)"
+    if wait_s is not None:
+        line += f"; pytest waited {format_duration(wait_s)} for its verdict (the run began ahead)"
+    return line
+
+
 # -- media metrics ---------------------------------------------------------------------------
 
 NO_BASELINE = "no passing baseline yet"

@@ -161,6 +161,9 @@ class RunOutcome:
     """The run's media metrics (``None``: none were fetched)."""
     not_waited_for: int = 0
     """Runs a test started and never waited for: listed with it, never deciding it."""
+    wait_s: float | None = None
+    """How long pytest waited on its item for this verdict (the run mostly went on before
+    pytest reached the item, so this is not the run's duration); ``None``: never waited."""
     ledger: str = ""
     """How the run ledger had this run: ``re-attached``, ``reused``, ``detached``; else ``""``."""
     ledger_note: str = ""
@@ -271,6 +274,17 @@ class SessionInfo:
     an interrupt): listed with Sipfront's verdict."""
     manifest_errors: list[tuple[str, int, int, str]] = field(default_factory=list)
     """Broken manifests: (path relative to the rootdir, line, column, message)."""
+    started_at: float | None = None
+    """When the session began (seconds since the epoch); ``None`` when not known."""
+    finished_at: float | None = None
+    """When its reports were written (seconds since the epoch)."""
+
+    @property
+    def wall_s(self) -> float | None:
+        """The session's wall time, when both ends are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return max(0.0, self.finished_at - self.started_at)
 
 
 def run_to_dict(outcome: RunOutcome) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import functools
 import json
 import sys
 import threading
+import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -183,6 +184,14 @@ class Gate:
                 raise pytest.UsageError(
                     f"pytest-sipfront: --sipfront-junit {self.settings.junit}: {problem}"
                 )
+        if self.settings.json:
+            from pytest_sipfront.reports.junit import junit_path_problem
+
+            problem = junit_path_problem(self.settings.json)
+            if problem is not None:
+                raise pytest.UsageError(
+                    f"pytest-sipfront: --sipfront-json {self.settings.json}: {problem}"
+                )
         if self.url_error is not None:
             raise pytest.UsageError(f"pytest-sipfront: {bad_api_url(self.url_error)}")
         if self.settings.sandbox_catalog:
@@ -257,11 +266,13 @@ class Gate:
             self.service.run_now(job)
         if self.settings.detach and not self._broker_address:
             return self._detached(item)
+        waiting = time.monotonic()
         while True:
             outcome = self.service.wait(key, timeout=self.settings.heartbeat)
             if outcome is not None:
                 break
             self._heartbeat(item)
+        outcome.wait_s = time.monotonic() - waiting
         self.consumed.add(key)
         self.attempts[key] = list(outcome.attempts)
         for text in outcome.warnings:
@@ -382,4 +393,9 @@ class Gate:
             self.broker.stop()
         if not self.is_worker:
             records.sandbox = self.sandbox
+            from pytest_sipfront.session import extras
+
+            # pytest-html and allure write their environment after this: SANDBOX if it was one.
+            api_url = None if self.settings.sandbox else records.api_url
+            extras.update_environment(self.config, api_url=api_url, sandbox=records.sandbox)
             records.write()

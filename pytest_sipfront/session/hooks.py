@@ -17,6 +17,7 @@ from pytest_sipfront.session.items import SipfrontError, SipfrontFailure, Sipfro
 from pytest_sipfront.session.keys import GATE_KEY, RECORDS_KEY
 from pytest_sipfront.session.records import attach
 from pytest_sipfront.session.signals import SignalGuard
+from pytest_sipfront.session.timing import true_duration
 
 HOOKS_NAME = "sipfront-gate"
 
@@ -30,7 +31,11 @@ def open_session(config: pytest.Config) -> Gate:
     config.stash[GATE_KEY] = gate
     config.stash[RECORDS_KEY] = gate.records
     config.pluginmanager.register(GateHooks(gate), HOOKS_NAME)
-    extras.register(config)  # report links for pytest-html and allure-pytest, when loaded
+    # Report links, true durations and the environment for pytest-html and allure, when loaded.
+    own_sandbox = gate.settings.sandbox  # (its URL is known once it runs: none is shown)
+    extras.register(
+        config, api_url=None if own_sandbox else gate.records.api_url, sandbox=own_sandbox
+    )
     return gate
 
 
@@ -107,6 +112,7 @@ class GateHooks:
         report = yield
         if isinstance(item, SipfrontItem):
             self._adjust(item, call, report)
+            true_duration(report, item.run_outcome)  # the run's, not the wait's
             attach(item, report, sandbox=self.gate.sandbox)
         return report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -43,6 +44,9 @@ def record_properties(item: SipfrontItem, outcome: RunOutcome) -> None:
     ]
     if len(outcome.attempts) > 1:
         properties.append(("sipfront_attempts", len(outcome.attempts)))
+    if outcome.wait_s is not None:
+        # How long pytest waited on the item: not the run's duration (it began ahead of pytest).
+        properties.append(("sipfront_wait_s", round(outcome.wait_s, 3)))
     properties.extend(history_properties(outcome))
     remember_duration(item.config, item.nodeid, outcome)
     names = {name for name, _ in properties}
@@ -108,9 +112,13 @@ class Records:
         """Whether the session talked to a sandbox; the gate sets it from what it learnt."""
         self.finished = False
         """True once the session's end began: the reports are being (or were) written."""
+        self.started_at = time.time()
+        self.finished_at: float | None = None
         if settings.junit and writes:  # (an xdist worker writes none: the controller does)
             # Imported now, not while an interrupted session hurries to write its reports.
             from pytest_sipfront.reports import junit  # noqa: F401
+        if settings.json and writes:
+            from pytest_sipfront.reports import results  # noqa: F401
 
     def logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, REPORT_ATTRIBUTE, None)
@@ -141,8 +149,20 @@ class Records:
     def write(self) -> None:
         """Write the JUnit file (--sipfront-junit) and, on GitHub Actions, the annotations and
         the job summary. A file that cannot be written is one line in the terminal summary."""
+        self.finished_at = time.time()
         info = self.info()
         records = list(self.by_nodeid.values())
+        if self.settings.json:
+            from pytest_sipfront.reports.results import write_results
+
+            try:
+                write_results(
+                    self.settings.json, records, info, environ=os.environ, stop=self._stopping
+                )
+            except OSError as error:
+                self.report_errors.append(
+                    report_not_written("--sipfront-json", self.settings.json, error)
+                )
         if self.settings.junit:
             from pytest_sipfront.reports.junit import write_junit
 
@@ -181,6 +201,8 @@ class Records:
             still_running=self.still_running,
             not_reached=self.not_reached,
             manifest_errors=self.manifest_errors,
+            started_at=self.started_at,
+            finished_at=self.finished_at if self.finished_at is not None else time.time(),
         )
 
     def summary_lines(self) -> tuple[str, list[str]]:
