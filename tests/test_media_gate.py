@@ -70,13 +70,23 @@ def test_a_steady_run_within_its_thresholds_passes(
     assert len(paths) == 1 + 12
 
 
+def detail_lines(result: pytest.RunResult) -> list[str]:
+    """The output before pytest's short summary: under ``CI=true`` pytest prints the whole
+    failure message there again, detail block included."""
+    lines = result.outlines
+    ends = [i for i, line in enumerate(lines) if "short test summary info" in line]
+    return lines[: ends[0]] if ends else lines
+
+
 def test_one_way_audio_breaks_min_throughput_on_the_silent_leg_only(
     run_gate: GateRunner, sipfront_sandbox: Factory
 ) -> None:
     server = sipfront_sandbox(catalog("one_way_audio"))
     result = run_gate(with_thresholds('rtp_byte_per_sec: "min > 0"'), server=server)
     result.assert_outcomes(failed=1)
-    breaches = [line for line in result.outlines if line.startswith("  media") and "breach" in line]
+    breaches = [
+        line for line in detail_lines(result) if line.startswith("  media") and "breach" in line
+    ]
     assert len(breaches) == 1
     assert "rtp_byte_per_sec min 0 B/s = 0 (callee, in)" in breaches[0]
 
@@ -145,7 +155,7 @@ def test_a_failed_run_shows_its_media_lines_in_the_detail_block(
     server = sipfront_sandbox(catalog("mos_drop", outcome="failed"))
     result = run_gate(ENTRY, server=server)
     result.assert_outcomes(failed=1)
-    media = [line for line in result.outlines if line.startswith("  media")]
+    media = [line for line in detail_lines(result) if line.startswith("  media")]
     # One line per measure: its worst role and direction.
     assert [line.split()[1] for line in media] == ["rtp_jitter", "rtp_byte_per_sec", "mos"]
     assert "mos (caller, in): min 2.1 median 2.1 p95 4.3 max 4.3" in media[2]
