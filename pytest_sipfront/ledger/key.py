@@ -24,13 +24,22 @@ class Revision:
     """Where it came from: a variable's name, ``git rev-parse HEAD``, or ``none``."""
 
 
-def find_revision(environ: Mapping[str, str], rootdir: Path) -> Revision:
-    """``SIPFRONT_REVISION``, else ``GITHUB_SHA``, ``CI_COMMIT_SHA``, ``GIT_COMMIT``, else
-    ``git rev-parse HEAD`` in ``rootdir``, else none."""
+def revision_from_environment(environ: Mapping[str, str]) -> Revision | None:
+    """The revision a CI variable names (``SIPFRONT_REVISION``, else ``GITHUB_SHA``,
+    ``CI_COMMIT_SHA``, ``GIT_COMMIT``), or ``None``."""
     for name in REVISION_VARS:
         value = environ.get(name, "").strip()
         if value:
             return Revision(value, name)
+    return None
+
+
+def find_revision(environ: Mapping[str, str], rootdir: Path) -> Revision:
+    """``SIPFRONT_REVISION``, else ``GITHUB_SHA``, ``CI_COMMIT_SHA``, ``GIT_COMMIT``, else
+    ``git rev-parse HEAD`` in ``rootdir``, else none."""
+    named = revision_from_environment(environ)
+    if named is not None:
+        return named
     try:
         done = subprocess.run(
             ["git", "rev-parse", "HEAD"],

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from pytest_sipfront.ledger.key import revision_from_environment
 from pytest_sipfront.media.report import MediaReport
 from pytest_sipfront.reports.classify import (
     Result,
@@ -52,20 +53,15 @@ from pytest_sipfront.sanitize import clean_line, clean_text
 
 RESULTS_VERSION = 1
 RESULTS_SCHEMA_ID = "urn:pytest-sipfront:results:1"
-REVISION_VARIABLES = ("SIPFRONT_REVISION", "GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT")
-"""Where the session's revision comes from, first set wins."""
-
 _TEXT = 2000
 _MESSAGE = 4000
 
 
 def revision(environ: Mapping[str, str]) -> str | None:
-    """The commit the session tested, as CI systems name it; ``None`` when none says."""
-    for name in REVISION_VARIABLES:
-        value = environ.get(name, "").strip()
-        if value:
-            return clean_line(value, 200)
-    return None
+    """The commit the session tested, as CI systems name it (the ledger's rule, without its
+    ``git`` fallback); ``None`` when none says."""
+    named = revision_from_environment(environ)
+    return None if named is None or named.value is None else clean_line(named.value, 200)
 
 
 def _iso(seconds: float | None) -> str | None:
